@@ -1,0 +1,1 @@
+Console.WriteLine("Vepa kernel demo: filled in once the kernels land.");
