@@ -1,0 +1,76 @@
+namespace Vepa.Grpo;
+
+/// <summary>The per-token surrogate objective.</summary>
+public enum PolicyObjective
+{
+    /// <summary>PPO clipped surrogate: -min(ρ̂·A, clip(ρ, 1-ε_low, 1+ε_high)·A), with optional δ (TRL) and dual clip (verl).</summary>
+    Clip,
+
+    /// <summary>CISPO: -stopgrad(min(ρ, ε_high))·A·log π; <see cref="PolicyLossOptions.EpsilonHigh"/> is an absolute cap (e.g. 5).</summary>
+    Cispo,
+}
+
+/// <summary>Where the importance ratio is formed.</summary>
+public enum RatioLevel
+{
+    /// <summary>ρ[b,t] = exp(log π − log π_old) per token (GRPO, TRL, verl).</summary>
+    Token,
+
+    /// <summary>ρ[b] = exp(Σ_t M·(log π − log π_old) / max(1, Σ_t M)), broadcast over the tokens (GSPO).</summary>
+    Sequence,
+}
+
+/// <summary>How per-token losses are reduced to a scalar.</summary>
+public enum LossAggregation
+{
+    /// <summary>mean_b( Σ_t M·l / max(1, Σ_t M) ): VEPA Eq. 8, original GRPO, TRL "grpo", verl "seq-mean-token-mean". The default.</summary>
+    SequenceMeanTokenMean,
+
+    /// <summary>Σ M·l / max(1, Σ M): TRL "bnpo"/"dapo", verl "token-mean".</summary>
+    TokenMean,
+
+    /// <summary>Σ M·l / (B · L_max): Dr. GRPO, TRL "dr_grpo", verl "seq-mean-token-sum-norm".</summary>
+    ConstantNormalizer,
+
+    /// <summary>Σ M·l.</summary>
+    TokenSum,
+}
+
+/// <summary>The KL(π‖π_ref) estimator added per token, times β.</summary>
+public enum KlEstimator
+{
+    /// <summary>k1 = log π − log π_ref.</summary>
+    K1,
+
+    /// <summary>k2 = ½ (log π − log π_ref)².</summary>
+    K2,
+
+    /// <summary>k3 = exp(log π_ref − log π) − (log π_ref − log π) − 1 (the "low variance" estimator; VEPA uses it with β = 0.01).</summary>
+    K3,
+}
+
+/// <summary>How sampler-correction weights w = exp(log π_old − log π_sampler) outside [min, max] are treated.</summary>
+public enum SamplerCorrectionMode
+{
+    /// <summary>No correction; sampler log-probs are not needed.</summary>
+    None,
+
+    /// <summary>w is clamped to [min, max] (truncated importance sampling).</summary>
+    Truncate,
+
+    /// <summary>w is set to 0 outside [min, max] (masked importance sampling); inside it is kept as is.</summary>
+    Mask,
+}
+
+/// <summary>Which implementation computes the policy loss.</summary>
+public enum PolicyLossKernel
+{
+    /// <summary>The managed single-pass CPU kernel when the inputs allow it (contiguous CPU float32/float64), otherwise the fused tensor kernel.</summary>
+    Auto,
+
+    /// <summary>One custom autograd function written in device-agnostic tensor ops (runs on CPU and CUDA).</summary>
+    FusedTensor,
+
+    /// <summary>The managed single-pass kernel over contiguous CPU tensors (SIMD, Parallel.For); throws when the inputs do not allow it.</summary>
+    Managed,
+}

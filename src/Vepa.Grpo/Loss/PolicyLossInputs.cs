@@ -1,0 +1,31 @@
+using TorchSharp;
+
+namespace Vepa.Grpo;
+
+/// <summary>The tensors the policy loss reads. B sequences (prompts × G), T completion tokens.</summary>
+/// <remarks>
+/// <para>The loss never disposes these tensors.</para>
+/// <para>NaN or infinite values in <see cref="LogProbs"/>, <see cref="OldLogProbs"/>, <see cref="ReferenceLogProbs"/> or
+/// <see cref="SamplerLogProbs"/> at valid (masked-in) positions are rejected with an <see cref="ArgumentException"/>
+/// naming the tensor and the first bad position; values at masked-out positions are ignored (padding may hold anything).</para>
+/// </remarks>
+public sealed record PolicyLossInputs
+{
+    /// <summary>Gets log π_θ per token, [B, T], float32/float64 (bf16/fp16 accepted and accumulated in float32). Gradients flow to it.</summary>
+    public required torch.Tensor LogProbs { get; init; }
+
+    /// <summary>Gets the per-sequence advantages, [B] (or [B, T] for per-token advantages).</summary>
+    public required torch.Tensor Advantages { get; init; }
+
+    /// <summary>Gets the completion mask, [B, T], bool or the dtype of <see cref="LogProbs"/> (values 0/1).</summary>
+    public required torch.Tensor Mask { get; init; }
+
+    /// <summary>Gets log π_old per token, [B, T]; <see langword="null"/> means on-policy (π_old = stopgrad(π_θ), ρ = 1).</summary>
+    public torch.Tensor? OldLogProbs { get; init; }
+
+    /// <summary>Gets log π_ref per token, [B, T]; required when β &gt; 0, ignored when β = 0.</summary>
+    public torch.Tensor? ReferenceLogProbs { get; init; }
+
+    /// <summary>Gets the inference engine's log-probs per token, [B, T]; required when sampler correction is on.</summary>
+    public torch.Tensor? SamplerLogProbs { get; init; }
+}

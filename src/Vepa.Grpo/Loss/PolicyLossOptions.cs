@@ -1,0 +1,163 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Vepa.Grpo;
+
+/// <summary>Settings of the GRPO policy loss. Defaults follow VEPA: token-level clip with ε = 0.2, sequence-mean of token-mean.</summary>
+/// <remarks>
+/// Every named variant of TRL and verl is a combination of these settings; see docs/kernels.md.
+/// Call <see cref="Validate"/> (the loss does) to get one <see cref="ArgumentException"/> that lists every problem.
+/// </remarks>
+public sealed class PolicyLossOptions
+{
+    /// <summary>Gets or sets the per-token objective.</summary>
+    /// <value>The default is <see cref="PolicyObjective.Clip"/>.</value>
+    public PolicyObjective Objective { get; set; } = PolicyObjective.Clip;
+
+    /// <summary>Gets or sets where the importance ratio is formed.</summary>
+    /// <value>The default is <see cref="RatioLevel.Token"/>.</value>
+    public RatioLevel RatioLevel { get; set; } = RatioLevel.Token;
+
+    /// <summary>Gets or sets the lower clip range: ratios below 1 − ε_low are clipped.</summary>
+    /// <value>The default is 0.2. Must be in [0, 1).</value>
+    [Range(0.0, 1.0)]
+    public double EpsilonLow { get; set; } = 0.2;
+
+    /// <summary>Gets or sets the upper clip range: ratios above 1 + ε_high are clipped (for CISPO: the absolute cap on ρ).</summary>
+    /// <value>The default is 0.2. Must be ≥ 0; ε_high &gt; ε_low is DAPO's "clip-higher".</value>
+    [Range(0.0, double.MaxValue)]
+    public double EpsilonHigh { get; set; } = 0.2;
+
+    /// <summary>Gets or sets TRL's δ: the unclipped branch uses min(ρ, δ). <see langword="null"/> disables it.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be &gt; 1 + ε_high.</value>
+    public double? Delta { get; set; }
+
+    /// <summary>Gets or sets verl's dual-clip constant c: for A &lt; 0 the loss is min(l, −A·c). <see langword="null"/> disables it.</summary>
+    /// <value>The default is <see langword="null"/>. verl uses 3. When set, must be &gt; 1.</value>
+    public double? DualClip { get; set; }
+
+    /// <summary>Gets or sets a clamp on log π − log π_old before exponentiation (verl and OpenRLHF use 20). <see langword="null"/> disables it (TRL).</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be &gt; 0.</value>
+    public double? LogRatioClamp { get; set; }
+
+    /// <summary>Gets or sets β, the weight of the KL penalty. With β = 0 no reference log-probs are needed.</summary>
+    /// <value>The default is 0. VEPA uses 0.01 with <see cref="KlEstimator.K3"/>.</value>
+    [Range(0.0, double.MaxValue)]
+    public double Beta { get; set; }
+
+    /// <summary>Gets or sets the KL estimator.</summary>
+    /// <value>The default is <see cref="KlEstimator.K3"/>.</value>
+    public KlEstimator KlEstimator { get; set; } = KlEstimator.K3;
+
+    /// <summary>Gets or sets verl's clamp on log π_ref − log π before the KL estimator (verl: 20). <see langword="null"/> disables it.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public double? KlLogRatioClamp { get; set; }
+
+    /// <summary>Gets or sets verl's clamp on the KL value, to [−v, v] (verl: 10). <see langword="null"/> disables it.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public double? KlValueClamp { get; set; }
+
+    /// <summary>Gets or sets how per-token losses are reduced.</summary>
+    /// <value>The default is <see cref="LossAggregation.SequenceMeanTokenMean"/> (VEPA Eq. 8).</value>
+    public LossAggregation Aggregation { get; set; } = LossAggregation.SequenceMeanTokenMean;
+
+    /// <summary>Gets or sets L_max for <see cref="LossAggregation.ConstantNormalizer"/>; <see langword="null"/> uses the tensor's T.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public int? MaxCompletionLength { get; set; }
+
+    /// <summary>Gets or sets how sampler-correction weights are applied.</summary>
+    /// <value>The default is <see cref="SamplerCorrectionMode.None"/>.</value>
+    public SamplerCorrectionMode SamplerCorrection { get; set; } = SamplerCorrectionMode.None;
+
+    /// <summary>Gets or sets whether sampler-correction weights are formed per sequence (exp of the masked sum) instead of per token.</summary>
+    /// <value>The default is <see langword="false"/> (per token).</value>
+    public bool SamplerCorrectionPerSequence { get; set; }
+
+    /// <summary>Gets or sets the lower bound of the sampler-correction weights.</summary>
+    /// <value>The default is 0.</value>
+    public double SamplerCorrectionMin { get; set; }
+
+    /// <summary>Gets or sets the upper bound of the sampler-correction weights.</summary>
+    /// <value>The default is 3.</value>
+    public double SamplerCorrectionMax { get; set; } = 3.0;
+
+    /// <summary>Gets or sets which implementation computes the loss.</summary>
+    /// <value>The default is <see cref="PolicyLossKernel.Auto"/>.</value>
+    public PolicyLossKernel Kernel { get; set; } = PolicyLossKernel.Auto;
+
+    /// <summary>Checks every setting and the rules that span settings.</summary>
+    /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (!(EpsilonLow >= 0 && EpsilonLow < 1))
+        {
+            problems.Add($"EpsilonLow must be in [0, 1); got {EpsilonLow}.");
+        }
+
+        if (!(EpsilonHigh >= 0) || double.IsPositiveInfinity(EpsilonHigh))
+        {
+            problems.Add($"EpsilonHigh must be finite and >= 0; got {EpsilonHigh}.");
+        }
+
+        if (Objective == PolicyObjective.Cispo && !(EpsilonHigh > 0))
+        {
+            problems.Add($"EpsilonHigh is CISPO's absolute cap on the ratio and must be > 0; got {EpsilonHigh}.");
+        }
+
+        if (Delta is double delta && !(delta > 1 + EpsilonHigh))
+        {
+            problems.Add($"Delta must be > 1 + EpsilonHigh ({1 + EpsilonHigh}); got {delta}.");
+        }
+
+        if (DualClip is double c && !(c > 1))
+        {
+            problems.Add($"DualClip must be > 1; got {c}.");
+        }
+
+        if (LogRatioClamp is double lrc && !(lrc > 0))
+        {
+            problems.Add($"LogRatioClamp must be > 0; got {lrc}.");
+        }
+
+        if (!(Beta >= 0) || double.IsPositiveInfinity(Beta))
+        {
+            problems.Add($"Beta must be finite and >= 0; got {Beta}.");
+        }
+
+        if (KlLogRatioClamp is double klc && !(klc > 0))
+        {
+            problems.Add($"KlLogRatioClamp must be > 0; got {klc}.");
+        }
+
+        if (KlValueClamp is double kvc && !(kvc > 0))
+        {
+            problems.Add($"KlValueClamp must be > 0; got {kvc}.");
+        }
+
+        if (MaxCompletionLength is int lmax && lmax < 1)
+        {
+            problems.Add($"MaxCompletionLength must be >= 1; got {lmax}.");
+        }
+
+        if (SamplerCorrection != SamplerCorrectionMode.None
+            && !(SamplerCorrectionMin >= 0 && SamplerCorrectionMax > SamplerCorrectionMin && !double.IsPositiveInfinity(SamplerCorrectionMax)))
+        {
+            problems.Add($"Sampler-correction bounds must satisfy 0 <= SamplerCorrectionMin < SamplerCorrectionMax < infinity; got [{SamplerCorrectionMin}, {SamplerCorrectionMax}].");
+        }
+
+        if (!Enum.IsDefined(Objective) || !Enum.IsDefined(RatioLevel) || !Enum.IsDefined(Aggregation) || !Enum.IsDefined(KlEstimator)
+            || !Enum.IsDefined(SamplerCorrection) || !Enum.IsDefined(Kernel))
+        {
+            problems.Add("An enum setting has an undefined value.");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid PolicyLossOptions: " + string.Join(" ", problems), "options");
+        }
+    }
+
+    /// <summary>Returns a copy of these options.</summary>
+    /// <returns>A new instance with the same settings.</returns>
+    public PolicyLossOptions Clone() => (PolicyLossOptions)MemberwiseClone();
+}
