@@ -59,6 +59,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
             throw;
         }
 
+        RewardPipelineGuards.EnsureOneResultPerRequest(results, count, "logging");
         LogOutcome(results, ElapsedMilliseconds(started));
         return results;
     }
@@ -69,7 +70,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
         Dictionary<(string Reason, bool IsTransient), (int Count, int FirstIndex)>? groups = null;
         for (int i = 0; i < results.Count; i++)
         {
-            if (results[i]?.Failure is { } failure)
+            if (results[i].Failure is { } failure)
             {
                 failed++;
                 groups ??= [];
@@ -91,12 +92,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
         {
             for (int i = 0; i < results.Count; i++)
             {
-                RewardResult? result = results[i];
-                if (result is null)
-                {
-                    continue;
-                }
-
+                RewardResult result = results[i];
                 LogResult(
                     i,
                     result.Status,
