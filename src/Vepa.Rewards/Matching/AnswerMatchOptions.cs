@@ -38,7 +38,7 @@ public sealed class AnswerMatchOptions
 
     /// <summary>Gets or sets the relative tolerance for numeric answers, as a fraction of the gold value (0.05 = 5 %, ChartQA's "relaxed accuracy").</summary>
     /// <value>The default is 1e-9 (exact up to decimal rounding, so "3.50" = "3.5" and "12.3%" = "0.123"). Must be in [0, 1).</value>
-    [Range(0.0, 1.0)]
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double RelativeTolerance { get; set; } = AnswerMatchConstants.DefaultRelativeTolerance;
 
     /// <summary>Gets or sets whether number words count as numbers ("two" = "2", "twenty-one" = "21", "a dozen" = "12").</summary>
