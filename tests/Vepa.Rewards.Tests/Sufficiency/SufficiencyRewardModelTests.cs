@@ -154,6 +154,19 @@ public sealed class SufficiencyRewardModelTests
         result.Annotations.Should().ContainKey(SufficiencyRewardKeys.ReaderSkipped).And.NotContainKey(SufficiencyRewardKeys.ReaderAnswer);
     }
 
+    [Fact]
+    public async Task A_reader_that_declines_to_answer_scores_zero_not_a_failure()
+    {
+        using var model = new SufficiencyRewardModel(Reader(string.Empty, honest: true));
+
+        RewardResult result = await ScoreOne(model, new RewardRequest("What colour is the ball?", "red", PlainEvidence));
+
+        result.IsScored.Should().BeTrue();
+        result.Value.Should().Be(0.0);
+        result.Annotations[SufficiencyRewardKeys.MatchKind].Should().Be(nameof(AnswerMatchKind.EmptyAnswer));
+        result.Annotations.Should().NotContainKey(SufficiencyRewardKeys.ReaderRawText);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
