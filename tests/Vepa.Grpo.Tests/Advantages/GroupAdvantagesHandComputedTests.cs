@@ -107,32 +107,34 @@ public sealed class GroupAdvantagesHandComputedTests
     [MemberData(nameof(AdvantageTestData.Kernels), MemberType = typeof(AdvantageTestData))]
     public void Constant_and_single_valid_groups_are_zero_signal_with_exact_zeros(string kernel)
     {
-        // Group 0: five times 0.1. In float64 0.1+0.1+0.1+0.1+0.1 = 0.5 but 0.1·3 = 0.30000000000000004, so a naive
-        //          mean/std can leave ±1e-17 residues; min = max makes it exactly 0 and zero-signal.
+        // Group 0: six times 0.1. Summed in any order, 6·0.1 is not 0.6 exactly (e.g. 0.1+0.1+... = 0.6 - 1.1e-16), so the mean is
+        //          not 0.1 and a naive (R − mean)/(std + ε) leaves residues of about 1e-13 (ε = 1e-4 dominates the tiny std);
+        //          min = max makes the group zero-signal and its advantages exactly 0.
         // Group 1: one valid reward (2): zero-signal, all 0.
         // Group 2: valid [0, 1] (+ NaN): mean 0.5, d = ∓0.5, var = 0.5/1, std = 0.7071067811865476, A = ∓0.5/(std + 1e-4) = ∓0.7070067953266834.
+        const double nan = double.NaN;
         using torch.Tensor rewards = Rewards(new double[,]
         {
-            { 0.1, 0.1, 0.1, 0.1, 0.1 },
-            { double.NaN, 2, double.NaN, double.NaN, double.NaN },
-            { 0, 1, double.NaN, double.NaN, double.NaN },
+            { 0.1, 0.1, 0.1, 0.1, 0.1, 0.1 },
+            { nan, 2, nan, nan, nan, nan },
+            { 0, 1, nan, nan, nan, nan },
         });
 
         foreach (AdvantageNormalization mode in Enum.GetValues<AdvantageNormalization>())
         {
             using AdvantageResult result = GroupAdvantages.Compute(rewards, Options(mode).WithKernel(kernel));
             double[] a = Read(result.Advantages);
-            a[..10].Should().OnlyContain(v => v == 0.0, $"{mode}: zero-signal groups are exactly 0");
-            a[12..].Should().OnlyContain(v => v == 0.0, $"{mode}: NaN rewards are exactly 0");
+            a[..12].Should().OnlyContain(v => v == 0.0, $"{mode}: zero-signal groups are exactly 0");
+            a[14..].Should().OnlyContain(v => v == 0.0, $"{mode}: NaN rewards are exactly 0");
             ReadFlags(result.ZeroSignalGroups).Should().Equal(true, true, false);
             result.ZeroSignalGroups.shape.Should().Equal(3);
             result.ZeroSignalGroupCount.Should().Be(2);
             result.ZeroSignalFraction.Should().BeApproximately(2.0 / 3, 1e-15);
-            result.ExcludedRewardCount.Should().Be(7);
+            result.ExcludedRewardCount.Should().Be(9);
             if (mode == AdvantageNormalization.GroupStd)
             {
-                a[10].Should().BeApproximately(-0.7070067953266834, Tight);
-                a[11].Should().BeApproximately(0.7070067953266834, Tight);
+                a[12].Should().BeApproximately(-0.7070067953266834, Tight);
+                a[13].Should().BeApproximately(0.7070067953266834, Tight);
             }
         }
     }
