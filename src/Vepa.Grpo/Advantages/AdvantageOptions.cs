@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace Vepa.Grpo;
 
@@ -47,7 +48,7 @@ public sealed class AdvantageOptions
         var problems = new List<string>();
         if (!(Epsilon >= 0) || double.IsPositiveInfinity(Epsilon))
         {
-            problems.Add($"Epsilon must be finite and >= 0; got {Epsilon}.");
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"Epsilon must be finite and >= 0; got {Epsilon}."));
         }
 
         if (GroupSize is int g && g < AdvantageConstants.MinGroupSize)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp;
 
 namespace Vepa.Grpo;
@@ -36,7 +37,7 @@ internal static class AdvantageValidation
             w[k] = weights[k];
             if (!double.IsFinite(w[k]))
             {
-                throw new ArgumentException($"weights[{k}] must be finite; got {w[k]}.", nameof(weights));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"weights[{k}] must be finite; got {w[k]}."), nameof(weights));
             }
         }
 

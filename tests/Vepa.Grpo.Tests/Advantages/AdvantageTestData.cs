@@ -18,7 +18,8 @@ internal static class AdvantageTestData
             }
         }
 
-        return Flat(flat, dtype).reshape(p, g);
+        using torch.Tensor t = Flat(flat, dtype);
+        return t.reshape(p, g);
     }
 
     public static torch.Tensor Flat(double[] values, torch.ScalarType dtype = torch.ScalarType.Float64)
