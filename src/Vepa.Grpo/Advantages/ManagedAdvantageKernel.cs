@@ -9,9 +9,10 @@ namespace Vepa.Grpo;
 
 /// <summary>
 /// The advantages as a managed kernel over contiguous CPU float32/float64 tensors, read and written in place (zero copy).
-/// Each group is swept once: its G rewards are loaded into a small float64 buffer, measured (count, sum, min, max, then the
-/// centred sum of squares in cache) and written out. Batch statistics (batch std, the batch z-score of normalise-then-sum)
-/// are combined from per-group (n, mean, M2) with Chan's formula, in group order, so the result does not depend on threading.
+/// Each group is handled in one go: its G rewards (the weighted sum, for several components) are read once into a small float64
+/// buffer, measured there (count, sum, min, max, then the centred sum of squares, in cache) and the advantages written out.
+/// Modes that need batch statistics (batch std, the batch z-score of normalise-then-sum) first combine per-group (n, mean, M2)
+/// with Chan's formula, in group order, so the result does not depend on how the groups were split over threads.
 /// </summary>
 internal static class ManagedAdvantageKernel
 {
@@ -54,8 +55,8 @@ internal static class ManagedAdvantageKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var scope = torch.NewDisposeScope();
-        torch.Tensor output = torch.empty(batch.Shape, batch.DType);
-        torch.Tensor flags = torch.empty(batch.GroupCount, torch.ScalarType.Bool);
+        torch.Tensor output = torch.empty(batch.Shape, batch.DType, torch.CPU);
+        torch.Tensor flags = torch.empty(batch.GroupCount, torch.ScalarType.Bool, torch.CPU);
 
         var inputs = new nint[batch.Components.Length];
         for (int k = 0; k < inputs.Length; k++)
