@@ -128,6 +128,7 @@ public sealed class GroupAdvantagesHandComputedTests
             a[14..].Should().OnlyContain(v => v == 0.0, $"{mode}: NaN rewards are exactly 0");
             ReadFlags(result.ZeroSignalGroups).Should().Equal(true, true, false);
             result.ZeroSignalGroups.shape.Should().Equal(3);
+            result.ZeroSignalGroups.dtype.Should().Be(torch.ScalarType.Bool);
             result.ZeroSignalGroupCount.Should().Be(2);
             result.ZeroSignalFraction.Should().BeApproximately(2.0 / 3, 1e-15);
             result.ExcludedRewardCount.Should().Be(9);

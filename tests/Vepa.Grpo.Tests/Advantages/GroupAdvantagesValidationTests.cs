@@ -7,6 +7,19 @@ namespace Vepa.Grpo.Tests.Advantages;
 public sealed class GroupAdvantagesValidationTests
 {
     [Fact]
+    public void Defaults_follow_TRL()
+    {
+        var options = new AdvantageOptions();
+
+        options.Normalization.Should().Be(AdvantageNormalization.GroupStd);
+        options.Epsilon.Should().Be(1e-4);
+        options.GroupSize.Should().BeNull();
+        options.Combination.Should().Be(RewardCombination.SumThenNormalize);
+        options.Kernel.Should().Be(AdvantageKernel.Auto);
+        options.Invoking(o => o.Validate()).Should().NotThrow();
+    }
+
+    [Fact]
     public void Null_arguments_throw_ArgumentNullException()
     {
         using torch.Tensor r = torch.zeros(2, 4, torch.ScalarType.Float64);
