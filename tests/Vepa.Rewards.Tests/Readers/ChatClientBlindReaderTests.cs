@@ -221,7 +221,7 @@ public sealed class ChatClientBlindReaderTests
     public async Task A_reply_slower_than_the_client_network_timeout_fails_as_a_transient_timeout()
     {
         await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(10)));
-        IBlindReader reader = server.CreateChatClient(networkTimeout: TimeSpan.FromMilliseconds(150)).AsBlindReader();
+        IBlindReader reader = server.CreateChatClient(networkTimeout: TimeSpan.FromMilliseconds(500)).AsBlindReader();
 
         Func<Task> read = () => reader.ReadAsync(ColourQuery);
 
