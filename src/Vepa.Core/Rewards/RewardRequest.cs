@@ -19,9 +19,19 @@ public sealed record RewardRequest
     /// </exception>
     public RewardRequest(string question, string goldAnswer, string evidence, IReadOnlyList<string>? choices = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(question);
-        ArgumentException.ThrowIfNullOrWhiteSpace(goldAnswer);
+        ArgumentNullException.ThrowIfNull(question);
+        ArgumentNullException.ThrowIfNull(goldAnswer);
         ArgumentNullException.ThrowIfNull(evidence);
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            throw new ArgumentException($"The question must contain text; got \"{question}\" (empty or white space only).", nameof(question));
+        }
+
+        if (string.IsNullOrWhiteSpace(goldAnswer))
+        {
+            throw new ArgumentException($"The gold answer must contain text; got \"{goldAnswer}\" (empty or white space only).", nameof(goldAnswer));
+        }
+
         if (choices is not null)
         {
             ValidateChoices(choices, goldAnswer);
