@@ -1,0 +1,29 @@
+namespace Vepa.Rewards;
+
+/// <summary>The names of the components and annotations that <see cref="SufficiencyRewardModel"/> reports on each scored result.</summary>
+public static class SufficiencyRewardKeys
+{
+    /// <summary>Component: sufficiency s, 1 when the reader's answer matches the gold answer, else 0.</summary>
+    public const string Sufficiency = "s";
+
+    /// <summary>Component: honesty h, 0 when the reader judged that the evidence cheats, else 1.</summary>
+    public const string Honesty = "h";
+
+    /// <summary>Component: the repetition penalty γ ∈ (0, 1].</summary>
+    public const string Gamma = "gamma";
+
+    /// <summary>Component: the repeated n-gram ratio of the evidence, in [0, 1).</summary>
+    public const string RepetitionRatio = "repetition_ratio";
+
+    /// <summary>Annotation: the reader's answer.</summary>
+    public const string ReaderAnswer = "reader_answer";
+
+    /// <summary>Annotation: the reader's full output, when the reader returned one.</summary>
+    public const string ReaderRawText = "reader_raw_text";
+
+    /// <summary>Annotation: how the answer matched or why not (an <see cref="AnswerMatchKind"/> name).</summary>
+    public const string MatchKind = "match_kind";
+
+    /// <summary>Annotation: set (to "empty evidence") when the reader was not called because the evidence was empty.</summary>
+    public const string ReaderSkipped = "reader_skipped";
+}
