@@ -102,6 +102,6 @@ internal sealed class ChatClientBlindReader : IBlindReader
                 : string.Empty;
         string quoted = text.Length > MaxQuotedReplyLength ? string.Concat(text.AsSpan(0, MaxQuotedReplyLength), "…") : text;
         quoted = quoted.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-        return $"The blind reader's reply is malformed: {error}{cause}. Reply: \"{quoted}\"";
+        return $"The reader's reply is malformed: {error}{cause}. Reply: \"{quoted}\"";
     }
 }

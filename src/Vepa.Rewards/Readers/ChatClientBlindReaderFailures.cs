@@ -47,19 +47,19 @@ internal static class ChatClientBlindReaderFailures
             {
                 case OperationCanceledException or TimeoutException:
                     return new BlindReaderException(
-                        $"The blind reader's chat call timed out after {seconds} s without a reply (a client network timeout or an HTTP timeout).",
+                        $"The chat call timed out after {seconds} s without a reply (a client network timeout or an HTTP timeout).",
                         isTransient: true,
                         exception);
 
                 case HttpRequestException http:
                     return new BlindReaderException(
-                        $"The blind reader's chat call got no HTTP response after {seconds} s ({Describe(http.HttpRequestError)}).",
+                        $"The chat call got no HTTP response after {seconds} s ({Describe(http.HttpRequestError)}).",
                         isTransient: true,
                         exception);
 
                 case SocketException or IOException:
                     return new BlindReaderException(
-                        $"The blind reader's connection to the chat endpoint failed after {seconds} s ({cause.GetType().Name}).",
+                        $"The connection to the chat endpoint failed after {seconds} s ({cause.GetType().Name}).",
                         isTransient: true,
                         exception);
             }
@@ -68,13 +68,13 @@ internal static class ChatClientBlindReaderFailures
         if (HasNoResponseStatus(exception))
         {
             return new BlindReaderException(
-                $"The blind reader's chat call got no HTTP response after {seconds} s.",
+                $"The chat call got no HTTP response after {seconds} s.",
                 isTransient: true,
                 exception);
         }
 
         return new BlindReaderException(
-            $"The blind reader's chat client failed with {exception.GetType().FullName}; see the inner exception.",
+            $"The chat client failed with {exception.GetType().FullName}; see the inner exception.",
             isTransient: false,
             exception);
     }
@@ -94,7 +94,7 @@ internal static class ChatClientBlindReaderFailures
         };
         string name = Enum.IsDefined(typeof(HttpStatusCode), status) ? $" ({(HttpStatusCode)status})" : string.Empty;
         return new BlindReaderException(
-            string.Create(CultureInfo.InvariantCulture, $"The blind reader's chat endpoint answered HTTP {status}{name}.{advice}"),
+            string.Create(CultureInfo.InvariantCulture, $"The chat endpoint answered HTTP {status}{name}.{advice}"),
             IsTransientStatus(status),
             exception);
     }

@@ -74,7 +74,7 @@ public sealed class ChatClientBlindReaderCredentialTests
         Func<Task> read = () => reader.ReadAsync(Query);
 
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
-        failure.Message.Should().Be("The blind reader's chat endpoint answered HTTP 401 (Unauthorized). Check the API key and the endpoint the chat client was built with.");
+        failure.Message.Should().Be("The chat endpoint answered HTTP 401 (Unauthorized). Check the API key and the endpoint the chat client was built with.");
         failure.InnerException!.Message.Should().Contain(ApiKey, "the client's own exception quotes the response body; that is why reasons are never built from it");
     }
 }

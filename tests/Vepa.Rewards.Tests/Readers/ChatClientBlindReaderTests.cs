@@ -148,7 +148,7 @@ public sealed class ChatClientBlindReaderTests
 
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
         failure.IsTransient.Should().BeFalse();
-        failure.Message.Should().Be($"The blind reader's reply is malformed: {reason}. Reply: \"{content}\"");
+        failure.Message.Should().Be($"The reader's reply is malformed: {reason}. Reply: \"{content}\"");
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public sealed class ChatClientBlindReaderTests
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
         failure.IsTransient.Should().BeTrue();
         failure.Message.Should().Be(
-            "The blind reader's reply is malformed: the reply holds only unfinished reasoning (<think> without </think>)"
+            "The reader's reply is malformed: the reply holds only unfinished reasoning (<think> without </think>)"
             + " (the reply hit the output-token limit; raise ChatOptions.MaxOutputTokens). Reply: \"<think>The description says\"");
     }
 
@@ -212,7 +212,7 @@ public sealed class ChatClientBlindReaderTests
 
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
         failure.IsTransient.Should().Be(isTransient);
-        failure.Message.Should().StartWith($"The blind reader's chat endpoint answered HTTP {status} ({name.Replace(" ", string.Empty, StringComparison.Ordinal)}).");
+        failure.Message.Should().StartWith($"The chat endpoint answered HTTP {status} ({name.Replace(" ", string.Empty, StringComparison.Ordinal)}).");
         failure.InnerException.Should().BeOfType<System.ClientModel.ClientResultException>().Which.Status.Should().Be(status);
         server.RequestCount.Should().Be(1, "the OpenAI client's own retries are off, so each read is one request");
     }
@@ -227,7 +227,7 @@ public sealed class ChatClientBlindReaderTests
 
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
         failure.IsTransient.Should().BeTrue();
-        failure.Message.Should().MatchRegex(@"^The blind reader's chat call timed out after \d+(\.\d+)? s without a reply");
+        failure.Message.Should().MatchRegex(@"^The chat call timed out after \d+(\.\d+)? s without a reply");
         failure.InnerException.Should().BeAssignableTo<OperationCanceledException>();
     }
 
@@ -253,7 +253,7 @@ public sealed class ChatClientBlindReaderTests
 
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
         failure.IsTransient.Should().BeTrue();
-        failure.Message.Should().StartWith("The blind reader's chat call got no HTTP response after ");
+        failure.Message.Should().StartWith("The chat call got no HTTP response after ");
     }
 
     [Fact]
@@ -278,7 +278,7 @@ public sealed class ChatClientBlindReaderTests
 
         BlindReaderException failure = (await read.Should().ThrowAsync<BlindReaderException>()).Which;
         failure.IsTransient.Should().BeTrue();
-        failure.Message.Should().MatchRegex(@"^The blind reader's chat call got no HTTP response after \d+(\.\d+)? s \(the connection failed\)\.$");
+        failure.Message.Should().MatchRegex(@"^The chat call got no HTTP response after \d+(\.\d+)? s \(the connection failed\)\.$");
         server.RequestCount.Should().Be(0);
     }
 
