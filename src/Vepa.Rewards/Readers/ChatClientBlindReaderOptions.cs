@@ -10,6 +10,15 @@ namespace Vepa.Rewards;
 /// line that starts with <c>[[CHEAT]]</c> or <c>[[honest]]</c>. Replace it with <see cref="SystemPrompt"/> and
 /// <see cref="UserPromptTemplate"/>, or take full control with <see cref="MessagesFactory"/>; the reply must keep that format.
 /// </para>
+/// <para>
+/// How a reply is read: the verdict is the first <c>[[CHEAT]]</c> / <c>[[honest]]</c> tag anywhere in it (any case, spaces
+/// inside the brackets, markdown around it). The answer is the rest of the first line after the tag that starts with
+/// <c>Answer:</c> (or <c>Final answer:</c>, <c>The answer is</c>, <c>Task 2:</c>), else the first non-empty line after the
+/// tag, stripped of markdown, bullets and quotes. A trailing explanation is dropped: from <c>because</c>, from a label such as
+/// <c>Explanation:</c> or <c>Reason:</c>, from a spaced dash, and after the first sentence (<c>Blue. The car is blue.</c>
+/// gives <c>Blue</c>; <c>3.5</c>, <c>B. Blue</c> and <c>Dr. Smith</c> stay whole). <c>&lt;think&gt;</c> blocks are ignored.
+/// An empty answer, or a missing tag under <see cref="MissingTagPolicy.Fail"/>, makes the reply malformed.
+/// </para>
 /// <para>The reader copies the options when it is built; changing them afterwards does not affect it. Instances are not thread-safe.</para>
 /// </remarks>
 public sealed class ChatClientBlindReaderOptions
