@@ -72,7 +72,8 @@ public sealed class AnswerMatchOptions
     /// <summary>Gets or sets whether a gold answer contained in a longer answer matches ("the cube is red" for gold "red").</summary>
     /// <value>The default is <see langword="true"/>.</value>
     /// <remarks>
-    /// The gold's words must appear as a contiguous run of the answer's words (after normalization) within one clause, must not be
+    /// The gold's words must appear as a contiguous run of the answer's words (after normalization) that crosses no clause break the
+    /// gold does not have itself ("red, cube" is not "red cube"; "St. Louis" and "3:45" still match themselves), must not be
     /// preceded within <see cref="NegationWindow"/> words of the same clause by a negation (not, no, never, none, nor, neither,
     /// without, n't), and the clause must not contain "or" ("red or blue" is a hedge, not an answer). When <see langword="false"/>,
     /// the whole normalized answer must equal the gold answer.

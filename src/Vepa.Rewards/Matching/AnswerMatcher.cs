@@ -11,7 +11,8 @@ namespace Vepa.Rewards;
 /// <para><b>Open questions.</b> A yes/no gold answer is compared by polarity (<see cref="AnswerMatchOptions.MatchYesNoSynonyms"/>).
 /// Otherwise the gold's words, each allowed in its singular/plural forms and numbers within the tolerance, must equal the whole answer
 /// (<see cref="AnswerMatchKind.Exact"/>, <see cref="AnswerMatchKind.Equivalent"/>) or, with <see cref="AnswerMatchOptions.AllowContainment"/>,
-/// appear as a contiguous run inside it that is neither negated ("not red") nor hedged ("red or blue") (<see cref="AnswerMatchKind.Contained"/>).
+/// appear as a contiguous run inside it that is neither negated ("not red") nor hedged ("red or blue") (<see cref="AnswerMatchKind.Contained"/>);
+/// a run never crosses a clause break that the gold does not have.
 /// A longer answer that refines the gold ("dark red" for gold "red") matches an open question.</para>
 /// <para><b>Multiple choice.</b> The gold may be a label ("B", "(B)", "Option B") or an option's text; a gold that names no option is
 /// matched as an open question. An explicit option label in the answer decides first ("B", "(B)", "B.", "Option B", "answer: b",
@@ -384,16 +385,17 @@ public sealed class AnswerMatcher
         int m = pattern.Tokens.Length;
         for (int start = 0; start + m <= answer.Count; start++)
         {
-            int clause = answer[start].Clause;
-            if (answer[start + m - 1].Clause != clause)
-            {
-                continue;
-            }
-
             bool literal = true;
             bool matched = true;
             for (int k = 0; k < m && matched; k++)
             {
+                // The run may cross a clause break only where the gold has one ("St. Louis", "3:45"), never elsewhere ("red, cube").
+                if (k > 0 && answer[start + k].Clause != answer[start + k - 1].Clause && pattern.Tokens[k].Clause == pattern.Tokens[k - 1].Clause)
+                {
+                    matched = false;
+                    break;
+                }
+
                 switch (Compare(pattern, k, answer[start + k]))
                 {
                     case TokenMatch.None:
@@ -488,10 +490,12 @@ public sealed class AnswerMatcher
 
     private static bool IsHedged(IReadOnlyList<AnswerToken> answer, int start, int length)
     {
-        int clause = answer[start].Clause;
+        int firstClause = answer[start].Clause;
+        int lastClause = answer[start + length - 1].Clause;
         for (int k = 0; k < answer.Count; k++)
         {
-            if ((k < start || k >= start + length) && answer[k].Clause == clause && !answer[k].IsNumber && Hedges.Contains(answer[k].Text))
+            if ((k < start || k >= start + length) && answer[k].Clause >= firstClause && answer[k].Clause <= lastClause
+                && !answer[k].IsNumber && Hedges.Contains(answer[k].Text))
             {
                 return true;
             }

@@ -1,17 +1,12 @@
 namespace Vepa.Rewards;
 
-/// <summary>The names of the components and annotations that <see cref="SufficiencyRewardModel"/> reports on each scored result.</summary>
+/// <summary>The names of the extra component and the annotations that <see cref="SufficiencyRewardModel"/> reports on each scored result.</summary>
+/// <remarks>
+/// The components s, h and γ are named by <see cref="RewardComponentNames.Sufficiency"/> ("s"), <see cref="RewardComponentNames.Honesty"/> ("h")
+/// and <see cref="RewardComponentNames.Repetition"/> ("gamma").
+/// </remarks>
 public static class SufficiencyRewardKeys
 {
-    /// <summary>Component: sufficiency s, 1 when the reader's answer matches the gold answer, else 0.</summary>
-    public const string Sufficiency = "s";
-
-    /// <summary>Component: honesty h, 0 when the reader judged that the evidence cheats, else 1.</summary>
-    public const string Honesty = "h";
-
-    /// <summary>Component: the repetition penalty γ ∈ (0, 1].</summary>
-    public const string Gamma = "gamma";
-
     /// <summary>Component: the repeated n-gram ratio of the evidence, in [0, 1).</summary>
     public const string RepetitionRatio = "repetition_ratio";
 

@@ -10,7 +10,7 @@ namespace Vepa.Rewards;
 /// (<see cref="SufficiencyRewardFormula.Multiplicative"/>, the default) or the signed appendix variant
 /// (<see cref="SufficiencyRewardFormula.Signed"/>). Each scored result reports the components "s", "h", "gamma" and
 /// "repetition_ratio" and the annotations "reader_answer", "match_kind" and, when the reader returned one, "reader_raw_text"
-/// (see <see cref="SufficiencyRewardKeys"/>).</para>
+/// (see <see cref="RewardComponentNames"/> and <see cref="SufficiencyRewardKeys"/>).</para>
 /// <para>Empty (or white-space) evidence is legal and not sufficient: the reader is not called and the result is scored with
 /// s = 0, h = 1, γ = 1, so R = 0 under both formulas, with the annotation "reader_skipped".</para>
 /// <para>Failures are results, never zeros: a <see cref="BlindReaderException"/> becomes <see cref="RewardResult.Failed(string, bool, Exception)"/>
@@ -161,9 +161,9 @@ public sealed class SufficiencyRewardModel : IRewardModel
 
     private static Dictionary<string, double> Components(double s, double h, double gamma, double ratio) => new()
     {
-        [SufficiencyRewardKeys.Sufficiency] = s,
-        [SufficiencyRewardKeys.Honesty] = h,
-        [SufficiencyRewardKeys.Gamma] = gamma,
+        [RewardComponentNames.Sufficiency] = s,
+        [RewardComponentNames.Honesty] = h,
+        [RewardComponentNames.Repetition] = gamma,
         [SufficiencyRewardKeys.RepetitionRatio] = ratio,
     };
 }

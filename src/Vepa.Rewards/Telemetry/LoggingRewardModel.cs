@@ -38,7 +38,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
             for (int i = 0; i < count; i++)
             {
                 RewardRequest request = requests[i];
-                LogRequest(i, request.Id, request.Question, request.GoldAnswer, request.Choices is null ? null : string.Join(" | ", request.Choices), request.Evidence);
+                LogRequest(i, request.Id, request.Question, request.GoldAnswer, request.Choices is null ? "none" : $"[{string.Join(" | ", request.Choices)}]", request.Evidence);
             }
         }
 
@@ -59,6 +59,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
             throw;
         }
 
+        RewardPipelineGuards.EnsureOneResultPerRequest(results, count, "logging");
         LogOutcome(results, ElapsedMilliseconds(started));
         return results;
     }
@@ -69,7 +70,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
         Dictionary<(string Reason, bool IsTransient), (int Count, int FirstIndex)>? groups = null;
         for (int i = 0; i < results.Count; i++)
         {
-            if (results[i]?.Failure is { } failure)
+            if (results[i].Failure is { } failure)
             {
                 failed++;
                 groups ??= [];
@@ -91,12 +92,7 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
         {
             for (int i = 0; i < results.Count; i++)
             {
-                RewardResult? result = results[i];
-                if (result is null)
-                {
-                    continue;
-                }
-
+                RewardResult result = results[i];
                 LogResult(
                     i,
                     result.Status,
@@ -127,8 +123,8 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
     [LoggerMessage(EventId = 6, Level = LogLevel.Trace, Message = "Reward call exception details.")]
     private partial void LogBatchThrewDetails(Exception exception);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Trace, Message = "Reward request {Index} (id {Id}): question \"{Question}\", gold \"{GoldAnswer}\", choices [{Choices}], evidence \"{Evidence}\".")]
-    private partial void LogRequest(int index, string? id, string question, string goldAnswer, string? choices, string evidence);
+    [LoggerMessage(EventId = 7, Level = LogLevel.Trace, Message = "Reward request {Index} (id {Id}): question \"{Question}\", gold \"{GoldAnswer}\", choices {Choices}, evidence \"{Evidence}\".")]
+    private partial void LogRequest(int index, string? id, string question, string goldAnswer, string choices, string evidence);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Trace, Message = "Reward result {Index}: {Status} {Value} [{Components}] [{Annotations}].")]
     private partial void LogResult(int index, RewardStatus status, double value, string components, string annotations);

@@ -40,6 +40,10 @@ public sealed class AnswerMatcherTests
         { "cube red", "red cube", AnswerMatchKind.NoMatch },
         { "red, cube", "red cube", AnswerMatchKind.NoMatch },
         { "in the box", "in the box", AnswerMatchKind.Exact },
+        { "St. Louis", "St. Louis", AnswerMatchKind.Exact },
+        { "st louis", "St. Louis", AnswerMatchKind.Exact },
+        { "The game starts at 3:45 pm", "3:45", AnswerMatchKind.Contained },
+        { "3 45", "3:45", AnswerMatchKind.Exact },
         { "on the box", "in the box", AnswerMatchKind.NoMatch },
 
         // Empty answers.

@@ -28,9 +28,9 @@ public sealed class SufficiencyRewardModelTests
 
         result.IsScored.Should().BeTrue();
         result.Value.Should().BeApproximately(reward, 1e-12);
-        result.Components[SufficiencyRewardKeys.Sufficiency].Should().Be(s);
-        result.Components[SufficiencyRewardKeys.Honesty].Should().Be(h);
-        result.Components[SufficiencyRewardKeys.Gamma].Should().BeApproximately(gamma, 1e-12);
+        result.Components[RewardComponentNames.Sufficiency].Should().Be(s);
+        result.Components[RewardComponentNames.Honesty].Should().Be(h);
+        result.Components[RewardComponentNames.Repetition].Should().BeApproximately(gamma, 1e-12);
         result.Components[SufficiencyRewardKeys.RepetitionRatio].Should().BeApproximately(evidence == RepetitiveEvidence ? RepetitiveRatio : 0.0, 1e-12);
         result.Annotations[SufficiencyRewardKeys.ReaderAnswer].Should().Be(answer);
     }
@@ -51,7 +51,7 @@ public sealed class SufficiencyRewardModelTests
         RewardResult result = await ScoreOne(model, new RewardRequest("What colour is the ball?", "red", evidence));
 
         result.Value.Should().Be(reward);
-        result.Components[SufficiencyRewardKeys.Honesty].Should().Be(honest ? 1.0 : 0.0);
+        result.Components[RewardComponentNames.Honesty].Should().Be(honest ? 1.0 : 0.0);
     }
 
     [Theory]
@@ -146,12 +146,25 @@ public sealed class SufficiencyRewardModelTests
         result.Value.Should().Be(0.0);
         result.Components.Should().BeEquivalentTo(new Dictionary<string, double>
         {
-            [SufficiencyRewardKeys.Sufficiency] = 0,
-            [SufficiencyRewardKeys.Honesty] = 1,
-            [SufficiencyRewardKeys.Gamma] = 1,
+            [RewardComponentNames.Sufficiency] = 0,
+            [RewardComponentNames.Honesty] = 1,
+            [RewardComponentNames.Repetition] = 1,
             [SufficiencyRewardKeys.RepetitionRatio] = 0,
         });
         result.Annotations.Should().ContainKey(SufficiencyRewardKeys.ReaderSkipped).And.NotContainKey(SufficiencyRewardKeys.ReaderAnswer);
+    }
+
+    [Fact]
+    public async Task A_reader_that_declines_to_answer_scores_zero_not_a_failure()
+    {
+        using var model = new SufficiencyRewardModel(Reader(string.Empty, honest: true));
+
+        RewardResult result = await ScoreOne(model, new RewardRequest("What colour is the ball?", "red", PlainEvidence));
+
+        result.IsScored.Should().BeTrue();
+        result.Value.Should().Be(0.0);
+        result.Annotations[SufficiencyRewardKeys.MatchKind].Should().Be(nameof(AnswerMatchKind.EmptyAnswer));
+        result.Annotations.Should().NotContainKey(SufficiencyRewardKeys.ReaderRawText);
     }
 
     [Theory]
