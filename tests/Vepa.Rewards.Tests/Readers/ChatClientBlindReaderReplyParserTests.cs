@@ -1,0 +1,156 @@
+using Vepa.Rewards;
+
+namespace Vepa.Rewards.Tests.Readers;
+
+public sealed class ChatClientBlindReaderReplyParserTests
+{
+    public static TheoryData<string, bool, string> WellFormedReplies => new()
+    {
+        // The format the prompt asks for.
+        { "[[honest]] blue", true, "blue" },
+        { "[[CHEAT]] B", false, "B" },
+
+        // Case and spacing inside and around the tag.
+        { "[[ Honest ]] Blue", true, "Blue" },
+        { "[[cheat]] 2", false, "2" },
+        { "[[HONEST]]   red car  ", true, "red car" },
+        { "[[honest]]blue", true, "blue" },
+        { "[honest] blue", true, "blue" },
+        { "[[CHEATING]] yes", false, "yes" },
+
+        // The tag not at the very start.
+        { "   \n\n[[honest]] blue", true, "blue" },
+        { "**[[honest]]** blue", true, "blue" },
+        { "__[[CHEAT]]__ Yes", false, "Yes" },
+        { "```\n[[honest]] three\n```", true, "three" },
+        { "```text\n[[honest]]\nthree\n```", true, "three" },
+        { "> [[honest]] blue", true, "blue" },
+        { "- [[honest]] blue", true, "blue" },
+        { "Verdict: [[honest]] blue", true, "blue" },
+        { "Task 1: [[CHEAT]]\nTask 2: Yes", false, "Yes" },
+
+        // Markdown and labels around the answer.
+        { "[[honest]] **blue**", true, "blue" },
+        { "[[honest]]: blue", true, "blue" },
+        { "[[honest]] - blue", true, "blue" },
+        { "[[honest]]\n- blue", true, "blue" },
+        { "[[honest]]\n* **Answer:** blue", true, "blue" },
+        { "[[honest]] Answer: blue", true, "blue" },
+        { "[[honest]]\nFinal answer: 7", true, "7" },
+        { "[[CHEAT]] The answer is B.", false, "B" },
+        { "[[honest]]\nAnswer:\nthe red one", true, "the red one" },
+        { "[[honest]] `blue`", true, "blue" },
+        { "[[honest]] ```blue```", true, "blue" },
+        { "[[honest]] \"blue\"", true, "blue" },
+        { "[[honest]]\n1. blue", true, "blue" },
+        { "[[honest]] (B) Blue", true, "(B) Blue" },
+        { "[[honest]] B. Blue", true, "B. Blue" },
+
+        // An answer line is preferred over an explanation that comes first.
+        { "[[honest]]\nThe description names the car's colour without stating the answer.\nAnswer: blue", true, "blue" },
+
+        // Trailing explanations are dropped.
+        { "[[honest]] blue because the description says the car is blue", true, "blue" },
+        { "[[honest]] blue, because the car is painted blue", true, "blue" },
+        { "[[honest]] blue (because the car is painted blue)", true, "blue" },
+        { "[[honest]] blue\nExplanation: the description says the car is blue.", true, "blue" },
+        { "[[honest]] blue Explanation: the description says so.", true, "blue" },
+        { "[[honest]] blue (Reason: stated colour)", true, "blue" },
+        { "[[honest]] blue — the description states it", true, "blue" },
+        { "[[honest]] Blue. The description mentions a blue car.", true, "Blue" },
+        { "[[CHEAT]] No. The evidence only says no.", false, "No" },
+        { "[[honest]] Yes! It is there.", true, "Yes" },
+
+        // Things that look like sentence ends but are not.
+        { "[[honest]] 3.5", true, "3.5" },
+        { "[[honest]] Dr. Smith", true, "Dr. Smith" },
+        { "[[honest]] St. Louis", true, "St. Louis" },
+        { "[[honest]] -5", true, "-5" },
+
+        // Thinking blocks are ignored.
+        { "<think>The car is blue, so the answer is blue.</think>\n[[honest]] blue", true, "blue" },
+
+        // The answer before the tag when nothing follows it.
+        { "blue [[honest]]", true, "blue" },
+
+        // Only the first tag counts.
+        { "[[honest]] blue [[CHEAT]]", true, "blue" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WellFormedReplies))]
+    public void Well_formed_replies_give_the_verdict_and_the_answer(string reply, bool isHonest, string answer)
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse(reply, MissingTagPolicy.Fail);
+
+        result.Error.Should().BeNull();
+        result.Succeeded.Should().BeTrue();
+        result.IsHonest.Should().Be(isHonest);
+        result.Answer.Should().Be(answer);
+    }
+
+    public static TheoryData<string?, string> MalformedReplies => new()
+    {
+        { null, "the reply is empty" },
+        { "", "the reply is empty" },
+        { "  \n\t ", "the reply is empty" },
+        { "blue", "the reply has no [[CHEAT]] or [[honest]] tag" },
+        { "The answer is blue.", "the reply has no [[CHEAT]] or [[honest]] tag" },
+        { "[[honest]]", "the reply has a verdict tag but no answer" },
+        { "**[[CHEAT]]**", "the reply has a verdict tag but no answer" },
+        { "[[honest]]\n```\n```", "the reply has a verdict tag but no answer" },
+        { "[[honest]] Answer:", "the reply has a verdict tag but no answer" },
+        { "[[honest]] because the description says so", "the reply has a verdict tag but no answer" },
+        { "[[honest]] ...", "the reply has a verdict tag but no answer" },
+        { "<think>Let me look at the description. The car", "the reply holds only unfinished reasoning (<think> without </think>)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedReplies))]
+    public void Malformed_replies_fail_with_a_reason(string? reply, string error)
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse(reply, MissingTagPolicy.Fail);
+
+        result.Succeeded.Should().BeFalse();
+        result.Error.Should().Be(error);
+        result.Answer.Should().BeEmpty();
+    }
+
+    public static TheoryData<string, string> UntaggedReplies => new()
+    {
+        { "blue", "blue" },
+        { "**Answer:** blue", "blue" },
+        { "The answer is blue. The car in the description is blue.", "blue" },
+        { "\n- blue because the car is blue\n", "blue" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UntaggedReplies))]
+    public void Without_a_tag_the_lenient_policy_reads_the_reply_as_honest(string reply, string answer)
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse(reply, MissingTagPolicy.TreatAsHonest);
+
+        result.Succeeded.Should().BeTrue();
+        result.IsHonest.Should().BeTrue();
+        result.Answer.Should().Be(answer);
+    }
+
+    [Fact]
+    public void Without_a_tag_or_an_answer_the_lenient_policy_still_fails()
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse("**  **", MissingTagPolicy.TreatAsHonest);
+
+        result.Succeeded.Should().BeFalse();
+        result.Error.Should().Be("the reply has no tag and no answer");
+    }
+
+    [Fact]
+    public void A_tagged_reply_is_parsed_the_same_under_both_policies()
+    {
+        ChatClientBlindReaderParseResult strict = ChatClientBlindReaderReplyParser.Parse("[[CHEAT]] Yes", MissingTagPolicy.Fail);
+        ChatClientBlindReaderParseResult lenient = ChatClientBlindReaderReplyParser.Parse("[[CHEAT]] Yes", MissingTagPolicy.TreatAsHonest);
+
+        strict.Should().Be(lenient);
+        lenient.IsHonest.Should().BeFalse();
+    }
+}
