@@ -9,13 +9,39 @@ namespace Vepa.Grpo;
 /// </summary>
 internal static class RowChunks
 {
-    /// <summary>The default number of bytes of float32 logits per chunk (64 MiB): rows = 64 MiB / (4 · V).</summary>
-    internal const long DefaultChunkBytes = 64L * 1024 * 1024;
+    /// <summary>
+    /// The default float32 logits per chunk of <see cref="TokenLogProbs.FromLogits(torch.Tensor, torch.Tensor, double, int?)"/> on the CPU:
+    /// 8 MiB (64 rows at V = 32768), small enough that the chunk's few elementwise passes run in the last-level cache.
+    /// </summary>
+    internal const long DefaultCpuChunkBytes = 8L * 1024 * 1024;
 
-    /// <summary>Returns the rows per chunk: the caller's choice, or as many rows as fit <see cref="DefaultChunkBytes"/>.</summary>
-    internal static long ChunkRows(int? chunkSize, long rows, long vocabulary)
+    /// <summary>The default float32 logits per chunk on other devices (GPUs): 64 MiB, so each kernel launch has plenty of work.</summary>
+    internal const long DefaultDeviceChunkBytes = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The fewest default rows per chunk of the fused kernel: each chunk streams the whole [V, H] weight through a matmul,
+    /// so chunks of a few rows would be bound by reading the weight.
+    /// </summary>
+    internal const long DefaultFusedMinimumRows = 256;
+
+    /// <summary>Returns the rows per chunk: the caller's choice, or the default for the kernel and device, clamped to [1, rows].</summary>
+    internal static long ChunkRows(int? chunkSize, long rows, long vocabulary, DeviceType device, bool fused)
     {
-        long chosen = chunkSize ?? Math.Max(1, DefaultChunkBytes / (sizeof(float) * Math.Max(1, vocabulary)));
+        long chosen;
+        if (chunkSize is int requested)
+        {
+            chosen = requested;
+        }
+        else
+        {
+            long bytes = fused || device != DeviceType.CPU ? DefaultDeviceChunkBytes : DefaultCpuChunkBytes;
+            chosen = Math.Max(1, bytes / (sizeof(float) * Math.Max(1, vocabulary)));
+            if (fused)
+            {
+                chosen = Math.Max(chosen, DefaultFusedMinimumRows);
+            }
+        }
+
         return Math.Clamp(chosen, 1, Math.Max(1, rows));
     }
 

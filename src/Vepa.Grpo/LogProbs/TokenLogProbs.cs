@@ -9,12 +9,15 @@ namespace Vepa.Grpo;
 /// </summary>
 /// <remarks>
 /// <para><b>Memory.</b> A row is one token position; the B·T rows are processed <c>chunkSize</c> at a time. Beyond the
-/// inputs and outputs, the forward pass holds O(chunk · V) (about one or two float32 chunks) and keeps only the
-/// per-row logsumexp [B, T] for backward. <see cref="FromLogits(Tensor, Tensor, double, int?)"/>'s backward writes the
-/// logits' gradient chunk by chunk into one [B, T, V] tensor (the gradient itself); 
-/// <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/> never forms the logits at all: its
-/// gradients are [B, T, H] and [V, H]. The default chunk holds 64 MiB of float32 logits (16 Mi elements / V rows; 512
-/// rows at V = 32768).</para>
+/// inputs and outputs, the forward pass holds one chunk of float32 logits (two with entropy) and keeps only the per-row
+/// logsumexp [B, T] for backward. <see cref="FromLogits(Tensor, Tensor, double, int?)"/>'s backward writes the logits'
+/// gradient chunk by chunk into one [B, T, V] tensor (the gradient itself; float32 and float64 need no other
+/// temporary, float16/bfloat16 one float32 chunk). <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>
+/// never forms the [B, T, V] logits at all: its gradients are [B, T, H] and [V, H].</para>
+/// <para><b>Default chunk.</b> <see cref="FromLogits(Tensor, Tensor, double, int?)"/>: 8 MiB of float32 logits per chunk on
+/// the CPU (64 rows at V = 32768; the chunk's elementwise passes then run in cache) and 64 MiB on other devices (512
+/// rows at V = 32768). <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>: 64 MiB, and at least
+/// 256 rows, since every chunk reads the whole weight.</para>
 /// <para><b>Precision.</b> float32 and float64 inputs are computed in their own dtype. float16/bfloat16 inputs are
 /// upcast to float32 chunk by chunk for logsumexp and softmax; the log-probs (and entropy) are float32 and the input
 /// gradients come back in the inputs' dtype.</para>
@@ -24,8 +27,13 @@ namespace Vepa.Grpo;
 /// <para><b>Validation cost.</b> Besides shape, dtype and device checks, target ids are checked to lie in [0, V) with one
 /// min/max reduction over the B·T ids, which on a GPU is one device-to-host synchronisation per call.</para>
 /// <para><b>Lifetime.</b> Inputs are never disposed. Results belong to the caller's dispose scope. The gradient tensors
-/// created by backward are released with the dispose scope that is current when backward runs (or by the garbage
-/// collector when there is none). Thread-safe: the functions keep no state.</para>
+/// that backward returns stay referenced by TorchSharp wrappers until the dispose scope that is current when backward
+/// runs closes (or until the garbage collector finalises them when there is none). Two consequences for
+/// <see cref="FromLogits(Tensor, Tensor, double, int?)"/>: when the logits come from a module (the usual case) their
+/// [B, T, V] gradient stays allocated until that scope closes rather than until the LM head's backward has consumed it;
+/// and when the logits are a leaf tensor (requires_grad set by the caller), libtorch copies the gradient once when it
+/// accumulates it into <c>.grad</c>, because it is still referenced (<c>torch.autograd.grad</c> does not copy).
+/// Thread-safe: the functions keep no state.</para>
 /// </remarks>
 public static class TokenLogProbs
 {
@@ -33,7 +41,7 @@ public static class TokenLogProbs
     /// <param name="logits">The logits [B, T, V], float16, bfloat16, float32 or float64. Need not be contiguous (a slice <c>logits[:, :-1, :]</c> is read without a copy).</param>
     /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="logits"/>.</param>
     /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
-    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 8 MiB of float32 logits per chunk on the CPU, 64 MiB on other devices.</param>
     /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 logits, else the logits' dtype. Differentiable w.r.t. <paramref name="logits"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">A shape, dtype or device is wrong.</exception>
@@ -46,7 +54,7 @@ public static class TokenLogProbs
     /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="logits"/>.</param>
     /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. It carries no gradient.</param>
     /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
-    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 8 MiB of float32 logits per chunk on the CPU, 64 MiB on other devices.</param>
     /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 logits, else the logits' dtype. Differentiable w.r.t. <paramref name="logits"/>.</returns>
     /// <remarks>The entropy costs one more exp pass and one more chunk of temporary memory in the forward pass.</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
@@ -69,7 +77,7 @@ public static class TokenLogProbs
     /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="hidden"/>.</param>
     /// <param name="bias">The LM-head bias [V], or <see langword="null"/> for none.</param>
     /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
-    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk, at least 256 rows.</param>
     /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 inputs, else their dtype. Differentiable w.r.t. <paramref name="hidden"/>, <paramref name="weight"/> and <paramref name="bias"/> (the gradients of those that require one).</returns>
     /// <remarks>
     /// Each chunk's logits are computed in the inputs' dtype (as an LM head would), then upcast for the softmax
@@ -90,7 +98,7 @@ public static class TokenLogProbs
     /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. It carries no gradient.</param>
     /// <param name="bias">The LM-head bias [V], or <see langword="null"/> for none.</param>
     /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
-    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk, at least 256 rows.</param>
     /// <returns>The log-probs [B, T], as <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/> returns them.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="hidden"/>, <paramref name="weight"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">A shape, dtype or device is wrong, or H differs between <paramref name="hidden"/> and <paramref name="weight"/>.</exception>
@@ -108,7 +116,7 @@ public static class TokenLogProbs
     {
         TokenLogProbValidation.ValidateLogits(logits, targets, temperature, chunkSize);
         long rows = logits.shape[0] * logits.shape[1];
-        long chunkRows = RowChunks.ChunkRows(chunkSize, rows, logits.shape[2]);
+        long chunkRows = RowChunks.ChunkRows(chunkSize, rows, logits.shape[2], logits.device_type, fused: false);
 
         using var scope = NewDisposeScope();
         var targetIds = targets.reshape(rows).to(ScalarType.Int64);
@@ -124,7 +132,7 @@ public static class TokenLogProbs
         long batch = hidden.shape[0];
         long time = hidden.shape[1];
         long rows = batch * time;
-        long chunkRows = RowChunks.ChunkRows(chunkSize, rows, weight.shape[0]);
+        long chunkRows = RowChunks.ChunkRows(chunkSize, rows, weight.shape[0], hidden.device_type, fused: true);
 
         using var scope = NewDisposeScope();
         var hiddenRows = hidden.reshape(rows, hidden.shape[2]);
