@@ -60,7 +60,7 @@ public class TokenLogProbBenchmarks
 
     private void Setup(string method, Func<Tensor> forward)
     {
-        PeakNativeMemory.UseMmapForLargeAllocations();
+        PeakNativeMemory.BeginExactAccounting();
         using var generator = new Generator(2026UL, CPU);
         _logits = randn([Shape.Batch, Shape.Time, Shape.Vocabulary], generator: generator).mul_(3.0f).requires_grad_(true);
         _targets = randint(Shape.Vocabulary, [Shape.Batch, Shape.Time], ScalarType.Int64, generator: generator);
@@ -74,6 +74,7 @@ public class TokenLogProbBenchmarks
             forward();
         });
         long? training = PeakNativeMemory.Measure(() => Train(forward));
+        PeakNativeMemory.EndExactAccounting();
         PeakNativeMemory.Record(nameof(TokenLogProbBenchmarks), method, Shape.ToString(), forwardOnly, training);
         Console.WriteLine($"// {Shape}: float32 logits are {Shape.LogitsMiB:N1} MiB");
     }

@@ -12,32 +12,36 @@ namespace Vepa.Benchmarks.LogProbs;
 /// </summary>
 /// <remarks>
 /// glibc serves allocations below its (adaptive, up to 32 MiB) mmap threshold from the heap and keeps freed heap memory
-/// resident, so a later call could reuse it without raising RSS. <see cref="UseMmapForLargeAllocations"/> fixes the
-/// threshold at 128 KiB so every tensor-sized block is mapped on allocation and unmapped on free: RSS then follows the
-/// live native memory.
+/// resident, so a later call could reuse it without raising RSS. <see cref="BeginExactAccounting"/> fixes the threshold
+/// at 128 KiB so every tensor-sized block is mapped on allocation and unmapped on free: RSS then follows the live native
+/// memory. That costs page faults on every allocation, so <see cref="EndExactAccounting"/> sets the thresholds that
+/// glibc's adaptive rule reaches at its maximum (mmap 32 MiB, trim 64 MiB) before anything is timed.
 /// </remarks>
 internal static class PeakNativeMemory
 {
     private const string ClearRefs = "/proc/self/clear_refs";
-    private const int MallocMmapThreshold = -3; // M_MMAP_THRESHOLD in glibc's malloc.h
+    private const int MallocTrimThreshold = -1; // M_TRIM_THRESHOLD in glibc's malloc.h
+    private const int MallocMmapThreshold = -3; // M_MMAP_THRESHOLD
 
     /// <summary>Gets the file the benchmark processes append their measurements to (one line per measurement, latest wins).</summary>
     public static string ResultsFile { get; } = Path.Combine(Path.GetTempPath(), "vepa-benchmarks", "peak-native-memory.tsv");
 
-    /// <summary>Makes glibc map every allocation of 128 KiB or more on its own (Linux only; a no-op elsewhere).</summary>
-    public static void UseMmapForLargeAllocations()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            _ = MallOpt(MallocMmapThreshold, 128 * 1024);
-        }
-    }
+    /// <summary>Makes glibc map every allocation of 128 KiB or more on its own and return it on free (Linux only).</summary>
+    public static void BeginExactAccounting() => SetThresholds(mmap: 128 * 1024, trim: 128 * 1024);
+
+    /// <summary>Sets glibc's thresholds to their adaptive maximum (mmap 32 MiB, trim 64 MiB) for the timed runs (Linux only).</summary>
+    public static void EndExactAccounting() => SetThresholds(mmap: 32 * 1024 * 1024, trim: 64 * 1024 * 1024);
 
     /// <summary>Returns the peak extra resident bytes while <paramref name="action"/> runs, or <see langword="null"/> where the counters are unavailable.</summary>
     public static long? Measure(Action action)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        if (OperatingSystem.IsLinux())
+        {
+            _ = MallocTrim(0);
+        }
+
         if (!TryReset())
         {
             action();
@@ -124,6 +128,19 @@ internal static class PeakNativeMemory
 
         return null;
     }
+
+    private static void SetThresholds(int mmap, int trim)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = MallOpt(MallocMmapThreshold, mmap);
+            _ = MallOpt(MallocTrimThreshold, trim);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int MallocTrim(nuint pad);
 
     [DllImport("libc", EntryPoint = "mallopt")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

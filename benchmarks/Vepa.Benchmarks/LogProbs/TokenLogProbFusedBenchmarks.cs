@@ -64,7 +64,7 @@ public class TokenLogProbFusedBenchmarks
 
     private void Setup(string method, Func<Tensor> forward)
     {
-        PeakNativeMemory.UseMmapForLargeAllocations();
+        PeakNativeMemory.BeginExactAccounting();
         using var generator = new Generator(2026UL, CPU);
         _hidden = randn([Shape.Batch, Shape.Time, HiddenSize], generator: generator).requires_grad_(true);
         _weight = randn([Shape.Vocabulary, HiddenSize], generator: generator).mul_((float)(2.0 / Math.Sqrt(HiddenSize))).requires_grad_(true);
@@ -79,6 +79,7 @@ public class TokenLogProbFusedBenchmarks
             forward();
         });
         long? training = PeakNativeMemory.Measure(() => Train(forward));
+        PeakNativeMemory.EndExactAccounting();
         PeakNativeMemory.Record(nameof(TokenLogProbFusedBenchmarks), method, Shape.ToString(), forwardOnly, training);
         Console.WriteLine($"// {Shape}, H = {HiddenSize}: float32 logits would be {Shape.LogitsMiB:N1} MiB");
     }

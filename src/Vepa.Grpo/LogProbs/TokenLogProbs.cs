@@ -28,12 +28,11 @@ namespace Vepa.Grpo;
 /// min/max reduction over the B·T ids, which on a GPU is one device-to-host synchronisation per call.</para>
 /// <para><b>Lifetime.</b> Inputs are never disposed. Results belong to the caller's dispose scope. The gradient tensors
 /// that backward returns stay referenced by TorchSharp wrappers until the dispose scope that is current when backward
-/// runs closes (or until the garbage collector finalises them when there is none). Two consequences for
-/// <see cref="FromLogits(Tensor, Tensor, double, int?)"/>: when the logits come from a module (the usual case) their
-/// [B, T, V] gradient stays allocated until that scope closes rather than until the LM head's backward has consumed it;
-/// and when the logits are a leaf tensor (requires_grad set by the caller), libtorch copies the gradient once when it
-/// accumulates it into <c>.grad</c>, because it is still referenced (<c>torch.autograd.grad</c> does not copy).
-/// Thread-safe: the functions keep no state.</para>
+/// runs closes (or until the garbage collector finalises them when there is none). So with
+/// <see cref="FromLogits(Tensor, Tensor, double, int?)"/> on logits that come from a module (the usual case), their
+/// [B, T, V] gradient stays allocated until that scope closes rather than until the LM head's backward has consumed it.
+/// Leaf inputs (a parameter, or logits with requires_grad set by the caller) receive the gradient in <c>.grad</c>
+/// without a copy. Thread-safe: the functions keep no state.</para>
 /// </remarks>
 public static class TokenLogProbs
 {
@@ -120,7 +119,11 @@ public static class TokenLogProbs
 
         using var scope = NewDisposeScope();
         var targetIds = targets.reshape(rows).to(ScalarType.Int64);
-        var logProbs = ChunkedLogitsLogProbFunction.apply(logits, targetIds, temperature, chunkRows, sink!);
+
+        // The inputs enter through a native view so that the gradient reaching a leaf's accumulator is a fresh view that
+        // only libtorch references: the managed wrapper of the gradient our backward returns would otherwise make
+        // libtorch copy it into .grad.
+        var logProbs = ChunkedLogitsLogProbFunction.apply(logits.view(logits.shape), targetIds, temperature, chunkRows, sink!);
         sink?.Entropy?.MoveToOuterDisposeScope();
         return logProbs.MoveToOuterDisposeScope();
     }
@@ -137,7 +140,8 @@ public static class TokenLogProbs
         using var scope = NewDisposeScope();
         var hiddenRows = hidden.reshape(rows, hidden.shape[2]);
         var targetIds = targets.reshape(rows).to(ScalarType.Int64);
-        var logProbs = FusedLinearLogProbFunction.apply(hiddenRows, weight, bias!, targetIds, temperature, chunkRows, sink!)[0];
+        var logProbs = FusedLinearLogProbFunction.apply(
+            hiddenRows, weight.view(weight.shape), bias?.view(bias.shape)!, targetIds, temperature, chunkRows, sink!)[0];
         if (sink?.Entropy is Tensor entropy)
         {
             sink.Entropy = entropy.view(batch, time).MoveToOuterDisposeScope();
