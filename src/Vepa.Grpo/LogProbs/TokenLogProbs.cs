@@ -32,7 +32,8 @@ namespace Vepa.Grpo;
 /// <see cref="FromLogits(Tensor, Tensor, double, int?)"/> on logits that come from a module (the usual case), their
 /// [B, T, V] gradient stays allocated until that scope closes rather than until the LM head's backward has consumed it.
 /// Leaf inputs (a parameter, or logits with requires_grad set by the caller) receive the gradient in <c>.grad</c>
-/// without a copy. Thread-safe: the functions keep no state.</para>
+/// without a copy. The backward passes are not themselves differentiable (no double backward). Thread-safe: the
+/// functions keep no state.</para>
 /// </remarks>
 public static class TokenLogProbs
 {
