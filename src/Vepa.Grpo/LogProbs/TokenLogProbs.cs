@@ -1,0 +1,153 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Vepa.Grpo;
+
+/// <summary>
+/// Per-token log-probabilities log π(target) = z[target] − logsumexp(z) with z = logits / τ, computed in row chunks so
+/// the full [B, T, V] log-softmax (and its gradient temporaries) never exist.
+/// </summary>
+/// <remarks>
+/// <para><b>Memory.</b> A row is one token position; the B·T rows are processed <c>chunkSize</c> at a time. Beyond the
+/// inputs and outputs, the forward pass holds one chunk of float32 logits (two with entropy) and keeps only the per-row
+/// logsumexp [B, T] for backward. <see cref="FromLogits(Tensor, Tensor, double, int?)"/>'s backward writes the logits'
+/// gradient chunk by chunk into one [B, T, V] tensor (the gradient itself; float32 and float64 need no other
+/// temporary, float16/bfloat16 one float32 chunk). <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>
+/// never forms the [B, T, V] logits at all: its gradients are [B, T, H] and [V, H].</para>
+/// <para><b>Default chunk.</b> <see cref="FromLogits(Tensor, Tensor, double, int?)"/>: 8 MiB of float32 logits per chunk on
+/// the CPU (64 rows at V = 32768; the chunk's elementwise passes then run in cache) and 64 MiB on other devices (512
+/// rows at V = 32768). <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>: 64 MiB, and at least
+/// 256 rows, since every chunk reads the whole weight.</para>
+/// <para><b>Precision.</b> float32 and float64 inputs are computed in their own dtype. float16/bfloat16 inputs are
+/// upcast to float32 chunk by chunk for logsumexp and softmax; the log-probs (and entropy) are float32 and the input
+/// gradients come back in the inputs' dtype.</para>
+/// <para><b>Non-finite logits.</b> A row (token position) whose logits hold NaN or +∞ gets a NaN log-prob, a NaN entropy
+/// and a NaN gradient row; other rows are unaffected. −∞ logits are allowed (a masked vocabulary entry): they have
+/// probability 0; if the target's logit is −∞ its log-prob is −∞; a row whose logits are all −∞ gets NaN.</para>
+/// <para><b>Validation cost.</b> Besides shape, dtype and device checks, target ids are checked to lie in [0, V) with one
+/// min/max reduction over the B·T ids, which on a GPU is one device-to-host synchronisation per call.</para>
+/// <para><b>Lifetime.</b> Inputs are never disposed. Results belong to the caller's dispose scope. The gradient tensors
+/// that backward returns stay referenced by TorchSharp wrappers until the dispose scope that is current when backward
+/// runs closes (or until the garbage collector finalises them when there is none). So with
+/// <see cref="FromLogits(Tensor, Tensor, double, int?)"/> on logits that come from a module (the usual case), their
+/// [B, T, V] gradient stays allocated until that scope closes rather than until the LM head's backward has consumed it.
+/// Leaf inputs (a parameter, or logits with requires_grad set by the caller) receive the gradient in <c>.grad</c>
+/// without a copy. The backward passes are not themselves differentiable (no double backward). Thread-safe: the
+/// functions keep no state.</para>
+/// </remarks>
+public static class TokenLogProbs
+{
+    /// <summary>Computes log p(target) per token from logits.</summary>
+    /// <param name="logits">The logits [B, T, V], float16, bfloat16, float32 or float64. Need not be contiguous (a slice <c>logits[:, :-1, :]</c> is read without a copy).</param>
+    /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="logits"/>.</param>
+    /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 8 MiB of float32 logits per chunk on the CPU, 64 MiB on other devices.</param>
+    /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 logits, else the logits' dtype. Differentiable w.r.t. <paramref name="logits"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A shape, dtype or device is wrong.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
+    public static Tensor FromLogits(Tensor logits, Tensor targets, double temperature = 1.0, int? chunkSize = null)
+        => LogitsCore(logits, targets, temperature, chunkSize, sink: null);
+
+    /// <summary>Computes log p(target) and the entropy of the predicted distribution per token from logits.</summary>
+    /// <param name="logits">The logits [B, T, V], float16, bfloat16, float32 or float64. Need not be contiguous.</param>
+    /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="logits"/>.</param>
+    /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. It carries no gradient.</param>
+    /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 8 MiB of float32 logits per chunk on the CPU, 64 MiB on other devices.</param>
+    /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 logits, else the logits' dtype. Differentiable w.r.t. <paramref name="logits"/>.</returns>
+    /// <remarks>The entropy costs one more exp pass and one more chunk of temporary memory in the forward pass.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A shape, dtype or device is wrong.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
+    public static Tensor FromLogits(Tensor logits, Tensor targets, out Tensor entropy, double temperature = 1.0, int? chunkSize = null)
+    {
+        var sink = new EntropySink();
+        var logProbs = LogitsCore(logits, targets, temperature, chunkSize, sink);
+        entropy = sink.Entropy!;
+        return logProbs;
+    }
+
+    /// <summary>
+    /// Computes log p(target) per token from the last hidden states and the LM-head weight, fused: each row chunk forms its
+    /// logits h·Wᵀ (+ b) and discards them, so the [B, T, V] logits never exist, in the forward or the backward pass.
+    /// </summary>
+    /// <param name="hidden">The hidden states [B, T, H], float16, bfloat16, float32 or float64.</param>
+    /// <param name="weight">The LM-head weight [V, H], in the dtype and on the device of <paramref name="hidden"/>.</param>
+    /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="hidden"/>.</param>
+    /// <param name="bias">The LM-head bias [V], or <see langword="null"/> for none.</param>
+    /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk, at least 256 rows.</param>
+    /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 inputs, else their dtype. Differentiable w.r.t. <paramref name="hidden"/>, <paramref name="weight"/> and <paramref name="bias"/> (the gradients of those that require one).</returns>
+    /// <remarks>
+    /// Each chunk's logits are computed in the inputs' dtype (as an LM head would), then upcast for the softmax
+    /// statistics. Backward recomputes them; the weight and bias gradients are accumulated over chunks in float32 for
+    /// float16/bfloat16 inputs (a [V, H] float32 accumulator), else in the inputs' dtype.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="hidden"/>, <paramref name="weight"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A shape, dtype or device is wrong, or H differs between <paramref name="hidden"/> and <paramref name="weight"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
+    public static Tensor FromHiddenStates(
+        Tensor hidden, Tensor weight, Tensor targets, Tensor? bias = null, double temperature = 1.0, int? chunkSize = null)
+        => HiddenCore(hidden, weight, targets, bias, temperature, chunkSize, sink: null);
+
+    /// <summary>Computes log p(target) and the entropy per token from the last hidden states and the LM-head weight, fused.</summary>
+    /// <param name="hidden">The hidden states [B, T, H], float16, bfloat16, float32 or float64.</param>
+    /// <param name="weight">The LM-head weight [V, H], in the dtype and on the device of <paramref name="hidden"/>.</param>
+    /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="hidden"/>.</param>
+    /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. It carries no gradient.</param>
+    /// <param name="bias">The LM-head bias [V], or <see langword="null"/> for none.</param>
+    /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk, at least 256 rows.</param>
+    /// <returns>The log-probs [B, T], as <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/> returns them.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="hidden"/>, <paramref name="weight"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A shape, dtype or device is wrong, or H differs between <paramref name="hidden"/> and <paramref name="weight"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
+    public static Tensor FromHiddenStates(
+        Tensor hidden, Tensor weight, Tensor targets, out Tensor entropy, Tensor? bias = null, double temperature = 1.0, int? chunkSize = null)
+    {
+        var sink = new EntropySink();
+        var logProbs = HiddenCore(hidden, weight, targets, bias, temperature, chunkSize, sink);
+        entropy = sink.Entropy!;
+        return logProbs;
+    }
+
+    private static Tensor LogitsCore(Tensor logits, Tensor targets, double temperature, int? chunkSize, EntropySink? sink)
+    {
+        TokenLogProbValidation.ValidateLogits(logits, targets, temperature, chunkSize);
+        long rows = logits.shape[0] * logits.shape[1];
+        long chunkRows = RowChunks.ChunkRows(chunkSize, rows, logits.shape[2], logits.device_type, fused: false);
+
+        using var scope = NewDisposeScope();
+        var targetIds = targets.reshape(rows).to(ScalarType.Int64);
+
+        // The inputs enter through a native view so that the gradient reaching a leaf's accumulator is a fresh view that
+        // only libtorch references: the managed wrapper of the gradient our backward returns would otherwise make
+        // libtorch copy it into .grad.
+        var logProbs = ChunkedLogitsLogProbFunction.apply(logits.view(logits.shape), targetIds, temperature, chunkRows, sink!);
+        sink?.Entropy?.MoveToOuterDisposeScope();
+        return logProbs.MoveToOuterDisposeScope();
+    }
+
+    private static Tensor HiddenCore(
+        Tensor hidden, Tensor weight, Tensor targets, Tensor? bias, double temperature, int? chunkSize, EntropySink? sink)
+    {
+        TokenLogProbValidation.ValidateHiddenStates(hidden, weight, targets, bias, temperature, chunkSize);
+        long batch = hidden.shape[0];
+        long time = hidden.shape[1];
+        long rows = batch * time;
+        long chunkRows = RowChunks.ChunkRows(chunkSize, rows, weight.shape[0], hidden.device_type, fused: true);
+
+        using var scope = NewDisposeScope();
+        var hiddenRows = hidden.reshape(rows, hidden.shape[2]);
+        var targetIds = targets.reshape(rows).to(ScalarType.Int64);
+        var logProbs = FusedLinearLogProbFunction.apply(
+            hiddenRows, weight.view(weight.shape), bias?.view(bias.shape)!, targetIds, temperature, chunkRows, sink!)[0];
+        if (sink?.Entropy is Tensor entropy)
+        {
+            sink.Entropy = entropy.view(batch, time).MoveToOuterDisposeScope();
+        }
+
+        return logProbs.view(batch, time).MoveToOuterDisposeScope();
+    }
+}
