@@ -1,1 +1,0 @@
-Console.WriteLine("Vepa kernel demo: filled in once the kernels land.");
