@@ -135,7 +135,7 @@ public static class ReferencePolicyLoss
             _ => maskedLoss.sum(),
         };
 
-        double count = tokenCount.item<double>();
+        long count = valid.sum().item<long>();
         double denominator = Math.Max(1.0, count);
         double Fraction(Tensor flags) => flags.logical_and(valid).sum().item<long>() / denominator;
         var statistics = new PolicyLossStatistics(
@@ -145,7 +145,7 @@ public static class ReferencePolicyLoss
             MeanRatio: ratio.detach().masked_fill(invalid, 0.0).sum().to(ScalarType.Float64).item<double>() / denominator,
             MeanKl: klSum.to(ScalarType.Float64).item<double>() / denominator,
             SamplerCorrectionFraction: Fraction(samplerOutside),
-            TokenCount: (long)count);
+            TokenCount: count);
         return (loss.MoveToOuterDisposeScope(), statistics);
     }
 }
