@@ -79,13 +79,6 @@ internal static class PolicyLossValidation
             CheckOptional(inputs.SamplerLogProbs, nameof(PolicyLossInputs.SamplerLogProbs), b, t, device,
                 $"SamplerLogProbs are required when SamplerCorrection is {options.SamplerCorrection}.");
         }
-
-        if (options.Aggregation == LossAggregation.ConstantNormalizer && options.MaxCompletionLength is int lmax && lmax < t)
-        {
-            throw new ArgumentException(
-                $"MaxCompletionLength ({lmax}) is shorter than the completions in the batch (T = {t}); the constant normaliser needs L_max >= T.",
-                "options");
-        }
     }
 
     /// <summary>
