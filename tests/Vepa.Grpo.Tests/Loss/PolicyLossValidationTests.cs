@@ -156,6 +156,24 @@ public sealed class PolicyLossValidationTests
         adv.Message.Should().StartWith("Advantages holds Infinity at [1], a sequence with valid tokens (1 such sequence(s)).");
     }
 
+    [Fact]
+    public void Finite_log_probs_whose_difference_overflows_are_rejected_by_the_fused_kernel()
+    {
+        // log π − log π_old = 1e308 − (−1e308) = +inf although both values are finite.
+        using var scope = NewDisposeScope();
+        var inputs = new PolicyLossInputs
+        {
+            LogProbs = tensor(new[] { 1e308, -1.0 }).reshape(1, 2).requires_grad_(),
+            Advantages = tensor(new[] { 1.0 }),
+            Mask = ones(1, 2, dtype: ScalarType.Bool),
+            OldLogProbs = tensor(new[] { -1e308, -1.0 }).reshape(1, 2),
+        };
+
+        ArgumentException e = Reject(inputs, new PolicyLossOptions { Kernel = PolicyLossKernel.FusedTensor });
+        e.ParamName.Should().Be("inputs");
+        e.Message.Should().StartWith("The log-probs are finite but so large in magnitude that their differences overflow");
+    }
+
     [Theory]
     [MemberData(nameof(KernelData))]
     public void A_float_mask_must_hold_only_0_and_1(PolicyLossKernel kernel)
