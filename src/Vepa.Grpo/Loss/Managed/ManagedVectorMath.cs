@@ -1,0 +1,224 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Vepa.Grpo;
+
+/// <summary>Vector helpers of the managed policy-loss kernel: a fast float32 exp and mask expansion.</summary>
+internal static class ManagedVectorMath
+{
+    // ln 2 split so that n * Ln2High is exact for |n| < 2^14 (Ln2High has 9 significant bits).
+    private const float Ln2High = 0.693359375f;
+    private const float Ln2Low = -2.12194440e-4f;
+    private const float Log2E = 1.44269504088896341f;
+
+    // Below ln(2^-150) every float result rounds to 0; above ln(FLT_MAX) it is +inf. Clamping the input keeps the
+    // exponent arithmetic in range while these limits still produce 0 and +inf.
+    private const float ExpInputMin = -104f;
+    private const float ExpInputMax = 89f;
+
+    /// <summary>Returns e^x per lane for float32 or float64 vectors.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="x">The exponents.</param>
+    /// <returns>e^x, within about 1 ulp; +inf on overflow, 0 (through the subnormals) on underflow.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> Exp<T>(Vector<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return ExpSingle(x.As<T, float>()).As<float, T>();
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return Vector.Exp(x.As<T, double>()).As<double, T>();
+        }
+
+        throw new NotSupportedException($"Exp supports float and double, not {typeof(T).Name}.");
+    }
+
+    /// <summary>e^x for float32 lanes: Cody–Waite reduction x = n ln 2 + r, |r| ≤ ln 2 / 2, a degree-7 Taylor polynomial
+    /// for e^r (truncation error below 0.1 ulp), and the scaling 2^n applied in two halves so that results down in the
+    /// subnormal range and up to FLT_MAX come out right.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ExpSingle(Vector<float> x)
+    {
+        var lo = new Vector<float>(ExpInputMin);
+        var hi = new Vector<float>(ExpInputMax);
+        x = Vector.ConditionalSelect(Vector.LessThan(x, lo), lo, x);
+        x = Vector.ConditionalSelect(Vector.GreaterThan(x, hi), hi, x);
+
+        var n = Vector.Round(x * new Vector<float>(Log2E));
+        var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x);
+        r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), r);
+
+        var p = new Vector<float>(1f / 5040f);
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 720f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 120f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 24f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 6f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(0.5f));
+        p = Vector.FusedMultiplyAdd(p, r, Vector<float>.One);
+        p = Vector.FusedMultiplyAdd(p, r, Vector<float>.One);
+
+        // n is in [-150, 129]; each half is in [-75, 65], a normal float exponent.
+        var ni = Vector.ConvertToInt32(n);
+        var half = Vector.ShiftRightArithmetic(ni, 1);
+        var rest = ni - half;
+        var bias = new Vector<int>(127);
+        var s1 = Vector.ShiftLeft(half + bias, 23).As<int, float>();
+        var s2 = Vector.ShiftLeft(rest + bias, 23).As<int, float>();
+        return p * s1 * s2;
+    }
+
+    /// <summary>Expands a row of a bool/uint8 mask into per-lane masks of <typeparamref name="T"/> (all bits set where the
+    /// byte is non-zero, zero elsewhere) and counts the set bytes.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="mask">The mask bytes of the row.</param>
+    /// <param name="lanes">Receives the lane masks; at least <paramref name="mask"/>.Length rounded up to a whole vector. Lanes past the row are cleared.</param>
+    /// <returns>The number of non-zero bytes.</returns>
+    public static int ExpandByteMask<T>(ReadOnlySpan<byte> mask, Span<T> lanes)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int len = mask.Length;
+        int step = Vector<byte>.Count;
+        int i = 0;
+        var counts = Vector<int>.Zero;
+        ref T dst = ref lanes[0];
+        for (; i + step <= len; i += step)
+        {
+            var raw = Vector.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.AsRef(in mask[i])));
+            var set = Vector.OnesComplement(Vector.Equals(raw, Vector<sbyte>.Zero));
+            Vector.Widen(set, out Vector<short> s0, out Vector<short> s1);
+            Vector.Widen(s0, out Vector<int> i0, out Vector<int> i1);
+            Vector.Widen(s1, out Vector<int> i2, out Vector<int> i3);
+            counts += i0 + i1 + i2 + i3;
+            StoreLaneMask(i0, ref dst, i);
+            StoreLaneMask(i1, ref dst, i + Vector<int>.Count);
+            StoreLaneMask(i2, ref dst, i + (2 * Vector<int>.Count));
+            StoreLaneMask(i3, ref dst, i + (3 * Vector<int>.Count));
+        }
+
+        int count = -Vector.Sum(counts);
+        T all = Vector<T>.AllBitsSet[0];
+        for (; i < len; i++)
+        {
+            bool set = mask[i] != 0;
+            count += set ? 1 : 0;
+            lanes[i] = set ? all : T.Zero;
+        }
+
+        int padded = RoundUp(len, Vector<T>.Count);
+        lanes[len..padded].Clear();
+        return count;
+    }
+
+    /// <summary>Expands a row of a float mask (values 0/1) into per-lane masks (all bits set where the value is non-zero).</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="mask">The mask values of the row.</param>
+    /// <param name="lanes">Receives the lane masks, as in <see cref="ExpandByteMask{T}"/>.</param>
+    /// <returns>The number of non-zero values.</returns>
+    public static int ExpandValueMask<T>(ReadOnlySpan<T> mask, Span<T> lanes)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int len = mask.Length;
+        int step = Vector<T>.Count;
+        int i = 0;
+        var counts = Vector<T>.Zero;
+        for (; i + step <= len; i += step)
+        {
+            var set = Vector.OnesComplement(Vector.Equals(new Vector<T>(mask[i..]), Vector<T>.Zero));
+            counts += set & Vector<T>.One;
+            set.CopyTo(lanes[i..]);
+        }
+
+        int count = int.CreateTruncating(Vector.Sum(counts));
+        T all = Vector<T>.AllBitsSet[0];
+        for (; i < len; i++)
+        {
+            bool set = mask[i] != T.Zero;
+            count += set ? 1 : 0;
+            lanes[i] = set ? all : T.Zero;
+        }
+
+        int padded = RoundUp(len, Vector<T>.Count);
+        lanes[len..padded].Clear();
+        return count;
+    }
+
+    /// <summary>Counts the non-zero bytes of a mask row.</summary>
+    /// <param name="mask">The mask bytes.</param>
+    /// <returns>The count.</returns>
+    public static int CountNonZero(ReadOnlySpan<byte> mask)
+    {
+        int len = mask.Length;
+        int step = Vector<byte>.Count;
+        int i = 0;
+        long count = 0;
+        while (i + step <= len)
+        {
+            // A byte lane counts at most 255 vectors before it wraps.
+            var acc = Vector<byte>.Zero;
+            for (int k = 0; k < 255 && i + step <= len; k++, i += step)
+            {
+                acc += Vector.AndNot(Vector<byte>.One, Vector.Equals(new Vector<byte>(mask[i..]), Vector<byte>.Zero));
+            }
+
+            Vector.Widen(acc, out Vector<ushort> a0, out Vector<ushort> a1);
+            count += Vector.Sum(a0 + a1);
+        }
+
+        for (; i < len; i++)
+        {
+            count += mask[i] != 0 ? 1 : 0;
+        }
+
+        return (int)count;
+    }
+
+    /// <summary>Counts the non-zero values of a float mask row.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="mask">The mask values.</param>
+    /// <returns>The count.</returns>
+    public static int CountNonZero<T>(ReadOnlySpan<T> mask)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int len = mask.Length;
+        int step = Vector<T>.Count;
+        int i = 0;
+        var counts = Vector<T>.Zero;
+        for (; i + step <= len; i += step)
+        {
+            counts += Vector.AndNot(Vector<T>.One, Vector.Equals(new Vector<T>(mask[i..]), Vector<T>.Zero));
+        }
+
+        int count = int.CreateTruncating(Vector.Sum(counts));
+        for (; i < len; i++)
+        {
+            count += mask[i] != T.Zero ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    /// <summary>Rounds <paramref name="value"/> up to a multiple of <paramref name="multiple"/>.</summary>
+    /// <param name="value">The value, ≥ 0.</param>
+    /// <param name="multiple">The multiple, &gt; 0.</param>
+    /// <returns>The rounded value.</returns>
+    public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLaneMask<T>(Vector<int> set, ref T dst, int index)
+        where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            set.As<int, T>().StoreUnsafe(ref dst, (nuint)index);
+        }
+        else
+        {
+            Vector.Widen(set, out Vector<long> lo, out Vector<long> hi);
+            lo.As<long, T>().StoreUnsafe(ref dst, (nuint)index);
+            hi.As<long, T>().StoreUnsafe(ref dst, (nuint)(index + Vector<long>.Count));
+        }
+    }
+}
