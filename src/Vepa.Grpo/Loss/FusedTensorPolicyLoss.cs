@@ -1,8 +1,46 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using S = Vepa.Grpo.FusedPolicyLossFunction;
+
 namespace Vepa.Grpo;
 
-/// <summary>The policy loss as one custom autograd function in device-agnostic tensor ops. (Written by the fused-loss work.)</summary>
+/// <summary>The policy loss as one custom autograd function in device-agnostic tensor ops (CPU or CUDA).</summary>
+/// <remarks>One device→host copy per call (the statistics vector, which also carries the count of invalid values).</remarks>
 internal static class FusedTensorPolicyLoss
 {
+    /// <summary>Computes the loss and statistics; inputs and options must already be validated.</summary>
+    /// <param name="inputs">The inputs.</param>
+    /// <param name="options">The options.</param>
+    /// <returns>The loss (differentiable w.r.t. the log-probs) and the statistics.</returns>
+    /// <exception cref="ArgumentException">A valid position holds NaN or infinity, or a float mask holds a value other than 0/1.</exception>
     public static PolicyLossResult Compute(PolicyLossInputs inputs, PolicyLossOptions options)
-        => throw new NotImplementedException();
+    {
+        using var scope = NewDisposeScope();
+        bool needsGradient = inputs.LogProbs.requires_grad && is_grad_enabled();
+        var call = new FusedPolicyLossCall(inputs, options, needsGradient);
+        Tensor loss = S.apply(inputs.LogProbs, call);
+
+        double[] summary;
+        using (Tensor host = call.Summary!.cpu())
+        {
+            summary = host.data<double>().ToArray();
+        }
+
+        if (summary[S.InvalidValueCount] > 0)
+        {
+            PolicyLossValidation.ThrowForInvalidValues(inputs, options);
+        }
+
+        double tokens = summary[S.TokenCount];
+        double denominator = Math.Max(1.0, tokens);
+        var statistics = new PolicyLossStatistics(
+            ClipFractionLow: summary[S.ClipLowCount] / denominator,
+            ClipFractionHigh: summary[S.ClipHighCount] / denominator,
+            DualClipFraction: summary[S.DualClipCount] / denominator,
+            MeanRatio: summary[S.RatioSum] / denominator,
+            MeanKl: summary[S.KlSum] / denominator,
+            SamplerCorrectionFraction: summary[S.SamplerCount] / denominator,
+            TokenCount: (long)tokens);
+        return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
+    }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace Vepa.Grpo;
 
@@ -102,6 +103,11 @@ public sealed class PolicyLossOptions
         if (Objective == PolicyObjective.Cispo && !(EpsilonHigh > 0))
         {
             problems.Add($"EpsilonHigh is CISPO's absolute cap on the ratio and must be > 0; got {EpsilonHigh}.");
+        }
+
+        if (Objective == PolicyObjective.Cispo && (Delta is not null || DualClip is not null))
+        {
+            problems.Add($"Delta and DualClip apply to the Clip objective only; got Objective = Cispo with Delta = {Delta?.ToString(CultureInfo.InvariantCulture) ?? "null"}, DualClip = {DualClip?.ToString(CultureInfo.InvariantCulture) ?? "null"}.");
         }
 
         if (Delta is double delta && !(delta > 1 + EpsilonHigh))

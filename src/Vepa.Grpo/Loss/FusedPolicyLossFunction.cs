@@ -1,0 +1,326 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Vepa.Grpo;
+
+/// <summary>
+/// The whole policy loss (ratio, clip or CISPO objective, dual clip, sampler weights, KL, aggregation) as one custom autograd
+/// function of the log-probs. The forward pass computes the loss, the statistics and, when a gradient is needed, the
+/// per-token coefficient dL/dlog π, which is the only tensor kept for backward; backward scales it by the incoming gradient.
+/// </summary>
+/// <remarks>
+/// <para>Called only through <see cref="FusedTensorPolicyLoss"/> as <c>apply(logProbs, call)</c>, where <c>call</c> is a
+/// <see cref="FusedPolicyLossCall"/> carrying the constant inputs and receiving the statistics tensor.</para>
+/// <para>The gradient equals PyTorch autograd of the plain composition (see ReferencePolicyLoss in the tests):
+/// <c>minimum</c>/<c>maximum</c> ties split the gradient half/half, <c>clamp</c> passes it on the closed interval
+/// [min, max], <c>where</c> routes it to the chosen branch, and masked-out positions get exactly 0.</para>
+/// <para>Everything is device-agnostic tensor work; nothing is read back to the host here.</para>
+/// </remarks>
+internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<FusedPolicyLossFunction>
+{
+    /// <summary>Indices into the statistics vector the forward pass produces (float64, on the device).</summary>
+    internal const int ClipLowCount = 0, ClipHighCount = 1, DualClipCount = 2, RatioSum = 3, KlSum = 4, SamplerCount = 5,
+        TokenCount = 6, InvalidValueCount = 7, SummaryLength = 8;
+
+    private const string DtypeKey = "dtype";
+
+    /// <inheritdoc />
+    public override string Name => "VepaPolicyLoss";
+
+    /// <inheritdoc />
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var logProbs = (Tensor)vars[0];
+        var call = (FusedPolicyLossCall)vars[1];
+        (Tensor loss, Tensor? coefficient, Tensor summary) = Run(logProbs, call.Inputs, call.Options, call.NeedsGradient);
+        call.Summary = summary;
+        if (coefficient is not null)
+        {
+            ctx.save_for_backward([coefficient]);
+            ctx.save_data(DtypeKey, logProbs.dtype);
+        }
+
+        return loss;
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        List<Tensor> saved = ctx.get_saved_variables();
+        var dtype = (ScalarType)ctx.get_data(DtypeKey);
+        using Tensor coefficient = saved[0];
+        Tensor grad = coefficient.mul(grad_output);
+        if (grad.dtype != dtype)
+        {
+            using Tensor wide = grad;
+            grad = wide.to(dtype);
+        }
+
+        return [grad, null!];
+    }
+
+    /// <summary>The forward computation: loss, optional gradient coefficient and the statistics vector.</summary>
+    private static (Tensor Loss, Tensor? Coefficient, Tensor Summary) Run(
+        Tensor logProbs, PolicyLossInputs inputs, PolicyLossOptions o, bool needsGradient)
+    {
+        using var scope = NewDisposeScope();
+        ScalarType ct = logProbs.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        long batch = logProbs.shape[0];
+        long length = logProbs.shape[1];
+
+        Tensor mask = inputs.Mask;
+        Tensor valid = mask.dtype == ScalarType.Bool ? mask : mask.ne(0);
+        Tensor invalid = valid.logical_not();
+        Tensor maskF = valid.to(ct);
+        var invalidCounts = new List<Tensor>(6);
+        if (mask.dtype != ScalarType.Bool)
+        {
+            invalidCounts.Add(mask.ne(0).logical_and(mask.ne(1)).sum());
+        }
+
+        // Masked-out positions become 0 before any arithmetic, so padding (even NaN/inf) never reaches loss or gradient.
+        Tensor Clean(Tensor x)
+        {
+            Tensor cleaned = x.to(ct).masked_fill(invalid, 0.0);
+            invalidCounts.Add(cleaned.isfinite().logical_not().sum());
+            return cleaned;
+        }
+
+        Tensor lp = Clean(logProbs);
+        Tensor rowTokens = maskF.sum(1);
+        Tensor rowDen = rowTokens.clamp_min(1.0);
+        Tensor tokenCount = maskF.sum();
+        Tensor adv;
+        if (inputs.Advantages.dim() == 1)
+        {
+            Tensor emptyRow = rowTokens.eq(0);
+            Tensor a = inputs.Advantages.to(ct);
+            invalidCounts.Add(a.isfinite().logical_not().logical_and(emptyRow.logical_not()).sum());
+            adv = a.masked_fill(emptyRow, 0.0).unsqueeze(1);
+        }
+        else
+        {
+            adv = Clean(inputs.Advantages);
+        }
+
+        // Log-ratio; on-policy (no old log-probs) it is exactly 0 and ρ = 1, as with old = stopgrad(log π).
+        Tensor? old = inputs.OldLogProbs is null ? null : Clean(inputs.OldLogProbs);
+        Tensor logRatio = old is null ? zeros_like(lp) : lp - old;
+        Tensor? inLogRatioClamp = null;
+        if (old is not null && o.LogRatioClamp is double lrc)
+        {
+            inLogRatioClamp = logRatio.abs().le(lrc);
+            logRatio = logRatio.clamp(-lrc, lrc);
+        }
+
+        Tensor ratio;
+        Tensor? sequenceRatio = null;
+        if (o.RatioLevel == RatioLevel.Token)
+        {
+            ratio = logRatio.exp();
+        }
+        else
+        {
+            // Masked positions of logRatio are exactly 0, so the plain row sum equals the masked sum.
+            sequenceRatio = (logRatio.sum(1) / rowDen).exp().unsqueeze(1);
+            ratio = sequenceRatio.expand(batch, length);
+        }
+
+        // Per-token policy term and its derivative: w.r.t. ρ for the clip family, w.r.t. log π for CISPO.
+        Tensor policy;
+        Tensor? policyDerivative = null;
+        Tensor clipLow;
+        Tensor clipHigh;
+        Tensor? dual = null;
+        if (o.Objective == PolicyObjective.Clip)
+        {
+            double low = 1 - o.EpsilonLow;
+            double high = 1 + o.EpsilonHigh;
+            Tensor coef1 = o.Delta is double delta ? ratio.clamp_max(delta) : ratio;
+            Tensor coef2 = ratio.clamp(low, high);
+            Tensor x1 = coef1 * adv;
+            Tensor x2 = coef2 * adv;
+            policy = torch.minimum(x1, x2).neg();
+            if (needsGradient)
+            {
+                Tensor d1 = o.Delta is double d ? adv * ratio.le(d).to(ct) : adv.expand(batch, length);
+                Tensor d2 = adv * ratio.ge(low).logical_and(ratio.le(high)).to(ct);
+                Tensor tie = (d1 + d2) * 0.5;
+                policyDerivative = torch.where(x1.lt(x2), d1, torch.where(x1.gt(x2), d2, tie)).neg();
+            }
+
+            if (o.DualClip is double c)
+            {
+                Tensor lower = adv * -c;
+                Tensor negative = adv.lt(0);
+                dual = negative.logical_and(policy.gt(lower));
+                if (policyDerivative is not null)
+                {
+                    // minimum(lower, clipped): all of the gradient where clipped < lower, half on a tie, none above.
+                    Tensor share = policy.lt(lower).to(ct) + policy.eq(lower).to(ct) * 0.5;
+                    policyDerivative = torch.where(negative, policyDerivative * share, policyDerivative);
+                }
+
+                policy = torch.where(negative, torch.minimum(lower, policy), policy);
+            }
+
+            clipLow = ratio.lt(low).logical_and(adv.lt(0));
+            clipHigh = ratio.gt(high).logical_and(adv.gt(0));
+        }
+        else
+        {
+            Tensor capped = ratio.clamp_max(o.EpsilonHigh);
+            Tensor perLogProb = capped.neg() * adv;
+            policy = perLogProb * lp;
+            policyDerivative = perLogProb;
+            clipLow = zeros_like(valid);
+            clipHigh = ratio.gt(o.EpsilonHigh);
+        }
+
+        // Sampler weights multiply the policy term only (β·KL is added afterwards, as TRL does); they carry no gradient.
+        Tensor? weights = null;
+        Tensor? samplerOutside = null;
+        if (o.SamplerCorrection != SamplerCorrectionMode.None)
+        {
+            Tensor logWeights = old! - Clean(inputs.SamplerLogProbs!);
+            if (o.SamplerCorrectionPerSequence)
+            {
+                logWeights = logWeights.sum(1, keepdim: true);
+            }
+
+            Tensor w = logWeights.exp();
+            samplerOutside = w.lt(o.SamplerCorrectionMin).logical_or(w.gt(o.SamplerCorrectionMax));
+            weights = o.SamplerCorrection == SamplerCorrectionMode.Truncate
+                ? w.clamp(o.SamplerCorrectionMin, o.SamplerCorrectionMax)
+                : w.masked_fill(samplerOutside, 0.0);
+            policy = policy * weights;
+        }
+
+        Tensor perToken = policy;
+        Tensor? kl = null;
+        Tensor? klDerivative = null;
+        if (o.Beta > 0)
+        {
+            Tensor x = Clean(inputs.ReferenceLogProbs!) - lp;
+            Tensor? inKlClamp = null;
+            if (o.KlLogRatioClamp is double klc)
+            {
+                inKlClamp = x.abs().le(klc);
+                x = x.clamp(-klc, klc);
+            }
+
+            Tensor dkdx;
+            switch (o.KlEstimator)
+            {
+                case KlEstimator.K1:
+                    kl = x.neg();
+                    dkdx = full_like(x, -1.0);
+                    break;
+                case KlEstimator.K2:
+                    kl = 0.5 * x * x;
+                    dkdx = x;
+                    break;
+                default:
+                    Tensor ex = x.exp();
+                    kl = ex - x - 1;
+                    dkdx = ex - 1;
+                    break;
+            }
+
+            Tensor? inValueClamp = null;
+            if (o.KlValueClamp is double kvc)
+            {
+                inValueClamp = kl.abs().le(kvc);
+                kl = kl.clamp(-kvc, kvc);
+            }
+
+            perToken = perToken + o.Beta * kl;
+            if (needsGradient)
+            {
+                // x = ref − log π, so dk/dlog π = −dk/dx, zero where a clamp was active.
+                klDerivative = dkdx.neg();
+                if (inKlClamp is not null)
+                {
+                    klDerivative = klDerivative.masked_fill(inKlClamp.logical_not(), 0.0);
+                }
+
+                if (inValueClamp is not null)
+                {
+                    klDerivative = klDerivative.masked_fill(inValueClamp.logical_not(), 0.0);
+                }
+            }
+        }
+
+        // Aggregation: loss = Σ_b,t scale[b,t]·M·l; the same expressions as the reference so values agree to rounding.
+        Tensor masked = perToken.masked_fill(invalid, 0.0);
+        Tensor loss;
+        Func<Tensor, Tensor> scale;
+        switch (o.Aggregation)
+        {
+            case LossAggregation.SequenceMeanTokenMean:
+                loss = (masked.sum(1) / rowDen).mean();
+                Tensor rowScale = (rowDen.reciprocal() * (1.0 / batch)).unsqueeze(1);
+                scale = g => g * rowScale;
+                break;
+            case LossAggregation.TokenMean:
+                Tensor den = tokenCount.clamp_min(1.0);
+                loss = masked.sum() / den;
+                scale = g => g / den;
+                break;
+            case LossAggregation.ConstantNormalizer:
+                double normaliser = batch * (double)(o.MaxCompletionLength ?? (int)length);
+                loss = masked.sum() / normaliser;
+                scale = g => g / normaliser;
+                break;
+            default:
+                loss = masked.sum();
+                scale = g => g;
+                break;
+        }
+
+        Tensor? coefficient = null;
+        if (needsGradient)
+        {
+            // dL/d(policy term) per token, then through the ratio (clip family) or directly (CISPO).
+            Tensor upstream = weights is null ? scale(maskF) : scale(maskF) * weights;
+            Tensor grad;
+            if (o.Objective == PolicyObjective.Clip)
+            {
+                Tensor gradRatio = (upstream * policyDerivative!).masked_fill(invalid, 0.0);
+                Tensor gradLogRatio = sequenceRatio is null
+                    ? gradRatio * ratio
+                    : gradRatio.sum(1, keepdim: true) * sequenceRatio / rowDen.unsqueeze(1) * maskF;
+                grad = inLogRatioClamp is null ? gradLogRatio : gradLogRatio.masked_fill(inLogRatioClamp.logical_not(), 0.0);
+            }
+            else
+            {
+                grad = upstream * policyDerivative!;
+            }
+
+            if (klDerivative is not null)
+            {
+                grad = grad + scale(maskF) * o.Beta * klDerivative;
+            }
+
+            coefficient = grad.masked_fill(invalid, 0.0);
+        }
+
+        // Statistics, stacked into one small tensor so the caller reads them with a single device→host copy.
+        Tensor Count(Tensor flags) => flags.logical_and(valid).sum().to(ScalarType.Float64);
+        Tensor zero = zeros(Array.Empty<long>(), dtype: ScalarType.Float64, device: lp.device);
+        Tensor invalidCount = invalidCounts.Count == 1 ? invalidCounts[0] : stack(invalidCounts).sum();
+        Tensor summary = stack(
+        [
+            Count(clipLow),
+            Count(clipHigh),
+            dual is null ? zero : Count(dual),
+            ratio.masked_fill(invalid, 0.0).sum().to(ScalarType.Float64),
+            kl is null ? zero : kl.masked_fill(invalid, 0.0).sum().to(ScalarType.Float64),
+            samplerOutside is null ? zero : Count(samplerOutside),
+            valid.sum().to(ScalarType.Float64),
+            invalidCount.to(ScalarType.Float64),
+        ]);
+
+        return (loss.MoveToOuterDisposeScope(), coefficient?.MoveToOuterDisposeScope(), summary.MoveToOuterDisposeScope());
+    }
+}
