@@ -40,7 +40,8 @@ internal static class ManagedPolicyLoss
     /// <param name="inputs">The validated inputs; <see cref="CanRun"/> must have returned <see langword="true"/>.</param>
     /// <param name="options">The validated options.</param>
     /// <returns>The differentiable loss and the statistics.</returns>
-    /// <exception cref="ArgumentException">A valid position holds NaN or infinity.</exception>
+    /// <exception cref="ArgumentException">A valid position holds NaN or infinity, or a float mask holds a value other than 0/1
+    /// (the message, from <see cref="PolicyLossValidation.ThrowForInvalidValues"/>, names the tensor and the first bad position).</exception>
     public static PolicyLossResult Compute(PolicyLossInputs inputs, PolicyLossOptions options)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -59,9 +60,13 @@ internal static class ManagedPolicyLoss
             Address(inputs.Mask),
             Address(gradient));
 
-        var (loss, statistics) = logProbs.dtype == torch.ScalarType.Float32
+        var (loss, statistics, invalid) = logProbs.dtype == torch.ScalarType.Float32
             ? new ManagedLossKernel<float>(plan, buffers).Run()
             : new ManagedLossKernel<double>(plan, buffers).Run();
+        if (invalid)
+        {
+            PolicyLossValidation.ThrowForInvalidValues(inputs, options);
+        }
 
         var lossTensor = gradient is null
             ? torch.tensor(loss, logProbs.dtype, logProbs.device)

@@ -59,9 +59,9 @@ internal sealed unsafe class ManagedLossKernel<T>
     }
 
     /// <summary>Runs the kernel: writes the gradient (when asked) and returns the loss and statistics.</summary>
-    /// <returns>The loss value and statistics.</returns>
-    /// <exception cref="ArgumentException">A valid position of a tensor holds NaN or infinity.</exception>
-    public (double Loss, PolicyLossStatistics Statistics) Run()
+    /// <returns>The loss value and statistics, and whether an input value is invalid (NaN or infinity at a valid position of a
+    /// tensor the options use, or a float mask value other than 0/1); the loss and gradient are meaningless then.</returns>
+    public (double Loss, PolicyLossStatistics Statistics, bool InvalidInput) Run()
     {
         int rows = _plan.Rows;
         int cols = _plan.Columns;
@@ -87,8 +87,9 @@ internal sealed unsafe class ManagedLossKernel<T>
             });
         }
 
-        ThrowOnNonFinite(results);
-        return Reduce(results);
+        bool invalid = HasInvalidInput(results);
+        var (loss, statistics) = Reduce(results);
+        return (loss, statistics, invalid);
     }
 
     private long CountAllValid()
@@ -142,19 +143,19 @@ internal sealed unsafe class ManagedLossKernel<T>
         T* advTok = _plan.PerTokenAdvantages ? _advantages + offset : null;
         T* grad = _gradient is null ? null : _gradient + offset;
 
+        bool suspicious = false;
         int count = _maskBytes is not null
             ? ManagedVectorMath.ExpandByteMask(new ReadOnlySpan<byte>(_maskBytes + offset, n), lanes)
-            : ManagedVectorMath.ExpandValueMask(new ReadOnlySpan<T>(_maskValues + offset, n), lanes);
+            : ManagedVectorMath.ExpandValueMask(new ReadOnlySpan<T>(_maskValues + offset, n), lanes, out suspicious);
         row.Count = count;
 
         double weight = RowWeight(count);
         var c = _c;
         T advRow = _plan.PerTokenAdvantages ? T.Zero : _advantages[b];
-        bool suspicious = !_plan.PerTokenAdvantages && count > 0 && !T.IsFinite(advRow);
+        suspicious |= !_plan.PerTokenAdvantages && count > 0 && !T.IsFinite(advRow);
 
         // Row-level quantities: the sequence ratio (GSPO) and the sequence sampler weight.
         var rowRatio = Vector<T>.One;
-        bool rowRatioPasses = true;
         var rowSampler = Vector<T>.One;
         if (_plan.SequenceRatio || (samp is not null && _plan.SamplerPerSequence))
         {
@@ -162,14 +163,7 @@ internal sealed unsafe class ManagedLossKernel<T>
             suspicious |= bad;
             if (_plan.SequenceRatio)
             {
-                T x = T.CreateTruncating(logRatioSum / Math.Max(1, count));
-                if (c.HasLogRatioClamp)
-                {
-                    rowRatioPasses = x >= -c.LogRatioClampScalar && x <= c.LogRatioClampScalar;
-                    x = T.Clamp(x, -c.LogRatioClampScalar, c.LogRatioClampScalar);
-                }
-
-                rowRatio = new Vector<T>(T.Exp(x));
+                rowRatio = new Vector<T>(T.Exp(T.CreateTruncating(logRatioSum / Math.Max(1, count))));
             }
 
             if (samp is not null && _plan.SamplerPerSequence)
@@ -245,27 +239,41 @@ internal sealed unsafe class ManagedLossKernel<T>
 
         if (_plan.SequenceRatio && !_plan.Cispo && grad is not null && count > 0)
         {
-            // dLoss/dlogp_t = (dLoss/dρ_b) · ρ_b · M_t / max(1, Σ M) for the sequence ratio (plus the per-token KL part already written).
+            // dLoss/dlogp_t = (dLoss/dρ_b) · ρ_b · M_t / max(1, Σ M), zero where the per-token log-ratio clamp was active
+            // (added to the per-token KL part already written).
             double dRatio = row.RatioGradient;
-            double coefficient = rowRatioPasses ? dRatio * double.CreateTruncating(rowRatio[0]) / count : 0.0;
-            AddToValid(grad, lanes, n, T.CreateTruncating(coefficient));
+            double coefficient = dRatio * double.CreateTruncating(rowRatio[0]) / count;
+            AddRatioGradient(lp, old, grad, lanes, n, T.CreateTruncating(coefficient), in c);
         }
     }
 
-    private static void AddToValid(T* grad, Span<T> lanes, int n, T value)
+    private static void AddRatioGradient(T* lp, T* old, T* grad, Span<T> lanes, int n, T value, in Constants c)
     {
         var v = new Vector<T>(value);
         int width = Vector<T>.Count;
         int i = 0;
         for (; i + width <= n; i += width)
         {
-            var valid = new Vector<T>(lanes[i..]);
-            Vector.Store(Vector.Load(grad + i) + (valid & v), grad + i);
+            var take = new Vector<T>(lanes[i..]);
+            if (c.HasLogRatioClamp)
+            {
+                var x = Vector.Load(lp + i) - Vector.Load(old + i);
+                take &= Vector.GreaterThanOrEqual(x, c.NegLogRatioClamp) & Vector.LessThanOrEqual(x, c.LogRatioClamp);
+            }
+
+            Vector.Store(Vector.Load(grad + i) + (take & v), grad + i);
         }
 
         for (; i < n; i++)
         {
-            if (lanes[i] != T.Zero)
+            bool take = lanes[i] != T.Zero;
+            if (c.HasLogRatioClamp)
+            {
+                T x = lp[i] - old[i];
+                take &= x >= -c.LogRatioClampScalar && x <= c.LogRatioClampScalar;
+            }
+
+            if (take)
             {
                 grad[i] += value;
             }
@@ -292,6 +300,12 @@ internal sealed unsafe class ManagedLossKernel<T>
             {
                 var x = Vector.Load(lp + i) - oldv;
                 probe += valid & (x - x);
+                if (_c.HasLogRatioClamp)
+                {
+                    x = Vector.ConditionalSelect(Vector.LessThan(x, _c.NegLogRatioClamp), _c.NegLogRatioClamp, x);
+                    x = Vector.ConditionalSelect(Vector.GreaterThan(x, _c.LogRatioClamp), _c.LogRatioClamp, x);
+                }
+
                 accRatio += valid & x;
             }
 
@@ -326,6 +340,11 @@ internal sealed unsafe class ManagedLossKernel<T>
             {
                 T x = lp[i] - old[i];
                 suspicious |= !T.IsFinite(x);
+                if (_c.HasLogRatioClamp)
+                {
+                    x = T.Clamp(x, -_c.LogRatioClampScalar, _c.LogRatioClampScalar);
+                }
+
                 ratioSum += double.CreateTruncating(x);
             }
 
@@ -393,7 +412,7 @@ internal sealed unsafe class ManagedLossKernel<T>
             var negRatioAdv = -capped * adv;
             policy = negRatioAdv * lp;
             dPolicy = negRatioAdv;
-            acc.ClipHigh += valid & Vector.GreaterThan(rho, c.ClipHigh) & Vector.GreaterThan(adv, zero) & one;
+            acc.ClipHigh += valid & Vector.GreaterThan(rho, c.ClipHigh) & one;
         }
         else
         {
@@ -563,34 +582,10 @@ internal sealed unsafe class ManagedLossKernel<T>
         return (loss, statistics);
     }
 
-    private void ThrowOnNonFinite(ManagedLossRow[] results)
+    /// <summary>The sweep only flags rows that may hold a bad value (a log-ratio can also overflow from finite inputs);
+    /// this scans the flagged rows exactly.</summary>
+    private bool HasInvalidInput(ManagedLossRow[] results)
     {
-        bool any = false;
-        foreach (ref readonly var row in results.AsSpan())
-        {
-            any |= row.MaybeNonFinite;
-        }
-
-        if (!any)
-        {
-            return;
-        }
-
-        // The sweep only flags rows; find the first bad valid position exactly, tensor by tensor in a fixed order.
-        FindAndThrow(results, "LogProbs", _logProbs, perToken: true);
-        FindAndThrow(results, "OldLogProbs", _old, perToken: true);
-        FindAndThrow(results, "ReferenceLogProbs", _reference, perToken: true);
-        FindAndThrow(results, "SamplerLogProbs", _sampler, perToken: true);
-        FindAndThrow(results, "Advantages", _advantages, perToken: _plan.PerTokenAdvantages);
-    }
-
-    private void FindAndThrow(ManagedLossRow[] results, string name, T* data, bool perToken)
-    {
-        if (data is null)
-        {
-            return;
-        }
-
         int n = _plan.Columns;
         for (int b = 0; b < results.Length; b++)
         {
@@ -599,32 +594,33 @@ internal sealed unsafe class ManagedLossKernel<T>
                 continue;
             }
 
-            if (!perToken)
+            if (!_plan.PerTokenAdvantages && results[b].Count > 0 && !T.IsFinite(_advantages[b]))
             {
-                if (results[b].Count > 0 && !T.IsFinite(data[b]))
-                {
-                    throw new ArgumentException(
-                        $"{name}[{b}] is {data[b]}, but sequence {b} has valid tokens; the policy loss needs finite values wherever Mask is set.",
-                        "inputs");
-                }
-
-                continue;
+                return true;
             }
 
             long offset = (long)b * n;
             for (int t = 0; t < n; t++)
             {
-                bool valid = _maskBytes is not null ? _maskBytes[offset + t] != 0 : _maskValues[offset + t] != T.Zero;
-                T value = data[offset + t];
-                if (valid && !T.IsFinite(value))
+                long at = offset + t;
+                if (_maskValues is not null && _maskValues[at] != T.Zero && _maskValues[at] != T.One)
                 {
-                    throw new ArgumentException(
-                        $"{name}[{b}, {t}] is {value} at a valid (masked-in) position; the policy loss needs finite values wherever Mask is set.",
-                        "inputs");
+                    return true;
+                }
+
+                bool valid = _maskBytes is not null ? _maskBytes[at] != 0 : _maskValues[at] != T.Zero;
+                if (valid && (NonFinite(_logProbs, at) || NonFinite(_old, at) || NonFinite(_reference, at) || NonFinite(_sampler, at)
+                    || (_plan.PerTokenAdvantages && NonFinite(_advantages, at))))
+                {
+                    return true;
                 }
             }
         }
+
+        return false;
     }
+
+    private static bool NonFinite(T* data, long at) => data is not null && !T.IsFinite(data[at]);
 
     /// <summary>Per-lane partial sums of one row.</summary>
     private struct Accumulators

@@ -116,26 +116,34 @@ internal static class ManagedVectorMath
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="mask">The mask values of the row.</param>
     /// <param name="lanes">Receives the lane masks, as in <see cref="ExpandByteMask{T}"/>.</param>
+    /// <param name="nonBinary">Set when a value is neither 0 nor 1 (NaN included).</param>
     /// <returns>The number of non-zero values.</returns>
-    public static int ExpandValueMask<T>(ReadOnlySpan<T> mask, Span<T> lanes)
+    public static int ExpandValueMask<T>(ReadOnlySpan<T> mask, Span<T> lanes, out bool nonBinary)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int len = mask.Length;
         int step = Vector<T>.Count;
         int i = 0;
         var counts = Vector<T>.Zero;
+        var binary = Vector<T>.AllBitsSet;
         for (; i + step <= len; i += step)
         {
-            var set = Vector.OnesComplement(Vector.Equals(new Vector<T>(mask[i..]), Vector<T>.Zero));
+            var m = new Vector<T>(mask[i..]);
+            var zero = Vector.Equals(m, Vector<T>.Zero);
+            binary &= zero | Vector.Equals(m, Vector<T>.One);
+            var set = Vector.OnesComplement(zero);
             counts += set & Vector<T>.One;
             set.CopyTo(lanes[i..]);
         }
 
         int count = int.CreateTruncating(Vector.Sum(counts));
+        nonBinary = binary != Vector<T>.AllBitsSet;
         T all = Vector<T>.AllBitsSet[0];
         for (; i < len; i++)
         {
-            bool set = mask[i] != T.Zero;
+            T m = mask[i];
+            bool set = m != T.Zero;
+            nonBinary |= set && m != T.One;
             count += set ? 1 : 0;
             lanes[i] = set ? all : T.Zero;
         }
