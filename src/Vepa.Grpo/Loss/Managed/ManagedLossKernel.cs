@@ -38,7 +38,7 @@ internal sealed unsafe class ManagedLossKernel<T>
     private readonly byte* _maskBytes;
     private readonly T* _maskValues;
     private readonly T* _gradient;
-    private readonly Constants _c;
+    private readonly ManagedLossConstants<T> _c;
     private long _totalValid;
 
     /// <summary>Initializes a new instance of the <see cref="ManagedLossKernel{T}"/> class.</summary>
@@ -55,7 +55,7 @@ internal sealed unsafe class ManagedLossKernel<T>
         _maskBytes = plan.ByteMask ? (byte*)buffers.Mask : null;
         _maskValues = plan.ByteMask ? null : (T*)buffers.Mask;
         _gradient = plan.NeedGradient ? (T*)buffers.Gradient : null;
-        _c = new Constants(plan);
+        _c = new ManagedLossConstants<T>(plan);
     }
 
     /// <summary>Runs the kernel: writes the gradient (when asked) and returns the loss and statistics.</summary>
@@ -113,9 +113,12 @@ internal sealed unsafe class ManagedLossKernel<T>
         T[] lanes = ArrayPool<T>.Shared.Rent(laneLength);
         try
         {
-            for (int b = start; b < end; b++)
+            fixed (T* lanePointer = lanes)
             {
-                ProcessRow(b, lanes.AsSpan(0, laneLength), ref results[b]);
+                for (int b = start; b < end; b++)
+                {
+                    ProcessRow(b, lanes.AsSpan(0, laneLength), lanePointer, ref results[b]);
+                }
             }
         }
         finally
@@ -132,7 +135,7 @@ internal sealed unsafe class ManagedLossKernel<T>
         _ => 1.0,
     };
 
-    private void ProcessRow(int b, Span<T> lanes, ref ManagedLossRow row)
+    private void ProcessRow(int b, Span<T> lanes, T* lanePointer, ref ManagedLossRow row)
     {
         int n = _plan.Columns;
         long offset = (long)b * n;
@@ -172,69 +175,49 @@ internal sealed unsafe class ManagedLossKernel<T>
             }
         }
 
-        var acc = default(Accumulators);
-        var wt = new Vector<T>(T.CreateTruncating(weight));
-        var advVec = new Vector<T>(advRow);
+        var probe = Vector<T>.Zero;
         int width = Vector<T>.Count;
-        ref T laneRef = ref lanes[0];
-        int i = 0;
-        int pending = 0;
-        for (; i + width <= n; i += width)
+        int whole = n / width;
+        var args = new ManagedLossSweep<T>.Arguments
         {
-            var valid = Vector.LoadUnsafe(ref laneRef, (nuint)i);
-            var lpv = Vector.Load(lp + i);
-            var oldv = _old is null ? lpv : Vector.Load(old + i);
-            var refv = refLp is null ? default : Vector.Load(refLp + i);
-            var sampv = samp is null || _plan.SamplerPerSequence ? default : Vector.Load(samp + i);
-            var advv = advTok is null ? advVec : Vector.Load(advTok + i);
-            var g = Step(lpv, oldv, refv, sampv, advv, valid, rowRatio, rowSampler, wt, in c, ref acc);
-            if (grad is not null)
-            {
-                Vector.Store(valid & g, grad + i);
-            }
+            LogProbs = lp,
+            OldLogProbs = old,
+            ReferenceLogProbs = refLp,
+            SamplerLogProbs = _plan.SamplerPerSequence ? null : samp,
+            Advantages = advTok,
+            Lanes = lanePointer,
+            Gradient = grad,
+            Vectors = whole,
+            RowAdvantage = new Vector<T>(advRow),
+            RowRatio = rowRatio,
+            RowSampler = rowSampler,
+            Weight = new Vector<T>(T.CreateTruncating(weight)),
+        };
+        ManagedLossSweep<T>.Run(in args, in c, ref row, ref probe);
 
-            if (++pending == FlushEvery)
-            {
-                Flush(ref acc, ref row);
-                pending = 0;
-            }
-        }
-
+        int i = whole * width;
         if (i < n)
         {
             // The last partial vector goes through the same code from zero-padded copies; its padding lanes are invalid.
             int r = n - i;
             T* tmp = stackalloc T[6 * width];
             new Span<T>(tmp, 6 * width).Clear();
-            new ReadOnlySpan<T>(lp + i, r).CopyTo(new Span<T>(tmp, r));
-            new ReadOnlySpan<T>(old + i, r).CopyTo(new Span<T>(tmp + width, r));
-            if (refLp is not null)
-            {
-                new ReadOnlySpan<T>(refLp + i, r).CopyTo(new Span<T>(tmp + (2 * width), r));
-            }
-
-            if (samp is not null)
-            {
-                new ReadOnlySpan<T>(samp + i, r).CopyTo(new Span<T>(tmp + (3 * width), r));
-            }
-
-            if (advTok is not null)
-            {
-                new ReadOnlySpan<T>(advTok + i, r).CopyTo(new Span<T>(tmp + (4 * width), r));
-            }
-
-            var valid = Vector.LoadUnsafe(ref laneRef, (nuint)i);
-            var advv = advTok is null ? advVec : Vector.Load(tmp + (4 * width));
-            var g = Step(Vector.Load(tmp), Vector.Load(tmp + width), Vector.Load(tmp + (2 * width)), Vector.Load(tmp + (3 * width)), advv, valid, rowRatio, rowSampler, wt, in c, ref acc);
+            args.LogProbs = Pad(lp + i, r, tmp);
+            args.OldLogProbs = Pad(old + i, r, tmp + width);
+            args.ReferenceLogProbs = refLp is null ? null : Pad(refLp + i, r, tmp + (2 * width));
+            args.SamplerLogProbs = args.SamplerLogProbs is null ? null : Pad(args.SamplerLogProbs + i, r, tmp + (3 * width));
+            args.Advantages = advTok is null ? null : Pad(advTok + i, r, tmp + (4 * width));
+            args.Lanes = lanePointer + i;
+            args.Gradient = grad is null ? null : tmp + (5 * width);
+            args.Vectors = 1;
+            ManagedLossSweep<T>.Run(in args, in c, ref row, ref probe);
             if (grad is not null)
             {
-                Vector.Store(valid & g, tmp + (5 * width));
                 new ReadOnlySpan<T>(tmp + (5 * width), r).CopyTo(new Span<T>(grad + i, r));
             }
         }
 
-        Flush(ref acc, ref row);
-        suspicious |= !T.IsFinite(Vector.Sum(acc.Probe));
+        suspicious |= !T.IsFinite(Vector.Sum(probe));
         row.MaybeNonFinite = suspicious;
 
         if (_plan.SequenceRatio && !_plan.Cispo && grad is not null && count > 0)
@@ -247,7 +230,13 @@ internal sealed unsafe class ManagedLossKernel<T>
         }
     }
 
-    private static void AddRatioGradient(T* lp, T* old, T* grad, Span<T> lanes, int n, T value, in Constants c)
+    private static T* Pad(T* source, int count, T* buffer)
+    {
+        new ReadOnlySpan<T>(source, count).CopyTo(new Span<T>(buffer, count));
+        return buffer;
+    }
+
+    private static void AddRatioGradient(T* lp, T* old, T* grad, Span<T> lanes, int n, T value, in ManagedLossConstants<T> c)
     {
         var v = new Vector<T>(value);
         int width = Vector<T>.Count;
@@ -359,200 +348,6 @@ internal sealed unsafe class ManagedLossKernel<T>
         return (ratioSum, samplerSum, suspicious);
     }
 
-    /// <summary>One vector of tokens: updates the accumulators and returns dLoss/dlogp (before masking).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Step(
-        Vector<T> lp,
-        Vector<T> old,
-        Vector<T> refLp,
-        Vector<T> samp,
-        Vector<T> adv,
-        Vector<T> valid,
-        Vector<T> rowRatio,
-        Vector<T> rowSampler,
-        Vector<T> weight,
-        in Constants c,
-        ref Accumulators acc)
-    {
-        var one = Vector<T>.One;
-        var zero = Vector<T>.Zero;
-
-        // Ratio ρ and, per token, dρ/dlogp.
-        Vector<T> rho;
-        Vector<T> dRho;
-        if (c.SequenceRatio)
-        {
-            rho = rowRatio;
-            dRho = zero;
-        }
-        else
-        {
-            var x = lp - old;
-            acc.Probe += valid & (x - x);
-            var passes = Vector<T>.AllBitsSet;
-            if (c.HasLogRatioClamp)
-            {
-                passes = Vector.GreaterThanOrEqual(x, c.NegLogRatioClamp) & Vector.LessThanOrEqual(x, c.LogRatioClamp);
-                x = Vector.ConditionalSelect(Vector.LessThan(x, c.NegLogRatioClamp), c.NegLogRatioClamp, x);
-                x = Vector.ConditionalSelect(Vector.GreaterThan(x, c.LogRatioClamp), c.LogRatioClamp, x);
-            }
-
-            rho = ManagedVectorMath.Exp(x);
-            dRho = rho & passes;
-        }
-
-        acc.Ratio += valid & rho;
-
-        // Policy term l_pg and its derivative: w.r.t. logp directly (CISPO), through ρ per token, or w.r.t. ρ_b (GSPO).
-        Vector<T> policy;
-        Vector<T> dPolicy;
-        if (c.Cispo)
-        {
-            var capped = Vector.ConditionalSelect(Vector.GreaterThan(rho, c.ClipHigh), c.ClipHigh, rho);
-            var negRatioAdv = -capped * adv;
-            policy = negRatioAdv * lp;
-            dPolicy = negRatioAdv;
-            acc.ClipHigh += valid & Vector.GreaterThan(rho, c.ClipHigh) & one;
-        }
-        else
-        {
-            var below = Vector.LessThan(rho, c.ClipLow);
-            var above = Vector.GreaterThan(rho, c.ClipHigh);
-            var clipped = Vector.ConditionalSelect(below, c.ClipLow, Vector.ConditionalSelect(above, c.ClipHigh, rho));
-            var unclipped = rho;
-            var dUnclipped = adv;
-            if (c.HasDelta)
-            {
-                var overDelta = Vector.GreaterThan(rho, c.Delta);
-                unclipped = Vector.ConditionalSelect(overDelta, c.Delta, rho);
-                dUnclipped = Vector.AndNot(adv, overDelta);
-            }
-
-            var dClipped = Vector.AndNot(adv, below | above);
-            var p1 = unclipped * adv;
-            var p2 = clipped * adv;
-            var lt = Vector.LessThan(p1, p2);
-            var gt = Vector.GreaterThan(p1, p2);
-
-            // torch.min splits the gradient half/half on ties.
-            var dMin = Vector.ConditionalSelect(lt, dUnclipped, Vector.ConditionalSelect(gt, dClipped, c.Half * (dUnclipped + dClipped)));
-            policy = -Vector.ConditionalSelect(lt, p1, p2);
-            var dPolicyRatio = -dMin;
-            var negAdv = Vector.LessThan(adv, zero);
-            if (c.HasDualClip)
-            {
-                var bound = -(adv * c.DualClip);
-                var over = Vector.GreaterThan(policy, bound);
-                var tie = Vector.Equals(policy, bound);
-                var active = negAdv & over;
-                policy = Vector.ConditionalSelect(active, bound, policy);
-                var factor = Vector.ConditionalSelect(over, zero, Vector.ConditionalSelect(tie, c.Half, one));
-                dPolicyRatio *= Vector.ConditionalSelect(negAdv, factor, one);
-                acc.DualClip += valid & active & one;
-            }
-
-            dPolicy = c.SequenceRatio ? dPolicyRatio : dPolicyRatio * dRho;
-            acc.ClipLow += valid & below & negAdv & one;
-            acc.ClipHigh += valid & above & Vector.GreaterThan(adv, zero) & one;
-        }
-
-        // Sampler correction weight w (no gradient).
-        if (c.Sampler != SamplerCorrectionMode.None)
-        {
-            Vector<T> raw;
-            if (c.SamplerPerSequence)
-            {
-                raw = rowSampler;
-            }
-            else
-            {
-                var z = old - samp;
-                acc.Probe += valid & (z - z);
-                raw = ManagedVectorMath.Exp(z);
-            }
-
-            var outside = Vector.LessThan(raw, c.SamplerMin) | Vector.GreaterThan(raw, c.SamplerMax);
-            var w = c.Sampler == SamplerCorrectionMode.Truncate
-                ? Vector.ConditionalSelect(Vector.LessThan(raw, c.SamplerMin), c.SamplerMin, Vector.ConditionalSelect(Vector.GreaterThan(raw, c.SamplerMax), c.SamplerMax, raw))
-                : Vector.AndNot(raw, outside);
-            acc.Sampler += valid & outside & one;
-            policy *= w;
-            dPolicy *= w;
-        }
-
-        // KL penalty β·k and its derivative w.r.t. logp.
-        var loss = policy;
-        var dKl = zero;
-        if (c.UseKl)
-        {
-            var y = refLp - lp;
-            acc.Probe += valid & (y - y);
-            var passes = Vector<T>.AllBitsSet;
-            if (c.HasKlLogRatioClamp)
-            {
-                passes = Vector.GreaterThanOrEqual(y, c.NegKlLogRatioClamp) & Vector.LessThanOrEqual(y, c.KlLogRatioClamp);
-                y = Vector.ConditionalSelect(Vector.LessThan(y, c.NegKlLogRatioClamp), c.NegKlLogRatioClamp, y);
-                y = Vector.ConditionalSelect(Vector.GreaterThan(y, c.KlLogRatioClamp), c.KlLogRatioClamp, y);
-            }
-
-            Vector<T> k;
-            Vector<T> dk;
-            switch (c.KlEstimator)
-            {
-                case KlEstimator.K1:
-                    k = -y;
-                    dk = one;
-                    break;
-                case KlEstimator.K2:
-                    k = y * y * c.Half;
-                    dk = -y;
-                    break;
-                default:
-                    var e = ManagedVectorMath.Exp(y);
-                    k = e - y - one;
-                    dk = one - e;
-                    break;
-            }
-
-            dk &= passes;
-            if (c.HasKlValueClamp)
-            {
-                var inRange = Vector.GreaterThanOrEqual(k, c.NegKlValueClamp) & Vector.LessThanOrEqual(k, c.KlValueClamp);
-                k = Vector.ConditionalSelect(Vector.LessThan(k, c.NegKlValueClamp), c.NegKlValueClamp, k);
-                k = Vector.ConditionalSelect(Vector.GreaterThan(k, c.KlValueClamp), c.KlValueClamp, k);
-                dk &= inRange;
-            }
-
-            acc.Kl += valid & k;
-            loss += c.Beta * k;
-            dKl = c.Beta * dk;
-        }
-
-        acc.Loss += valid & loss;
-        if (c.SequenceRatio && !c.Cispo)
-        {
-            acc.RatioGradient += valid & (weight * dPolicy);
-            return weight * dKl;
-        }
-
-        return weight * (dPolicy + dKl);
-    }
-
-    private static void Flush(ref Accumulators acc, ref ManagedLossRow row)
-    {
-        row.LossSum += double.CreateTruncating(Vector.Sum(acc.Loss));
-        row.RatioSum += double.CreateTruncating(Vector.Sum(acc.Ratio));
-        row.KlSum += double.CreateTruncating(Vector.Sum(acc.Kl));
-        row.ClipLow += double.CreateTruncating(Vector.Sum(acc.ClipLow));
-        row.ClipHigh += double.CreateTruncating(Vector.Sum(acc.ClipHigh));
-        row.DualClip += double.CreateTruncating(Vector.Sum(acc.DualClip));
-        row.SamplerCorrected += double.CreateTruncating(Vector.Sum(acc.Sampler));
-        row.RatioGradient += double.CreateTruncating(Vector.Sum(acc.RatioGradient));
-        var probe = acc.Probe;
-        acc = default;
-        acc.Probe = probe;
-    }
-
     private (double Loss, PolicyLossStatistics Statistics) Reduce(ManagedLossRow[] results)
     {
         double loss = 0, ratio = 0, kl = 0, low = 0, high = 0, dual = 0, sampler = 0;
@@ -621,106 +416,4 @@ internal sealed unsafe class ManagedLossKernel<T>
     }
 
     private static bool NonFinite(T* data, long at) => data is not null && !T.IsFinite(data[at]);
-
-    /// <summary>Per-lane partial sums of one row.</summary>
-    private struct Accumulators
-    {
-        public Vector<T> Loss;
-        public Vector<T> Ratio;
-        public Vector<T> Kl;
-        public Vector<T> ClipLow;
-        public Vector<T> ClipHigh;
-        public Vector<T> DualClip;
-        public Vector<T> Sampler;
-        public Vector<T> RatioGradient;
-        public Vector<T> Probe;
-    }
-
-    /// <summary>The options as broadcast vectors of <typeparamref name="T"/> (scalars rounded to T once, as a tensor op does).</summary>
-    private readonly struct Constants
-    {
-        public Constants(ManagedLossPlan plan)
-        {
-            Cispo = plan.Cispo;
-            SequenceRatio = plan.SequenceRatio;
-            ClipLow = Broadcast(plan.ClipLow);
-            ClipHigh = Broadcast(plan.ClipHigh);
-            HasDelta = plan.Delta.HasValue;
-            Delta = Broadcast(plan.Delta ?? 0);
-            HasDualClip = plan.DualClip.HasValue;
-            DualClip = Broadcast(plan.DualClip ?? 0);
-            HasLogRatioClamp = plan.LogRatioClamp.HasValue;
-            LogRatioClampScalar = T.CreateTruncating(plan.LogRatioClamp ?? 0);
-            LogRatioClamp = new Vector<T>(LogRatioClampScalar);
-            NegLogRatioClamp = -LogRatioClamp;
-            UseKl = plan.UseKl;
-            Beta = Broadcast(plan.Beta);
-            KlEstimator = plan.KlEstimator;
-            HasKlLogRatioClamp = plan.KlLogRatioClamp.HasValue;
-            KlLogRatioClamp = Broadcast(plan.KlLogRatioClamp ?? 0);
-            NegKlLogRatioClamp = -KlLogRatioClamp;
-            HasKlValueClamp = plan.KlValueClamp.HasValue;
-            KlValueClamp = Broadcast(plan.KlValueClamp ?? 0);
-            NegKlValueClamp = -KlValueClamp;
-            Sampler = plan.Sampler;
-            SamplerPerSequence = plan.SamplerPerSequence;
-            SamplerMin = Broadcast(plan.SamplerMin);
-            SamplerMax = Broadcast(plan.SamplerMax);
-            Half = Broadcast(0.5);
-        }
-
-        public bool Cispo { get; }
-
-        public bool SequenceRatio { get; }
-
-        public Vector<T> ClipLow { get; }
-
-        public Vector<T> ClipHigh { get; }
-
-        public bool HasDelta { get; }
-
-        public Vector<T> Delta { get; }
-
-        public bool HasDualClip { get; }
-
-        public Vector<T> DualClip { get; }
-
-        public bool HasLogRatioClamp { get; }
-
-        public T LogRatioClampScalar { get; }
-
-        public Vector<T> LogRatioClamp { get; }
-
-        public Vector<T> NegLogRatioClamp { get; }
-
-        public bool UseKl { get; }
-
-        public Vector<T> Beta { get; }
-
-        public KlEstimator KlEstimator { get; }
-
-        public bool HasKlLogRatioClamp { get; }
-
-        public Vector<T> KlLogRatioClamp { get; }
-
-        public Vector<T> NegKlLogRatioClamp { get; }
-
-        public bool HasKlValueClamp { get; }
-
-        public Vector<T> KlValueClamp { get; }
-
-        public Vector<T> NegKlValueClamp { get; }
-
-        public SamplerCorrectionMode Sampler { get; }
-
-        public bool SamplerPerSequence { get; }
-
-        public Vector<T> SamplerMin { get; }
-
-        public Vector<T> SamplerMax { get; }
-
-        public Vector<T> Half { get; }
-
-        private static Vector<T> Broadcast(double value) => new(T.CreateTruncating(value));
-    }
 }

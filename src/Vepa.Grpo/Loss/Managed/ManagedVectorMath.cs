@@ -11,6 +11,12 @@ internal static class ManagedVectorMath
     private const float Ln2Low = -2.12194440e-4f;
     private const float Log2E = 1.44269504088896341f;
 
+    // 1.5·2^23 + 127: adding it rounds x·log2(e) to an integer n and leaves n + 127 in the low mantissa bits.
+    private const float RoundingShift = 12583039f;
+
+    // Up to |x| = 87, 2^n with n = round(x·log2 e) is a normal float and e^x is neither subnormal nor near overflow.
+    private const float WideLimit = 87f;
+
     // Below ln(2^-150) every float result rounds to 0; above ln(FLT_MAX) it is +inf. Clamping the input keeps the
     // exponent arithmetic in range while these limits still produce 0 and +inf.
     private const float ExpInputMin = -104f;
@@ -36,38 +42,85 @@ internal static class ManagedVectorMath
         throw new NotSupportedException($"Exp supports float and double, not {typeof(T).Name}.");
     }
 
-    /// <summary>e^x for float32 lanes: Cody–Waite reduction x = n ln 2 + r, |r| ≤ ln 2 / 2, a degree-7 Taylor polynomial
-    /// for e^r (truncation error below 0.1 ulp), and the scaling 2^n applied in two halves so that results down in the
-    /// subnormal range and up to FLT_MAX come out right.</summary>
+    /// <summary>Returns a·b + c per lane with one rounding.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="a">The first factor.</param>
+    /// <param name="b">The second factor.</param>
+    /// <param name="c">The addend.</param>
+    /// <returns>a·b + c.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> MultiplyAdd<T>(Vector<T> a, Vector<T> b, Vector<T> c)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+        }
+
+        throw new NotSupportedException($"MultiplyAdd supports float and double, not {typeof(T).Name}.");
+    }
+
+    /// <summary>e^x for float32 lanes: x = n ln 2 + r with |r| ≤ ln 2 / 2 (Cody–Waite, n rounded by the 1.5·2^23 shift, which
+    /// also leaves n + 127 in the low bits), a degree-7 Taylor polynomial for e^r (truncation error below 0.1 ulp) and 2^n
+    /// built from those bits. Lanes with |x| &gt; 87 (results near overflow or in the subnormal range) take
+    /// <see cref="ExpSingleWide"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> ExpSingle(Vector<float> x)
     {
-        var lo = new Vector<float>(ExpInputMin);
-        var hi = new Vector<float>(ExpInputMax);
-        x = Vector.ConditionalSelect(Vector.LessThan(x, lo), lo, x);
-        x = Vector.ConditionalSelect(Vector.GreaterThan(x, hi), hi, x);
+        var shifted = Vector.FusedMultiplyAdd(x, new Vector<float>(Log2E), new Vector<float>(RoundingShift));
+        var n = shifted - new Vector<float>(RoundingShift);
+        var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x);
+        r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), r);
+        var p = Polynomial(r);
+        var scale = Vector.ShiftLeft(shifted.As<float, int>(), 23).As<int, float>();
+        var result = p * scale;
+        if (Vector.GreaterThanAny(Vector.Abs(x), new Vector<float>(WideLimit)))
+        {
+            result = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Abs(x), new Vector<float>(WideLimit)), ExpSingleWide(x), result);
+        }
 
+        return result;
+    }
+
+    /// <summary>e^x for float32 lanes of any magnitude: as <see cref="ExpSingle"/>, with the input clamped to [−104, 89] and
+    /// 2^n applied in two halves, so results down through the subnormals and up to FLT_MAX come out right (+inf above).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ExpSingleWide(Vector<float> x)
+    {
+        x = Vector.ClampNative(x, new Vector<float>(ExpInputMin), new Vector<float>(ExpInputMax));
         var n = Vector.Round(x * new Vector<float>(Log2E));
         var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x);
         r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), r);
-
-        var p = new Vector<float>(1f / 5040f);
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 720f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 120f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 24f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1f / 6f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(0.5f));
-        p = Vector.FusedMultiplyAdd(p, r, Vector<float>.One);
-        p = Vector.FusedMultiplyAdd(p, r, Vector<float>.One);
+        var p = Polynomial(r);
 
         // n is in [-150, 129]; each half is in [-75, 65], a normal float exponent.
-        var ni = Vector.ConvertToInt32(n);
+        var ni = Vector.ConvertToInt32Native(n);
         var half = Vector.ShiftRightArithmetic(ni, 1);
         var rest = ni - half;
         var bias = new Vector<int>(127);
         var s1 = Vector.ShiftLeft(half + bias, 23).As<int, float>();
         var s2 = Vector.ShiftLeft(rest + bias, 23).As<int, float>();
         return p * s1 * s2;
+    }
+
+    /// <summary>Σ_{k=0..7} r^k / k! by Estrin's scheme (three levels of fused multiply-adds instead of Horner's seven, so
+    /// the dependency chain is short and the sweep's iterations overlap in the out-of-order window).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Polynomial(Vector<float> r)
+    {
+        var r2 = r * r;
+        var a0 = Vector.FusedMultiplyAdd(r, Vector<float>.One, Vector<float>.One);
+        var a1 = Vector.FusedMultiplyAdd(r, new Vector<float>(1f / 6f), new Vector<float>(0.5f));
+        var a2 = Vector.FusedMultiplyAdd(r, new Vector<float>(1f / 120f), new Vector<float>(1f / 24f));
+        var a3 = Vector.FusedMultiplyAdd(r, new Vector<float>(1f / 5040f), new Vector<float>(1f / 720f));
+        var r4 = r2 * r2;
+        var b0 = Vector.FusedMultiplyAdd(a1, r2, a0);
+        var b1 = Vector.FusedMultiplyAdd(a3, r2, a2);
+        return Vector.FusedMultiplyAdd(b1, r4, b0);
     }
 
     /// <summary>Expands a row of a bool/uint8 mask into per-lane masks of <typeparamref name="T"/> (all bits set where the
