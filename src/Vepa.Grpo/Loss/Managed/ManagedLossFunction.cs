@@ -29,8 +29,33 @@ internal sealed class ManagedLossFunction : torch.autograd.SingleTensorFunction<
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(grad_output);
-        using var saved = ctx.get_saved_variables()[0];
-        return [saved.mul(grad_output), null!];
+        var saved = ctx.get_saved_variables()[0];
+        if (IsOne(grad_output))
+        {
+            // loss.backward() seeds 1: hand out the saved gradient itself (autograd never writes into an incoming gradient it
+            // does not own exclusively, and the saved variable keeps a reference), saving a pass over B×T.
+            return [saved, null!];
+        }
+
+        using (saved)
+        {
+            return [saved.mul(grad_output), null!];
+        }
+    }
+
+    private static bool IsOne(torch.Tensor gradOutput)
+    {
+        if (gradOutput.numel() != 1 || gradOutput.device_type != DeviceType.CPU)
+        {
+            return false;
+        }
+
+        return gradOutput.dtype switch
+        {
+            torch.ScalarType.Float32 => gradOutput.item<float>() == 1f,
+            torch.ScalarType.Float64 => gradOutput.item<double>() == 1.0,
+            _ => false,
+        };
     }
 
     /// <summary>The kernel's results handed to <see cref="forward"/>.</summary>
