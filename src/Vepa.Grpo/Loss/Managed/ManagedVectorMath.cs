@@ -178,19 +178,20 @@ internal static class ManagedVectorMath
         int step = Vector<T>.Count;
         int i = 0;
         var counts = Vector<T>.Zero;
-        var binary = Vector<T>.AllBitsSet;
+        var other = Vector<T>.Zero;
         for (; i + step <= len; i += step)
         {
             var m = new Vector<T>(mask[i..]);
             var zero = Vector.Equals(m, Vector<T>.Zero);
-            binary &= zero | Vector.Equals(m, Vector<T>.One);
+            other |= Vector.OnesComplement(zero | Vector.Equals(m, Vector<T>.One));
             var set = Vector.OnesComplement(zero);
             counts += set & Vector<T>.One;
             set.CopyTo(lanes[i..]);
         }
 
         int count = int.CreateTruncating(Vector.Sum(counts));
-        nonBinary = binary != Vector<T>.AllBitsSet;
+        // Compared as bytes: a set lane is a NaN pattern, which float equality would never call equal.
+        nonBinary = !Vector.EqualsAll(other.As<T, byte>(), Vector<byte>.Zero);
         T all = Vector<T>.AllBitsSet[0];
         for (; i < len; i++)
         {
