@@ -64,8 +64,22 @@ internal sealed unsafe class ManagedLossKernel<T>
     public (double Loss, PolicyLossStatistics Statistics, bool InvalidInput) Run()
     {
         int rows = _plan.Rows;
+        ManagedLossRow[] rented = ArrayPool<ManagedLossRow>.Shared.Rent(rows);
+        try
+        {
+            return Run(new ArraySegment<ManagedLossRow>(rented, 0, rows));
+        }
+        finally
+        {
+            ArrayPool<ManagedLossRow>.Shared.Return(rented);
+        }
+    }
+
+    private (double Loss, PolicyLossStatistics Statistics, bool InvalidInput) Run(ArraySegment<ManagedLossRow> results)
+    {
+        int rows = _plan.Rows;
         int cols = _plan.Columns;
-        var results = new ManagedLossRow[rows];
+        results.AsSpan().Clear();
 
         if (_plan.Aggregation == LossAggregation.TokenMean)
         {
@@ -107,7 +121,7 @@ internal sealed unsafe class ManagedLossKernel<T>
         return total;
     }
 
-    private void ProcessRows(int start, int end, ManagedLossRow[] results)
+    private void ProcessRows(int start, int end, ArraySegment<ManagedLossRow> results)
     {
         int laneLength = ManagedVectorMath.RoundUp(Math.Max(1, _plan.Columns), Vector<T>.Count);
         T[] lanes = ArrayPool<T>.Shared.Rent(laneLength);
@@ -117,7 +131,7 @@ internal sealed unsafe class ManagedLossKernel<T>
             {
                 for (int b = start; b < end; b++)
                 {
-                    ProcessRow(b, lanes.AsSpan(0, laneLength), lanePointer, ref results[b]);
+                    ProcessRow(b, lanes.AsSpan(0, laneLength), lanePointer, ref results.AsSpan()[b]);
                 }
             }
         }
@@ -348,13 +362,13 @@ internal sealed unsafe class ManagedLossKernel<T>
         return (ratioSum, samplerSum, suspicious);
     }
 
-    private (double Loss, PolicyLossStatistics Statistics) Reduce(ManagedLossRow[] results)
+    private (double Loss, PolicyLossStatistics Statistics) Reduce(ArraySegment<ManagedLossRow> results)
     {
         double loss = 0, ratio = 0, kl = 0, low = 0, high = 0, dual = 0, sampler = 0;
         long tokens = 0;
-        for (int b = 0; b < results.Length; b++)
+        for (int b = 0; b < results.Count; b++)
         {
-            ref readonly var row = ref results[b];
+            ref readonly var row = ref results.AsSpan()[b];
             loss += row.LossSum * RowWeight(row.Count);
             ratio += row.RatioSum;
             kl += row.KlSum;
@@ -379,10 +393,10 @@ internal sealed unsafe class ManagedLossKernel<T>
 
     /// <summary>The sweep only flags rows that may hold a bad value (a log-ratio can also overflow from finite inputs);
     /// this scans the flagged rows exactly.</summary>
-    private bool HasInvalidInput(ManagedLossRow[] results)
+    private bool HasInvalidInput(ArraySegment<ManagedLossRow> results)
     {
         int n = _plan.Columns;
-        for (int b = 0; b < results.Length; b++)
+        for (int b = 0; b < results.Count; b++)
         {
             if (!results[b].MaybeNonFinite)
             {

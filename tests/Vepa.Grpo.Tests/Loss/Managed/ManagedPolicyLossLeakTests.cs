@@ -32,13 +32,16 @@ public sealed class ManagedPolicyLossLeakTests
             Step(gspo);
         }
 
-        // No GC in between: a tensor left to its finalizer would show up in the count.
+        // Other tests' garbage is finalized first; from here on a tensor the kernel left to its finalizer would raise the count
+        // (it can only fall, when a GC finalizes something that is not ours).
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         long before = Tensor.TotalCount;
         for (int i = 0; i < 100; i++)
         {
             Step(i % 2 == 0 ? options : gspo);
         }
 
-        Tensor.TotalCount.Should().Be(before, "every tensor the kernel creates is disposed by the caller's dispose scope");
+        Tensor.TotalCount.Should().BeLessThanOrEqualTo(before, "every tensor the kernel creates is disposed by the caller's dispose scope");
     }
 }
