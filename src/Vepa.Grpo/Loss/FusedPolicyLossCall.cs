@@ -30,4 +30,7 @@ internal sealed class FusedPolicyLossCall
 
     /// <summary>Gets or sets the statistics vector (float64, on the inputs' device) the forward pass produced.</summary>
     public torch.Tensor? Summary { get; set; }
+
+    /// <summary>Gets or sets where each quantity sits in <see cref="Summary"/>.</summary>
+    public FusedPolicyLossSummaryLayout? Layout { get; set; }
 }

@@ -18,10 +18,6 @@ namespace Vepa.Grpo;
 /// </remarks>
 internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<FusedPolicyLossFunction>
 {
-    /// <summary>Indices into the statistics vector the forward pass produces (float64, on the device).</summary>
-    internal const int ClipLowCount = 0, ClipHighCount = 1, DualClipCount = 2, RatioSum = 3, KlSum = 4, SamplerCount = 5,
-        TokenCount = 6, InvalidValueCount = 7, SummaryLength = 8;
-
     private const string DtypeKey = "dtype";
 
     /// <inheritdoc />
@@ -32,8 +28,10 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
     {
         var logProbs = (Tensor)vars[0];
         var call = (FusedPolicyLossCall)vars[1];
-        (Tensor loss, Tensor? coefficient, Tensor summary) = Run(logProbs, call.Inputs, call.Options, call.NeedsGradient);
+        (Tensor loss, Tensor? coefficient, Tensor summary, FusedPolicyLossSummaryLayout layout) =
+            Run(logProbs, call.Inputs, call.Options, call.NeedsGradient);
         call.Summary = summary;
+        call.Layout = layout;
         if (coefficient is not null)
         {
             ctx.save_for_backward([coefficient]);
@@ -59,8 +57,8 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         return [grad, null!];
     }
 
-    /// <summary>The forward computation: loss, optional gradient coefficient and the statistics vector.</summary>
-    private static (Tensor Loss, Tensor? Coefficient, Tensor Summary) Run(
+    /// <summary>The forward computation: loss, optional gradient coefficient and the statistics vector with its layout.</summary>
+    private static (Tensor Loss, Tensor? Coefficient, Tensor Summary, FusedPolicyLossSummaryLayout Layout) Run(
         Tensor logProbs, PolicyLossInputs inputs, PolicyLossOptions o, bool needsGradient)
     {
         using var scope = NewDisposeScope();
@@ -72,19 +70,25 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         Tensor valid = mask.dtype == ScalarType.Bool ? mask : mask.ne(0);
         Tensor invalid = valid.logical_not();
         Tensor maskF = valid.to(ct);
-        var invalidCounts = new List<Tensor>(6);
+
+        // Boolean flags counted over the valid tokens in one reduction at the end. Flag 0 is the mask itself (the token
+        // count); "check" flags must be true at every valid token (finite values, a float mask that is exactly 1 there).
+        var flags = new List<Tensor>(12) { valid };
+        var checks = new List<int>(6);
+        int Flag(Tensor flag)
+        {
+            flags.Add(flag.shape[0] == batch && flag.shape[1] == length ? flag : flag.expand(batch, length));
+            return flags.Count - 1;
+        }
+
+        void Check(Tensor mustHold) => checks.Add(Flag(mustHold));
         if (mask.dtype != ScalarType.Bool)
         {
-            invalidCounts.Add(mask.ne(0).logical_and(mask.ne(1)).sum());
+            Check(mask.eq(1));
         }
 
         // Masked-out positions become 0 before any arithmetic, so padding (even NaN/inf) never reaches loss or gradient.
-        Tensor Clean(Tensor x)
-        {
-            Tensor cleaned = x.to(ct).masked_fill(invalid, 0.0);
-            invalidCounts.Add(cleaned.isfinite().logical_not().sum());
-            return cleaned;
-        }
+        Tensor Clean(Tensor x) => (x.dtype == ct ? x : x.to(ct)).masked_fill(invalid, 0.0);
 
         Tensor lp = Clean(logProbs);
         Tensor rowTokens = maskF.sum(1);
@@ -94,8 +98,7 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         if (inputs.Advantages.dim() == 1)
         {
             Tensor emptyRow = rowTokens.eq(0);
-            Tensor a = inputs.Advantages.to(ct);
-            invalidCounts.Add(a.isfinite().logical_not().logical_and(emptyRow.logical_not()).sum());
+            Tensor a = inputs.Advantages.dtype == ct ? inputs.Advantages : inputs.Advantages.to(ct);
             adv = a.masked_fill(emptyRow, 0.0).unsqueeze(1);
         }
         else
@@ -103,14 +106,29 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
             adv = Clean(inputs.Advantages);
         }
 
+        Check(adv.isfinite());
+
         // Log-ratio; on-policy (no old log-probs) it is exactly 0 and ρ = 1, as with old = stopgrad(log π).
         Tensor? old = inputs.OldLogProbs is null ? null : Clean(inputs.OldLogProbs);
         Tensor logRatio = old is null ? zeros_like(lp) : lp - old;
+
+        // Non-finite inputs show up in the differences that use them (log π − old, ref − log π, old − sampler).
+        if (old is not null)
+        {
+            Check(logRatio.isfinite());
+        }
+        else if (!(o.Beta > 0))
+        {
+            Check(lp.isfinite());
+        }
+
+        // A clamp passes the gradient on the closed interval [min, max], which is exactly where it leaves its input unchanged.
         Tensor? inLogRatioClamp = null;
         if (old is not null && o.LogRatioClamp is double lrc)
         {
-            inLogRatioClamp = logRatio.abs().le(lrc);
-            logRatio = logRatio.clamp(-lrc, lrc);
+            Tensor clamped = logRatio.clamp(-lrc, lrc);
+            inLogRatioClamp = clamped.eq(logRatio);
+            logRatio = clamped;
         }
 
         Tensor ratio;
@@ -134,6 +152,7 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         Tensor? dual = null;
         if (o.Objective == PolicyObjective.Clip)
         {
+            Tensor negative = adv.lt(0);
             double low = 1 - o.EpsilonLow;
             double high = 1 + o.EpsilonHigh;
             Tensor coef1 = o.Delta is double delta ? ratio.clamp_max(delta) : ratio;
@@ -143,8 +162,9 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
             policy = torch.minimum(x1, x2).neg();
             if (needsGradient)
             {
-                Tensor d1 = o.Delta is double d ? adv * ratio.le(d).to(ct) : adv.expand(batch, length);
-                Tensor d2 = adv * ratio.ge(low).logical_and(ratio.le(high)).to(ct);
+                // d(coef·A)/dρ per branch; torch.minimum splits the gradient half/half on a tie.
+                Tensor d1 = o.Delta is null ? adv : adv * coef1.eq(ratio).to(ct);
+                Tensor d2 = adv * coef2.eq(ratio).to(ct);
                 Tensor tie = (d1 + d2) * 0.5;
                 policyDerivative = torch.where(x1.lt(x2), d1, torch.where(x1.gt(x2), d2, tie)).neg();
             }
@@ -152,19 +172,19 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
             if (o.DualClip is double c)
             {
                 Tensor lower = adv * -c;
-                Tensor negative = adv.lt(0);
                 dual = negative.logical_and(policy.gt(lower));
                 if (policyDerivative is not null)
                 {
-                    // minimum(lower, clipped): all of the gradient where clipped < lower, half on a tie, none above.
-                    Tensor share = policy.lt(lower).to(ct) + policy.eq(lower).to(ct) * 0.5;
+                    // minimum(lower, clipped): all of the gradient where clipped < lower, half on a tie, none above;
+                    // ½(1 + sign(lower − clipped)) is exactly 1, ½ or 0 (a difference of finite floats is 0 only on equality).
+                    Tensor share = ((lower - policy).sign() + 1) * 0.5;
                     policyDerivative = torch.where(negative, policyDerivative * share, policyDerivative);
                 }
 
                 policy = torch.where(negative, torch.minimum(lower, policy), policy);
             }
 
-            clipLow = ratio.lt(low).logical_and(adv.lt(0));
+            clipLow = ratio.lt(low).logical_and(negative);
             clipHigh = ratio.gt(high).logical_and(adv.gt(0));
         }
         else
@@ -183,6 +203,7 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         if (o.SamplerCorrection != SamplerCorrectionMode.None)
         {
             Tensor logWeights = old! - Clean(inputs.SamplerLogProbs!);
+            Check(logWeights.isfinite());
             if (o.SamplerCorrectionPerSequence)
             {
                 logWeights = logWeights.sum(1, keepdim: true);
@@ -202,11 +223,13 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         if (o.Beta > 0)
         {
             Tensor x = Clean(inputs.ReferenceLogProbs!) - lp;
+            Check(x.isfinite());
             Tensor? inKlClamp = null;
             if (o.KlLogRatioClamp is double klc)
             {
-                inKlClamp = x.abs().le(klc);
-                x = x.clamp(-klc, klc);
+                Tensor clamped = x.clamp(-klc, klc);
+                inKlClamp = clamped.eq(x);
+                x = clamped;
             }
 
             Tensor dkdx;
@@ -230,8 +253,9 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
             Tensor? inValueClamp = null;
             if (o.KlValueClamp is double kvc)
             {
-                inValueClamp = kl.abs().le(kvc);
-                kl = kl.clamp(-kvc, kvc);
+                Tensor clamped = kl.clamp(-kvc, kvc);
+                inValueClamp = clamped.eq(kl);
+                kl = clamped;
             }
 
             perToken = perToken + o.Beta * kl;
@@ -282,11 +306,12 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         if (needsGradient)
         {
             // dL/d(policy term) per token, then through the ratio (clip family) or directly (CISPO).
-            Tensor upstream = weights is null ? scale(maskF) : scale(maskF) * weights;
+            Tensor aggregationScale = scale(maskF);
+            Tensor upstream = weights is null ? aggregationScale : aggregationScale * weights;
             Tensor grad;
             if (o.Objective == PolicyObjective.Clip)
             {
-                Tensor gradRatio = (upstream * policyDerivative!).masked_fill(invalid, 0.0);
+                Tensor gradRatio = upstream * policyDerivative!;
                 Tensor gradLogRatio = sequenceRatio is null
                     ? gradRatio * ratio
                     : gradRatio.sum(1, keepdim: true) * sequenceRatio / rowDen.unsqueeze(1) * maskF;
@@ -299,28 +324,25 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
 
             if (klDerivative is not null)
             {
-                grad = grad + scale(maskF) * o.Beta * klDerivative;
+                grad = grad + aggregationScale * o.Beta * klDerivative;
             }
 
             coefficient = grad.masked_fill(invalid, 0.0);
         }
 
-        // Statistics, stacked into one small tensor so the caller reads them with a single device→host copy.
-        Tensor Count(Tensor flags) => flags.logical_and(valid).sum().to(ScalarType.Float64);
-        Tensor zero = zeros(Array.Empty<long>(), dtype: ScalarType.Float64, device: lp.device);
-        Tensor invalidCount = invalidCounts.Count == 1 ? invalidCounts[0] : stack(invalidCounts).sum();
-        Tensor summary = stack(
-        [
-            Count(clipLow),
-            Count(clipHigh),
-            dual is null ? zero : Count(dual),
-            ratio.masked_fill(invalid, 0.0).sum().to(ScalarType.Float64),
-            kl is null ? zero : kl.masked_fill(invalid, 0.0).sum().to(ScalarType.Float64),
-            samplerOutside is null ? zero : Count(samplerOutside),
-            valid.sum().to(ScalarType.Float64),
-            invalidCount.to(ScalarType.Float64),
-        ]);
+        // Statistics: every count in one masked reduction, the two sums in another, one float64 vector for one host copy.
+        var layout = new FusedPolicyLossSummaryLayout(
+            ClipLow: Flag(clipLow),
+            ClipHigh: Flag(clipHigh),
+            DualClip: dual is null ? -1 : Flag(dual),
+            Sampler: samplerOutside is null ? -1 : Flag(samplerOutside),
+            Checks: checks.ToArray(),
+            RatioSum: flags.Count,
+            KlSum: kl is null ? -1 : flags.Count + 1);
+        Tensor counts = stack(flags).logical_and(valid).sum([1, 2]).to(ScalarType.Float64);
+        Tensor sums = (kl is null ? ratio.unsqueeze(0) : stack([ratio, kl])).mul(maskF).sum([1, 2]);
+        Tensor summary = cat([counts, sums.to(ScalarType.Float64)]);
 
-        return (loss.MoveToOuterDisposeScope(), coefficient?.MoveToOuterDisposeScope(), summary.MoveToOuterDisposeScope());
+        return (loss.MoveToOuterDisposeScope(), coefficient?.MoveToOuterDisposeScope(), summary.MoveToOuterDisposeScope(), layout);
     }
 }

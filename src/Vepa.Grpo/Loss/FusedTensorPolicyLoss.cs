@@ -1,6 +1,5 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using S = Vepa.Grpo.FusedPolicyLossFunction;
 
 namespace Vepa.Grpo;
 
@@ -18,7 +17,7 @@ internal static class FusedTensorPolicyLoss
         using var scope = NewDisposeScope();
         bool needsGradient = inputs.LogProbs.requires_grad && is_grad_enabled();
         var call = new FusedPolicyLossCall(inputs, options, needsGradient);
-        Tensor loss = S.apply(inputs.LogProbs, call);
+        Tensor loss = FusedPolicyLossFunction.apply(inputs.LogProbs, call);
 
         double[] summary;
         using (Tensor host = call.Summary!.cpu())
@@ -26,20 +25,22 @@ internal static class FusedTensorPolicyLoss
             summary = host.data<double>().ToArray();
         }
 
-        if (summary[S.InvalidValueCount] > 0)
+        FusedPolicyLossSummaryLayout layout = call.Layout!;
+        double tokens = summary[FusedPolicyLossSummaryLayout.TokenCount];
+        if (layout.Checks.Any(i => summary[i] != tokens))
         {
             PolicyLossValidation.ThrowForInvalidValues(inputs, options);
         }
 
-        double tokens = summary[S.TokenCount];
         double denominator = Math.Max(1.0, tokens);
+        double At(int index) => index < 0 ? 0.0 : summary[index];
         var statistics = new PolicyLossStatistics(
-            ClipFractionLow: summary[S.ClipLowCount] / denominator,
-            ClipFractionHigh: summary[S.ClipHighCount] / denominator,
-            DualClipFraction: summary[S.DualClipCount] / denominator,
-            MeanRatio: summary[S.RatioSum] / denominator,
-            MeanKl: summary[S.KlSum] / denominator,
-            SamplerCorrectionFraction: summary[S.SamplerCount] / denominator,
+            ClipFractionLow: At(layout.ClipLow) / denominator,
+            ClipFractionHigh: At(layout.ClipHigh) / denominator,
+            DualClipFraction: At(layout.DualClip) / denominator,
+            MeanRatio: At(layout.RatioSum) / denominator,
+            MeanKl: At(layout.KlSum) / denominator,
+            SamplerCorrectionFraction: At(layout.Sampler) / denominator,
             TokenCount: (long)tokens);
         return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
     }

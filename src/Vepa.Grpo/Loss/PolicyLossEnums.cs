@@ -49,7 +49,7 @@ public enum KlEstimator
     K3,
 }
 
-/// <summary>How sampler-correction weights w = exp(log π_old − log π_sampler) outside [min, max] are treated.</summary>
+/// <summary>How sampler-correction weights w = exp(log π_old − log π_sampler) outside [min, max] are treated. The weights multiply the policy term only (β·KL is added afterwards, as in TRL) and carry no gradient; they need <see cref="PolicyLossInputs.OldLogProbs"/>.</summary>
 public enum SamplerCorrectionMode
 {
     /// <summary>No correction; sampler log-probs are not needed.</summary>

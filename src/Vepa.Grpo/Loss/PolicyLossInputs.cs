@@ -5,19 +5,23 @@ namespace Vepa.Grpo;
 /// <summary>The tensors the policy loss reads. B sequences (prompts × G), T completion tokens.</summary>
 /// <remarks>
 /// <para>The loss never disposes these tensors.</para>
-/// <para>NaN or infinite values in <see cref="LogProbs"/>, <see cref="OldLogProbs"/>, <see cref="ReferenceLogProbs"/> or
-/// <see cref="SamplerLogProbs"/> at valid (masked-in) positions are rejected with an <see cref="ArgumentException"/>
-/// naming the tensor and the first bad position; values at masked-out positions are ignored (padding may hold anything).</para>
+/// <para>NaN or infinite values in <see cref="LogProbs"/>, <see cref="OldLogProbs"/>, <see cref="ReferenceLogProbs"/> (when β &gt; 0),
+/// <see cref="SamplerLogProbs"/> (when sampler correction is on) or <see cref="Advantages"/> at valid (masked-in) positions
+/// (for [B] advantages: rows with at least one valid token) are rejected with an <see cref="ArgumentException"/> naming the
+/// tensor and the first bad position, after the kernel's pass (the check costs no extra device sync); values at masked-out
+/// positions are ignored (padding may hold anything) and get a gradient of exactly 0.</para>
+/// <para><see cref="OldLogProbs"/>, <see cref="ReferenceLogProbs"/>, <see cref="SamplerLogProbs"/> and <see cref="Advantages"/>
+/// are constants: no gradient flows to them. A fully masked batch gives a loss of 0, a zero gradient and zero statistics.</para>
 /// </remarks>
 public sealed record PolicyLossInputs
 {
     /// <summary>Gets log π_θ per token, [B, T], float32/float64 (bf16/fp16 accepted and accumulated in float32). Gradients flow to it.</summary>
     public required torch.Tensor LogProbs { get; init; }
 
-    /// <summary>Gets the per-sequence advantages, [B] (or [B, T] for per-token advantages).</summary>
+    /// <summary>Gets the per-sequence advantages, [B] (or [B, T] for per-token advantages), any floating dtype.</summary>
     public required torch.Tensor Advantages { get; init; }
 
-    /// <summary>Gets the completion mask, [B, T], bool or the dtype of <see cref="LogProbs"/> (values 0/1).</summary>
+    /// <summary>Gets the completion mask, [B, T], bool or a floating dtype holding only 0 and 1 (other values are rejected).</summary>
     public required torch.Tensor Mask { get; init; }
 
     /// <summary>Gets log π_old per token, [B, T]; <see langword="null"/> means on-policy (π_old = stopgrad(π_θ), ρ = 1).</summary>

@@ -29,14 +29,14 @@ public sealed class PolicyLossOptions
     public double EpsilonHigh { get; set; } = 0.2;
 
     /// <summary>Gets or sets TRL's δ: the unclipped branch uses min(ρ, δ). <see langword="null"/> disables it.</summary>
-    /// <value>The default is <see langword="null"/>. When set, must be &gt; 1 + ε_high.</value>
+    /// <value>The default is <see langword="null"/>. When set, must be &gt; 1 + ε_high; Clip objective only.</value>
     public double? Delta { get; set; }
 
     /// <summary>Gets or sets verl's dual-clip constant c: for A &lt; 0 the loss is min(l, −A·c). <see langword="null"/> disables it.</summary>
-    /// <value>The default is <see langword="null"/>. verl uses 3. When set, must be &gt; 1.</value>
+    /// <value>The default is <see langword="null"/>. verl uses 3. When set, must be &gt; 1; Clip objective only.</value>
     public double? DualClip { get; set; }
 
-    /// <summary>Gets or sets a clamp on log π − log π_old before exponentiation (verl and OpenRLHF use 20). <see langword="null"/> disables it (TRL).</summary>
+    /// <summary>Gets or sets a clamp on the per-token log π − log π_old before exponentiation (and, at sequence level, before averaging); verl and OpenRLHF use 20. <see langword="null"/> disables it (TRL).</summary>
     /// <value>The default is <see langword="null"/>. When set, must be &gt; 0.</value>
     public double? LogRatioClamp { get; set; }
 
@@ -49,7 +49,7 @@ public sealed class PolicyLossOptions
     /// <value>The default is <see cref="KlEstimator.K3"/>.</value>
     public KlEstimator KlEstimator { get; set; } = KlEstimator.K3;
 
-    /// <summary>Gets or sets verl's clamp on log π_ref − log π before the KL estimator (verl: 20). <see langword="null"/> disables it.</summary>
+    /// <summary>Gets or sets verl's clamp on log π_ref − log π before the KL estimator (verl: 20; applied to every estimator here). <see langword="null"/> disables it.</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public double? KlLogRatioClamp { get; set; }
 
@@ -61,7 +61,7 @@ public sealed class PolicyLossOptions
     /// <value>The default is <see cref="LossAggregation.SequenceMeanTokenMean"/> (VEPA Eq. 8).</value>
     public LossAggregation Aggregation { get; set; } = LossAggregation.SequenceMeanTokenMean;
 
-    /// <summary>Gets or sets L_max for <see cref="LossAggregation.ConstantNormalizer"/>; <see langword="null"/> uses the tensor's T.</summary>
+    /// <summary>Gets or sets L_max for <see cref="LossAggregation.ConstantNormalizer"/>; <see langword="null"/> uses the tensor's T. (1 gives verl's "seq-mean-token-sum".)</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public int? MaxCompletionLength { get; set; }
 
@@ -69,7 +69,7 @@ public sealed class PolicyLossOptions
     /// <value>The default is <see cref="SamplerCorrectionMode.None"/>.</value>
     public SamplerCorrectionMode SamplerCorrection { get; set; } = SamplerCorrectionMode.None;
 
-    /// <summary>Gets or sets whether sampler-correction weights are formed per sequence (exp of the masked sum) instead of per token.</summary>
+    /// <summary>Gets or sets whether sampler-correction weights are formed per sequence, w[b] = exp(Σ_t M·(log π_old − log π_sampler)), instead of per token.</summary>
     /// <value>The default is <see langword="false"/> (per token).</value>
     public bool SamplerCorrectionPerSequence { get; set; }
 

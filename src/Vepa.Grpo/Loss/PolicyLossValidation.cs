@@ -79,13 +79,6 @@ internal static class PolicyLossValidation
             CheckOptional(inputs.SamplerLogProbs, nameof(PolicyLossInputs.SamplerLogProbs), b, t, device,
                 $"SamplerLogProbs are required when SamplerCorrection is {options.SamplerCorrection}.");
         }
-
-        if (options.Aggregation == LossAggregation.ConstantNormalizer && options.MaxCompletionLength is int lmax && lmax < t)
-        {
-            throw new ArgumentException(
-                $"MaxCompletionLength ({lmax}) is shorter than the completions in the batch (T = {t}); the constant normaliser needs L_max >= T.",
-                "options");
-        }
     }
 
     /// <summary>
@@ -95,8 +88,7 @@ internal static class PolicyLossValidation
     /// </summary>
     /// <param name="inputs">The (already validated) inputs.</param>
     /// <param name="options">The options.</param>
-    /// <exception cref="ArgumentException">Always (describing the first bad value found).</exception>
-    /// <exception cref="InvalidOperationException">No bad value was found (the caller's count disagreed).</exception>
+    /// <exception cref="ArgumentException">Always (describing the first bad value found, or the overflow of a difference).</exception>
     public static void ThrowForInvalidValues(PolicyLossInputs inputs, PolicyLossOptions options)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -146,7 +138,10 @@ internal static class PolicyLossValidation
             CheckFinite(inputs.Advantages, nameof(PolicyLossInputs.Advantages), valid);
         }
 
-        throw new InvalidOperationException("The policy-loss kernel counted an invalid input value, but none was found.");
+        // Every value is finite, yet a difference of two of them (log π − old, ref − log π, old − sampler) overflowed.
+        throw new ArgumentException(
+            "The log-probs are finite but so large in magnitude that their differences overflow; log-probs must be moderate (<= 0) numbers.",
+            InputsName);
     }
 
     private static void CheckFinite(Tensor? tensor, string name, Tensor valid)

@@ -1,0 +1,59 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using Shape = Vepa.Grpo.Tests.LossTestData.Shape;
+
+namespace Vepa.Grpo.Tests;
+
+/// <summary>The loss leaves no tensors behind: live-tensor counts stay flat over many training-step-like calls.</summary>
+[Collection("Sequential")]
+public sealed class PolicyLossLeakTests
+{
+    public static TheoryData<PolicyLossKernel> KernelData() => new(LossTestData.Kernels);
+
+    [Theory]
+    [MemberData(nameof(KernelData))]
+    public void Live_tensor_count_stays_flat_over_100_calls(PolicyLossKernel kernel)
+    {
+        PolicyLossInputs inputs = LossTestData.Random(21, new Shape(4, 12));
+        PolicyLossInputs bad = inputs with { OldLogProbs = full(4, 12, double.NaN, dtype: ScalarType.Float64) };
+        var options = new PolicyLossOptions
+        {
+            Kernel = kernel, Beta = 0.04, RatioLevel = RatioLevel.Sequence, DualClip = 3, SamplerCorrection = SamplerCorrectionMode.Mask,
+        };
+
+        void Step(int i)
+        {
+            // One training step: a dispose scope around loss, backward and the gradient read-out; every tenth call fails validation.
+            using var scope = NewDisposeScope();
+            if (i % 10 == 9)
+            {
+                Action act = () => PolicyLoss.Compute(bad, options);
+                act.Should().Throw<ArgumentException>();
+                return;
+            }
+
+            PolicyLossResult result = PolicyLoss.Compute(inputs, options);
+            result.Loss.backward();
+            inputs.LogProbs.grad!.zero_();
+        }
+
+        for (int i = 0; i < 10; i++)
+        {
+            Step(i);
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long totalBefore = Tensor.TotalCount;
+        for (int i = 0; i < 100; i++)
+        {
+            Step(i);
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(before, "every tensor the loss creates is disposed");
+        Tensor.TotalCount.Should().BeLessThanOrEqualTo(totalBefore, "no native tensor outlives its step");
+    }
+}
