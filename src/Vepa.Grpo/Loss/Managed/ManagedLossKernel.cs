@@ -232,7 +232,7 @@ internal sealed unsafe class ManagedLossKernel<T>
         }
 
         suspicious |= !T.IsFinite(Vector.Sum(probe));
-        row.MaybeNonFinite = suspicious;
+        row.InvalidInput = suspicious;
 
         if (_plan.SequenceRatio && !_plan.Cispo && grad is not null && count > 0)
         {
@@ -379,55 +379,31 @@ internal sealed unsafe class ManagedLossKernel<T>
             tokens += row.Count;
         }
 
-        double perToken = tokens > 0 ? 1.0 / tokens : 0.0;
+        // Divided (not multiplied by a reciprocal) like the other kernels, so equal sums give equal statistics.
+        double denominator = Math.Max(1, tokens);
         var statistics = new PolicyLossStatistics(
-            ClipFractionLow: low * perToken,
-            ClipFractionHigh: high * perToken,
-            DualClipFraction: dual * perToken,
-            MeanRatio: ratio * perToken,
-            MeanKl: _plan.UseKl ? kl * perToken : 0.0,
-            SamplerCorrectionFraction: sampler * perToken,
+            ClipFractionLow: low / denominator,
+            ClipFractionHigh: high / denominator,
+            DualClipFraction: dual / denominator,
+            MeanRatio: ratio / denominator,
+            MeanKl: _plan.UseKl ? kl / denominator : 0.0,
+            SamplerCorrectionFraction: sampler / denominator,
             TokenCount: tokens);
         return (loss, statistics);
     }
 
-    /// <summary>The sweep only flags rows that may hold a bad value (a log-ratio can also overflow from finite inputs);
-    /// this scans the flagged rows exactly.</summary>
-    private bool HasInvalidInput(ArraySegment<ManagedLossRow> results)
+    /// <summary>Whether the sweep flagged a row: a non-finite value at a valid position of a tensor the options use, a
+    /// difference of two of them that overflowed, or a float mask value other than 0/1.</summary>
+    private static bool HasInvalidInput(ArraySegment<ManagedLossRow> results)
     {
-        int n = _plan.Columns;
-        for (int b = 0; b < results.Count; b++)
+        foreach (ref readonly var row in results.AsSpan())
         {
-            if (!results[b].MaybeNonFinite)
-            {
-                continue;
-            }
-
-            if (!_plan.PerTokenAdvantages && results[b].Count > 0 && !T.IsFinite(_advantages[b]))
+            if (row.InvalidInput)
             {
                 return true;
-            }
-
-            long offset = (long)b * n;
-            for (int t = 0; t < n; t++)
-            {
-                long at = offset + t;
-                if (_maskValues is not null && _maskValues[at] != T.Zero && _maskValues[at] != T.One)
-                {
-                    return true;
-                }
-
-                bool valid = _maskBytes is not null ? _maskBytes[at] != 0 : _maskValues[at] != T.Zero;
-                if (valid && (NonFinite(_logProbs, at) || NonFinite(_old, at) || NonFinite(_reference, at) || NonFinite(_sampler, at)
-                    || (_plan.PerTokenAdvantages && NonFinite(_advantages, at))))
-                {
-                    return true;
-                }
             }
         }
 
         return false;
     }
-
-    private static bool NonFinite(T* data, long at) => data is not null && !T.IsFinite(data[at]);
 }

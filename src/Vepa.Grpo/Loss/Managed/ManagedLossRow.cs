@@ -30,6 +30,7 @@ internal struct ManagedLossRow
     /// <summary>Σ_t M, the valid tokens of the row.</summary>
     public int Count;
 
-    /// <summary>Whether a valid position of the row may hold NaN or infinity (checked exactly afterwards).</summary>
-    public bool MaybeNonFinite;
+    /// <summary>Whether a valid position of the row holds NaN or infinity, a difference of two inputs overflowed there, or a
+    /// float mask value of the row is neither 0 nor 1.</summary>
+    public bool InvalidInput;
 }

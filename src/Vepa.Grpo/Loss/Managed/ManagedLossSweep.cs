@@ -165,13 +165,18 @@ internal static unsafe class ManagedLossSweep<T>
                     negAdv = -adv;
                 }
 
-                // x − x is NaN exactly when x is NaN or infinite; with the KL term, x + y = ref − old covers all three inputs.
+                // d − d is NaN exactly when the difference d is NaN or infinite (a non-finite input, or finite inputs whose
+                // difference overflows): the same differences the fused kernel checks (log π − old, ref − log π, old − sampler).
                 var x = lpv - oldv;
                 var y = TKl.Enabled ? Vector.Load(refLp + i) - lpv : zero;
-                if (TKl.Enabled || !TSequence.IsOn)
+                if (TKl.Enabled && !TSequence.IsOn)
                 {
-                    var covered = TKl.Enabled && !TSequence.IsOn ? x + y : TKl.Enabled ? y : x;
-                    accProbe += valid & (covered - covered);
+                    accProbe += valid & ((x - x) + (y - y));
+                }
+                else if (TKl.Enabled || !TSequence.IsOn)
+                {
+                    var d = TKl.Enabled ? y : x;
+                    accProbe += valid & (d - d);
                 }
 
                 // Ratio ρ and, per token, dρ/dlogp (the sequence ratio's gradient is gathered per row instead).

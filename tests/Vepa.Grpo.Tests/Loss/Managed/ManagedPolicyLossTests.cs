@@ -296,7 +296,7 @@ public sealed class ManagedPolicyLossTests
     }
 
     [Fact]
-    public void Finite_inputs_whose_log_ratio_overflows_are_not_reported_as_invalid()
+    public void Finite_inputs_whose_difference_overflows_are_rejected_like_the_fused_kernel()
     {
         using var scope = NewDisposeScope();
         PolicyLossInputs inputs = LossTestData.Random(14, new Shape(2, 16) { Dtype = ScalarType.Float32, EmptyRow = false });
@@ -310,7 +310,9 @@ public sealed class ManagedPolicyLossTests
         PolicyLossOptions options = new() { Kernel = PolicyLossKernel.Managed };
         Action act = () => PolicyLoss.Compute(inputs, options).Dispose();
 
-        act.Should().NotThrow("every input value is finite; only the difference overflows");
+        act.Should().Throw<ArgumentException>()
+            .WithMessage("The log-probs are finite but so large in magnitude that their differences overflow*")
+            .And.ParamName.Should().Be("inputs");
     }
 
     private static bool BitsEqual((double Loss, PolicyLossStatistics Statistics, Tensor Gradient) a, (double Loss, PolicyLossStatistics Statistics, Tensor Gradient) b)
