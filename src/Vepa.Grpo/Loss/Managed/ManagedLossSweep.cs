@@ -116,10 +116,13 @@ internal static unsafe class ManagedLossSweep<T>
         T* grad = args.Gradient;
         int vectors = args.Vectors;
         var negAdvRow = -args.RowAdvantage;
+        var negAdvWeightRow = negAdvRow * args.Weight;
+        var halfNegAdvWeightRow = c.Half * negAdvWeightRow;
         var rowRatio = args.RowRatio;
         var rowSampler = args.RowSampler;
         var weight = args.Weight;
         var weightBeta = weight * c.Beta;
+        var negWeightBeta = -weightBeta;
 
         var one = Vector<T>.One;
         var zero = Vector<T>.Zero;
@@ -137,6 +140,18 @@ internal static unsafe class ManagedLossSweep<T>
             HighFactor = TCispo.IsOn || (TRare.IsOn && c.PerTokenAdvantages) ? 1.0 : rowAdvantage > T.Zero ? 1.0 : 0.0,
         };
 
+        // The exponentials of a chunk go through a small buffer: phase 1 is a loop of independent exp chains, phase 2 the
+        // objective. Split this way, the out-of-order core overlaps far more of the long exp latency than in one loop body.
+        bool ratioExp = !TSequence.IsOn;
+        bool klExp = TKl.UsesExp;
+        bool samplerExp = TSampler.IsOn && samp is not null;
+        int chunkElements = FlushEvery * width;
+        T* buffer = stackalloc T[3 * chunkElements];
+        T* ratioBuffer = buffer;
+        T* klBuffer = buffer + chunkElements;
+        T* samplerBuffer = buffer + (2 * chunkElements);
+        var expLimit = ManagedVectorMath.FastLimit<T>();
+
         var accPolicy = zero;
         var accRatio = zero;
         var accKl = zero;
@@ -147,36 +162,96 @@ internal static unsafe class ManagedLossSweep<T>
         var accRatioGradient = zero;
         var accProbe = probe;
 
-        // Chunks of FlushEvery vectors: the inner loop has no call, so the accumulators stay in registers.
         for (int chunk = 0; chunk < vectors; chunk += FlushEvery)
         {
             int chunkEnd = Math.Min(vectors, chunk + FlushEvery);
+
+            // Phase 1: the differences, their finiteness probe and their exponentials.
+            // d − d is NaN exactly when the difference d is NaN or infinite (a non-finite input, or finite inputs whose
+            // difference overflows): the same differences the fused kernel checks (log π − old, ref − log π, old − sampler).
             for (int v = chunk; v < chunkEnd; v++)
             {
                 int i = v * width;
+                int k = (v - chunk) * width;
                 var valid = Vector.Load(lanes + i);
                 var lpv = Vector.Load(lp + i);
-                var oldv = Vector.Load(old + i);
-                var negAdv = negAdvRow;
+                var bad = zero;
+                var x = zero;
+                var y = zero;
+                if (ratioExp)
+                {
+                    x = lpv - Vector.Load(old + i);
+                    bad = x - x;
+                    if (TRare.IsOn && c.HasLogRatioClamp)
+                    {
+                        x = Vector.ClampNative(x, c.NegLogRatioClamp, c.LogRatioClamp);
+                    }
+                }
+
+                if (TKl.Enabled)
+                {
+                    y = Vector.Load(refLp + i) - lpv;
+                    bad += y - y;
+                    if (TRare.IsOn && c.HasKlLogRatioClamp)
+                    {
+                        y = Vector.ClampNative(y, c.NegKlLogRatioClamp, c.KlLogRatioClamp);
+                    }
+                }
+
+                // Both exponentials on their fast range, with one check for lanes that need the full-range path.
+                if (ratioExp && klExp)
+                {
+                    var ratio = ManagedVectorMath.ExpFast(x);
+                    var ky = ManagedVectorMath.ExpFast(y);
+                    if (Vector.GreaterThanAny(Vector.MaxNative(Vector.Abs(x), Vector.Abs(y)), expLimit))
+                    {
+                        ratio = ManagedVectorMath.FixWide(x, ratio);
+                        ky = ManagedVectorMath.FixWide(y, ky);
+                    }
+
+                    Vector.Store(ratio, ratioBuffer + k);
+                    Vector.Store(ky, klBuffer + k);
+                }
+                else if (ratioExp)
+                {
+                    Vector.Store(ManagedVectorMath.Exp(x), ratioBuffer + k);
+                }
+                else if (klExp)
+                {
+                    Vector.Store(ManagedVectorMath.Exp(y), klBuffer + k);
+                }
+
+                if (samplerExp)
+                {
+                    var z = Vector.Load(old + i) - Vector.Load(samp + i);
+                    bad += z - z;
+                    Vector.Store(ManagedVectorMath.Exp(z), samplerBuffer + k);
+                }
+
                 if (TRare.IsOn && advTok is not null)
                 {
                     var adv = Vector.Load(advTok + i);
-                    accProbe += valid & (adv - adv);
-                    negAdv = -adv;
+                    bad += adv - adv;
                 }
 
-                // d − d is NaN exactly when the difference d is NaN or infinite (a non-finite input, or finite inputs whose
-                // difference overflows): the same differences the fused kernel checks (log π − old, ref − log π, old − sampler).
-                var x = lpv - oldv;
-                var y = TKl.Enabled ? Vector.Load(refLp + i) - lpv : zero;
-                if (TKl.Enabled && !TSequence.IsOn)
+                accProbe += valid & bad;
+            }
+
+            // Phase 2: objective, sampler weight, KL, partial sums and the gradient.
+            for (int v = chunk; v < chunkEnd; v++)
+            {
+                int i = v * width;
+                int k = (v - chunk) * width;
+                var valid = Vector.Load(lanes + i);
+                var lpv = Vector.Load(lp + i);
+                var negAdv = negAdvRow;
+                var negAdvWeight = negAdvWeightRow;
+                var halfNegAdvWeight = halfNegAdvWeightRow;
+                if (TRare.IsOn && advTok is not null)
                 {
-                    accProbe += valid & ((x - x) + (y - y));
-                }
-                else if (TKl.Enabled || !TSequence.IsOn)
-                {
-                    var d = TKl.Enabled ? y : x;
-                    accProbe += valid & (d - d);
+                    negAdv = -Vector.Load(advTok + i);
+                    negAdvWeight = negAdv * weight;
+                    halfNegAdvWeight = half * negAdvWeight;
                 }
 
                 // Ratio ρ and, per token, dρ/dlogp (the sequence ratio's gradient is gathered per row instead).
@@ -189,15 +264,13 @@ internal static unsafe class ManagedLossSweep<T>
                 }
                 else
                 {
-                    var passes = Vector<T>.AllBitsSet;
+                    rho = Vector.Load(ratioBuffer + k);
+                    dRho = rho;
                     if (TRare.IsOn && c.HasLogRatioClamp)
                     {
-                        passes = Vector.GreaterThanOrEqual(x, c.NegLogRatioClamp) & Vector.LessThanOrEqual(x, c.LogRatioClamp);
-                        x = Vector.ClampNative(x, c.NegLogRatioClamp, c.LogRatioClamp);
+                        var x = lpv - Vector.Load(old + i);
+                        dRho &= Vector.GreaterThanOrEqual(x, c.NegLogRatioClamp) & Vector.LessThanOrEqual(x, c.LogRatioClamp);
                     }
-
-                    rho = ManagedVectorMath.Exp(x);
-                    dRho = TRare.IsOn ? rho & passes : rho;
                 }
 
                 accRatio += valid & rho;
@@ -215,27 +288,38 @@ internal static unsafe class ManagedLossSweep<T>
                 }
                 else
                 {
+                    // The derivative is kept weighted: dPolicy = weight·dl/dρ (the row weight folded into −A).
                     var below = Vector.LessThan(rho, clipLow);
                     var above = Vector.GreaterThan(rho, clipHigh);
                     var unclipped = rho;
-                    var dUnclipped = negAdv;
                     if (TRare.IsOn && c.HasDelta)
                     {
-                        var overDelta = Vector.GreaterThan(rho, c.Delta);
-                        unclipped = Vector.ConditionalSelect(overDelta, c.Delta, rho);
-                        dUnclipped = Vector.AndNot(negAdv, overDelta);
+                        unclipped = Vector.ConditionalSelect(Vector.GreaterThan(rho, c.Delta), c.Delta, rho);
                     }
 
-                    var dClipped = Vector.AndNot(negAdv, below | above);
                     var q1 = unclipped * negAdv;
                     var q2 = Vector.ClampNative(rho, clipLow, clipHigh) * negAdv;
                     var firstLarger = Vector.GreaterThan(q1, q2);
                     var firstSmaller = Vector.LessThan(q1, q2);
                     policy = Vector.ConditionalSelect(firstLarger, q1, q2);
 
-                    // torch.minimum splits the gradient half/half on ties.
-                    dPolicy = Vector.ConditionalSelect(
-                        firstLarger, dUnclipped, Vector.ConditionalSelect(firstSmaller, dClipped, half * (dUnclipped + dClipped)));
+                    // torch.minimum splits the gradient half/half on ties; clamp passes it on the closed range.
+                    if (TRare.IsOn && c.HasDelta)
+                    {
+                        var dUnclipped = Vector.AndNot(negAdvWeight, Vector.GreaterThan(rho, c.Delta));
+                        var dClipped = Vector.AndNot(negAdvWeight, below | above);
+                        dPolicy = Vector.ConditionalSelect(
+                            firstLarger, dUnclipped, Vector.ConditionalSelect(firstSmaller, dClipped, half * (dUnclipped + dClipped)));
+                    }
+                    else
+                    {
+                        // Inside the range clip(ρ) = ρ, so the branches tie exactly and both pass −A; outside, a strictly
+                        // smaller unclipped branch has the clipped (zero-gradient) branch's value winning, and an exact tie
+                        // (A = 0, or products that round equal) gives half of −A.
+                        var full = firstLarger | Vector.OnesComplement(below | above);
+                        dPolicy = Vector.ConditionalSelect(full, negAdvWeight, Vector.AndNot(halfNegAdvWeight, firstSmaller));
+                    }
+
                     if (TRare.IsOn && c.HasDualClip)
                     {
                         var negative = Vector.GreaterThan(negAdv, zero);
@@ -264,18 +348,7 @@ internal static unsafe class ManagedLossSweep<T>
                 // Sampler correction weight w (no gradient): per token from the sampler log-probs, or the row's weight.
                 if (TSampler.IsOn)
                 {
-                    Vector<T> raw;
-                    if (samp is null)
-                    {
-                        raw = rowSampler;
-                    }
-                    else
-                    {
-                        var z = oldv - Vector.Load(samp + i);
-                        accProbe += valid & (z - z);
-                        raw = ManagedVectorMath.Exp(z);
-                    }
-
+                    var raw = samplerExp ? Vector.Load(samplerBuffer + k) : rowSampler;
                     var under = Vector.LessThan(raw, c.SamplerMin);
                     var overMax = Vector.GreaterThan(raw, c.SamplerMax);
                     var outside = under | overMax;
@@ -293,6 +366,7 @@ internal static unsafe class ManagedLossSweep<T>
                 var gKl = zero;
                 if (TKl.Enabled)
                 {
+                    var y = Vector.Load(refLp + i) - lpv;
                     var passes = Vector<T>.AllBitsSet;
                     if (TRare.IsOn && c.HasKlLogRatioClamp)
                     {
@@ -300,20 +374,20 @@ internal static unsafe class ManagedLossSweep<T>
                         y = Vector.ClampNative(y, c.NegKlLogRatioClamp, c.KlLogRatioClamp);
                     }
 
-                    TKl.Evaluate(y, half, out var k, out var dk);
+                    var e = klExp ? Vector.Load(klBuffer + k) : zero;
+                    TKl.Evaluate(y, e, half, weightBeta, negWeightBeta, out var kl, out gKl);
                     if (TRare.IsOn)
                     {
-                        dk &= passes;
+                        gKl &= passes;
                         if (c.HasKlValueClamp)
                         {
-                            var inRange = Vector.GreaterThanOrEqual(k, c.NegKlValueClamp) & Vector.LessThanOrEqual(k, c.KlValueClamp);
-                            k = Vector.ClampNative(k, c.NegKlValueClamp, c.KlValueClamp);
-                            dk &= inRange;
+                            var inRange = Vector.GreaterThanOrEqual(kl, c.NegKlValueClamp) & Vector.LessThanOrEqual(kl, c.KlValueClamp);
+                            kl = Vector.ClampNative(kl, c.NegKlValueClamp, c.KlValueClamp);
+                            gKl &= inRange;
                         }
                     }
 
-                    accKl += valid & k;
-                    gKl = weightBeta * dk;
+                    accKl += valid & kl;
                 }
 
                 Vector<T> g;
@@ -323,12 +397,12 @@ internal static unsafe class ManagedLossSweep<T>
                 }
                 else if (TSequence.IsOn)
                 {
-                    accRatioGradient += valid & (weight * dPolicy);
+                    accRatioGradient += valid & dPolicy;
                     g = gKl;
                 }
                 else
                 {
-                    g = ManagedVectorMath.MultiplyAdd(dPolicy, weight * dRho, gKl);
+                    g = ManagedVectorMath.MultiplyAdd(dPolicy, dRho, gKl);
                 }
 
                 if (grad is not null)
@@ -387,12 +461,16 @@ internal static unsafe class ManagedLossSweep<T>
         static abstract bool IsOn { get; }
     }
 
-    /// <summary>A KL estimator k(y) with y = log π_ref − log π, and dk/dlog π.</summary>
+    /// <summary>A KL estimator k(y) with y = log π_ref − log π, and its weighted gradient w·β·dk/dlog π.</summary>
     internal interface IKlEstimator
     {
+        /// <summary>Gets a value indicating whether there is a KL term at all.</summary>
         static abstract bool Enabled { get; }
 
-        static abstract void Evaluate(Vector<T> y, Vector<T> half, out Vector<T> k, out Vector<T> dk);
+        /// <summary>Gets a value indicating whether the estimator needs e^y (computed in the sweep's first phase).</summary>
+        static abstract bool UsesExp { get; }
+
+        static abstract void Evaluate(Vector<T> y, Vector<T> expY, Vector<T> half, Vector<T> weightBeta, Vector<T> negWeightBeta, out Vector<T> k, out Vector<T> gradient);
     }
 
     /// <summary>Switch on.</summary>
@@ -412,10 +490,12 @@ internal static unsafe class ManagedLossSweep<T>
     {
         public static bool Enabled => false;
 
-        public static void Evaluate(Vector<T> y, Vector<T> half, out Vector<T> k, out Vector<T> dk)
+        public static bool UsesExp => false;
+
+        public static void Evaluate(Vector<T> y, Vector<T> expY, Vector<T> half, Vector<T> weightBeta, Vector<T> negWeightBeta, out Vector<T> k, out Vector<T> gradient)
         {
             k = Vector<T>.Zero;
-            dk = Vector<T>.Zero;
+            gradient = Vector<T>.Zero;
         }
     }
 
@@ -424,11 +504,13 @@ internal static unsafe class ManagedLossSweep<T>
     {
         public static bool Enabled => true;
 
+        public static bool UsesExp => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Evaluate(Vector<T> y, Vector<T> half, out Vector<T> k, out Vector<T> dk)
+        public static void Evaluate(Vector<T> y, Vector<T> expY, Vector<T> half, Vector<T> weightBeta, Vector<T> negWeightBeta, out Vector<T> k, out Vector<T> gradient)
         {
             k = -y;
-            dk = Vector<T>.One;
+            gradient = weightBeta;
         }
     }
 
@@ -437,11 +519,13 @@ internal static unsafe class ManagedLossSweep<T>
     {
         public static bool Enabled => true;
 
+        public static bool UsesExp => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Evaluate(Vector<T> y, Vector<T> half, out Vector<T> k, out Vector<T> dk)
+        public static void Evaluate(Vector<T> y, Vector<T> expY, Vector<T> half, Vector<T> weightBeta, Vector<T> negWeightBeta, out Vector<T> k, out Vector<T> gradient)
         {
             k = y * y * half;
-            dk = -y;
+            gradient = negWeightBeta * y;
         }
     }
 
@@ -450,12 +534,13 @@ internal static unsafe class ManagedLossSweep<T>
     {
         public static bool Enabled => true;
 
+        public static bool UsesExp => true;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Evaluate(Vector<T> y, Vector<T> half, out Vector<T> k, out Vector<T> dk)
+        public static void Evaluate(Vector<T> y, Vector<T> expY, Vector<T> half, Vector<T> weightBeta, Vector<T> negWeightBeta, out Vector<T> k, out Vector<T> gradient)
         {
-            var e = ManagedVectorMath.Exp(y);
-            k = e - y - Vector<T>.One;
-            dk = Vector<T>.One - e;
+            k = expY - y - Vector<T>.One;
+            gradient = ManagedVectorMath.MultiplyAdd(negWeightBeta, expY, weightBeta);
         }
     }
 

@@ -53,6 +53,51 @@ internal static class ManagedVectorMath
         throw new NotSupportedException($"Exp supports float and double, not {typeof(T).Name}.");
     }
 
+    /// <summary>Returns e^x per lane for lanes with |x| ≤ <see cref="FastLimit{T}"/>; other lanes are garbage until
+    /// <see cref="FixWide{T}"/> replaces them.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="x">The exponents.</param>
+    /// <returns>e^x on the fast range.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> ExpFast<T>(Vector<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return ExpSingleFast(x.As<T, float>()).As<float, T>();
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return ExpDoubleFast(x.As<T, double>()).As<double, T>();
+        }
+
+        throw new NotSupportedException($"Exp supports float and double, not {typeof(T).Name}.");
+    }
+
+    /// <summary>Gets the largest |x| for which <see cref="ExpFast{T}"/> is exact (87 for float, 708 for double).</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <returns>The limit, broadcast.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> FastLimit<T>()
+        => typeof(T) == typeof(float) ? new Vector<float>(WideLimit).As<float, T>() : new Vector<double>(WideLimitDouble).As<double, T>();
+
+    /// <summary>Replaces the lanes of <paramref name="fast"/> where |x| exceeds <see cref="FastLimit{T}"/> with the full-range e^x.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="x">The exponents.</param>
+    /// <param name="fast">The result of <see cref="ExpFast{T}"/>.</param>
+    /// <returns>e^x on every lane.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> FixWide<T>(Vector<T> x, Vector<T> fast)
+    {
+        var wide = Vector.GreaterThan(Vector.Abs(x), FastLimit<T>());
+        if (typeof(T) == typeof(float))
+        {
+            return Vector.ConditionalSelect(wide, ExpSingleWide(x.As<T, float>()).As<float, T>(), fast);
+        }
+
+        return Vector.ConditionalSelect(wide, ExpDoubleWide(x.As<T, double>()).As<double, T>(), fast);
+    }
+
     /// <summary>Returns a·b + c per lane with one rounding.</summary>
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="a">The first factor.</param>
@@ -82,19 +127,24 @@ internal static class ManagedVectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> ExpSingle(Vector<float> x)
     {
-        var shifted = Vector.FusedMultiplyAdd(x, new Vector<float>(Log2E), new Vector<float>(RoundingShift));
-        var n = shifted - new Vector<float>(RoundingShift);
-        var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x);
-        r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), r);
-        var p = Polynomial(r);
-        var scale = Vector.ShiftLeft(shifted.As<float, int>(), 23).As<int, float>();
-        var result = p * scale;
+        var result = ExpSingleFast(x);
         if (Vector.GreaterThanAny(Vector.Abs(x), new Vector<float>(WideLimit)))
         {
             result = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Abs(x), new Vector<float>(WideLimit)), ExpSingleWide(x), result);
         }
 
         return result;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ExpSingleFast(Vector<float> x)
+    {
+        var shifted = Vector.FusedMultiplyAdd(x, new Vector<float>(Log2E), new Vector<float>(RoundingShift));
+        var n = shifted - new Vector<float>(RoundingShift);
+        var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x);
+        r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), r);
+        var p = Polynomial(r);
+        return p * Vector.ShiftLeft(shifted.As<float, int>(), 23).As<int, float>();
     }
 
     /// <summary>e^x for float32 lanes of any magnitude: as <see cref="ExpSingle"/>, with the input clamped to [−104, 89] and
@@ -118,19 +168,19 @@ internal static class ManagedVectorMath
         return p * s1 * s2;
     }
 
-    /// <summary>Σ_{k=0..7} r^k / k! by Estrin's scheme (three levels of fused multiply-adds instead of Horner's seven, so
-    /// the dependency chain is short and the sweep's iterations overlap in the out-of-order window).</summary>
+    /// <summary>e^r ≈ 1 + r + r²·(c2 + c3 r + c4 r² + c5 r³ + c6 r⁴) on |r| ≤ ln 2 / 2, a Chebyshev fit (relative error
+    /// 1.0e-8, a sixth of a float ulp; 1 and r exact), by Estrin's scheme (three levels of fused multiply-adds instead of
+    /// Horner's six, so the dependency chain is short).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> Polynomial(Vector<float> r)
     {
         var r2 = r * r;
-        var a0 = Vector.FusedMultiplyAdd(r, Vector<float>.One, Vector<float>.One);
-        var a1 = Vector.FusedMultiplyAdd(r, new Vector<float>(1f / 6f), new Vector<float>(0.5f));
-        var a2 = Vector.FusedMultiplyAdd(r, new Vector<float>(1f / 120f), new Vector<float>(1f / 24f));
-        var a3 = Vector.FusedMultiplyAdd(r, new Vector<float>(1f / 5040f), new Vector<float>(1f / 720f));
-        var r4 = r2 * r2;
+        var a0 = r + Vector<float>.One;
+        var a1 = Vector.FusedMultiplyAdd(r, new Vector<float>(0.1666657702559799f), new Vector<float>(0.5f));
+        var a2 = Vector.FusedMultiplyAdd(r, new Vector<float>(0.008363173074513711f), new Vector<float>(0.041666554662050534f));
         var b0 = Vector.FusedMultiplyAdd(a1, r2, a0);
-        var b1 = Vector.FusedMultiplyAdd(a3, r2, a2);
+        var b1 = Vector.FusedMultiplyAdd(r2, new Vector<float>(0.001392617611993558f), a2);
+        var r4 = r2 * r2;
         return Vector.FusedMultiplyAdd(b1, r4, b0);
     }
 
@@ -142,19 +192,24 @@ internal static class ManagedVectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<double> ExpDouble(Vector<double> x)
     {
-        var shifted = Vector.FusedMultiplyAdd(x, new Vector<double>(Log2EDouble), new Vector<double>(RoundingShiftDouble));
-        var n = shifted - new Vector<double>(RoundingShiftDouble);
-        var r = Vector.FusedMultiplyAdd(n, new Vector<double>(-Ln2HighDouble), x);
-        r = Vector.FusedMultiplyAdd(n, new Vector<double>(-Ln2LowDouble), r);
-        var p = PolynomialDouble(r);
-        var scale = Vector.ShiftLeft(shifted.As<double, long>(), 52).As<long, double>();
-        var result = p * scale;
+        var result = ExpDoubleFast(x);
         if (Vector.GreaterThanAny(Vector.Abs(x), new Vector<double>(WideLimitDouble)))
         {
             result = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Abs(x), new Vector<double>(WideLimitDouble)), ExpDoubleWide(x), result);
         }
 
         return result;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<double> ExpDoubleFast(Vector<double> x)
+    {
+        var shifted = Vector.FusedMultiplyAdd(x, new Vector<double>(Log2EDouble), new Vector<double>(RoundingShiftDouble));
+        var n = shifted - new Vector<double>(RoundingShiftDouble);
+        var r = Vector.FusedMultiplyAdd(n, new Vector<double>(-Ln2HighDouble), x);
+        r = Vector.FusedMultiplyAdd(n, new Vector<double>(-Ln2LowDouble), r);
+        var p = PolynomialDouble(r);
+        return p * Vector.ShiftLeft(shifted.As<double, long>(), 52).As<long, double>();
     }
 
     /// <summary>e^x for float64 lanes of any magnitude: the input clamped to [−746, 710] and 2^n applied in two halves.</summary>
