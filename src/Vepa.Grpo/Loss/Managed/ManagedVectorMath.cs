@@ -16,17 +16,18 @@ internal static class ManagedVectorMath
     private const double Ln2LowDouble = 1.90821492927058770002e-10;
     private const double Log2EDouble = 1.44269504088896338700e+00;
 
-    // 1.5·2^52 + 1023: adding it rounds x·log2(e) to an integer n and leaves n + 1023 in the low mantissa bits.
-    private const double RoundingShiftDouble = 6755399441056767.0;
+    // 1.5·2^52: adding it rounds x·log2(e) to an integer n and leaves n in the low mantissa bits.
+    private const double RoundingShiftDouble = 6755399441055744.0;
 
-    // Up to |x| = 708, 2^n is a normal float64 and e^x is neither subnormal nor near overflow.
-    private const double WideLimitDouble = 708.0;
+    // Up to |x| = 700, |n| ≤ 1010: adding n to the exponent of p stays a normal float64.
+    private const double WideLimitDouble = 700.0;
 
-    // 1.5·2^23 + 127: adding it rounds x·log2(e) to an integer n and leaves n + 127 in the low mantissa bits.
-    private const float RoundingShift = 12583039f;
+    // 1.5·2^23: adding it rounds x·log2(e) to an integer n and leaves n (two's complement) in the low mantissa bits, so
+    // shifting the sum's bits left by 23 gives n in the exponent field.
+    private const float RoundingShift = 12582912f;
 
-    // Up to |x| = 87, 2^n with n = round(x·log2 e) is a normal float and e^x is neither subnormal nor near overflow.
-    private const float WideLimit = 87f;
+    // Up to |x| = 86, |n| ≤ 124: adding n to the exponent of p ∈ [0.7, 1.42] stays a normal float.
+    private const float WideLimit = 86f;
 
     // Below ln(2^-150) every float result rounds to 0; above ln(FLT_MAX) it is +inf. Clamping the input keeps the
     // exponent arithmetic in range while these limits still produce 0 and +inf.
@@ -74,7 +75,7 @@ internal static class ManagedVectorMath
         throw new NotSupportedException($"Exp supports float and double, not {typeof(T).Name}.");
     }
 
-    /// <summary>Gets the largest |x| for which <see cref="ExpFast{T}"/> is exact (87 for float, 708 for double).</summary>
+    /// <summary>Gets the largest |x| for which <see cref="ExpFast{T}"/> is exact (86 for float, 700 for double).</summary>
     /// <typeparam name="T">float or double.</typeparam>
     /// <returns>The limit, broadcast.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -121,9 +122,8 @@ internal static class ManagedVectorMath
     }
 
     /// <summary>e^x for float32 lanes: x = n ln 2 + r with |r| ≤ ln 2 / 2 (Cody–Waite, n rounded by the 1.5·2^23 shift, which
-    /// also leaves n + 127 in the low bits), a degree-7 Taylor polynomial for e^r (truncation error below 0.1 ulp) and 2^n
-    /// built from those bits. Lanes with |x| &gt; 87 (results near overflow or in the subnormal range) take
-    /// <see cref="ExpSingleWide"/>.</summary>
+    /// also leaves n in the low bits), the polynomial for e^r, and n added to its exponent field. Lanes with |x| &gt; 86
+    /// (results near overflow or in the subnormal range) take <see cref="ExpSingleWide"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> ExpSingle(Vector<float> x)
     {
@@ -144,7 +144,7 @@ internal static class ManagedVectorMath
         var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x);
         r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), r);
         var p = Polynomial(r);
-        return p * Vector.ShiftLeft(shifted.As<float, int>(), 23).As<int, float>();
+        return (p.As<float, int>() + Vector.ShiftLeft(shifted.As<float, int>(), 23)).As<int, float>();
     }
 
     /// <summary>e^x for float32 lanes of any magnitude: as <see cref="ExpSingle"/>, with the input clamped to [−104, 89] and
@@ -187,7 +187,7 @@ internal static class ManagedVectorMath
     /// <summary>e^x for float64 lanes, built like <see cref="ExpSingle"/> (every lane computed on its own: unlike
     /// <see cref="Vector.Exp(Vector{double})"/>, whose result for one lane can depend on the others, so masked-out padding
     /// could change a valid token's value): Cody–Waite reduction, a degree-13 Taylor polynomial (truncation error below
-    /// 0.05 ulp) by Estrin's scheme, and 2^n from the rounding shift's low bits; lanes with |x| &gt; 708 take
+    /// 0.05 ulp) by Estrin's scheme, and n added to its exponent field; lanes with |x| &gt; 700 take
     /// <see cref="ExpDoubleWide"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<double> ExpDouble(Vector<double> x)
@@ -209,7 +209,7 @@ internal static class ManagedVectorMath
         var r = Vector.FusedMultiplyAdd(n, new Vector<double>(-Ln2HighDouble), x);
         r = Vector.FusedMultiplyAdd(n, new Vector<double>(-Ln2LowDouble), r);
         var p = PolynomialDouble(r);
-        return p * Vector.ShiftLeft(shifted.As<double, long>(), 52).As<long, double>();
+        return (p.As<double, long>() + Vector.ShiftLeft(shifted.As<double, long>(), 52)).As<long, double>();
     }
 
     /// <summary>e^x for float64 lanes of any magnitude: the input clamped to [−746, 710] and 2^n applied in two halves.</summary>
