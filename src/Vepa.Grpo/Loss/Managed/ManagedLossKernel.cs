@@ -9,10 +9,12 @@ namespace Vepa.Grpo;
 /// </summary>
 /// <remarks>
 /// <para>Each row (sequence) is handled by one thread: a short pre-pass expands the mask row into lane masks (and, for
-/// sequence-level ratios or sampler weights, sums the row's log-ratios), then one vectorised sweep computes ratio,
-/// objective, KL, sampler weight, the row's loss sum and statistics and writes dLoss/dLogProbs. The row is in cache
-/// for both passes. Rows are spread over a fixed partition of row blocks; every row keeps its own partial sums, and the
-/// rows are reduced in row order, so the result does not depend on the thread schedule (bit-for-bit deterministic).</para>
+/// sequence-level ratios or sampler weights, sums the row's log-ratios), then one vectorised sweep
+/// (<see cref="ManagedLossSweep{T}"/>) computes ratio, objective, KL, sampler weight, the row's loss sum and statistics and
+/// writes dLoss/dLogProbs; the row stays in cache between the two. Rows are spread over a fixed partition of row blocks;
+/// every row keeps its own partial sums, and the rows are reduced in row order, so the result does not depend on the
+/// thread schedule (bit-for-bit deterministic), and every lane is computed on its own, so masked-out padding cannot change
+/// a valid token's result.</para>
 /// <para>Sums are formed per lane in <typeparamref name="T"/> over at most <see cref="FlushEvery"/> vectors and then
 /// carried in float64.</para>
 /// </remarks>

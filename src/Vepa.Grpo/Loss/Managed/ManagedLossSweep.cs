@@ -9,6 +9,7 @@ namespace Vepa.Grpo;
 /// loop without the branches (and register shuffles) of the others.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>
+[SkipLocalsInit]
 internal static unsafe class ManagedLossSweep<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
