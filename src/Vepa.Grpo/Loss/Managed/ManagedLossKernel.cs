@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vepa.Grpo;
 
@@ -125,21 +126,20 @@ internal sealed unsafe class ManagedLossKernel<T>
 
     private void ProcessRows(int start, int end, ArraySegment<ManagedLossRow> results)
     {
+        // The lane masks live in cache-line-aligned native memory, so no vector load of them straddles two lines.
         int laneLength = ManagedVectorMath.RoundUp(Math.Max(1, _plan.Columns), Vector<T>.Count);
-        T[] lanes = ArrayPool<T>.Shared.Rent(laneLength);
+        T* lanePointer = (T*)NativeMemory.AlignedAlloc((nuint)laneLength * (nuint)sizeof(T), 64);
         try
         {
-            fixed (T* lanePointer = lanes)
+            var lanes = new Span<T>(lanePointer, laneLength);
+            for (int b = start; b < end; b++)
             {
-                for (int b = start; b < end; b++)
-                {
-                    ProcessRow(b, lanes.AsSpan(0, laneLength), lanePointer, ref results.AsSpan()[b]);
-                }
+                ProcessRow(b, lanes, lanePointer, ref results.AsSpan()[b]);
             }
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(lanes);
+            NativeMemory.AlignedFree(lanePointer);
         }
     }
 

@@ -14,7 +14,7 @@ internal static unsafe class ManagedLossSweep<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Vectors summed per lane in <typeparamref name="T"/> before the partial sums move to float64.</summary>
-    private const int FlushEvery = 16;
+    private const int FlushEvery = 32;
 
     /// <summary>Sweeps <see cref="Arguments.Vectors"/> whole vectors of one row: ratio, objective, sampler weight, KL, the row's
     /// partial sums (added to <paramref name="row"/>) and dLoss/dlogp (written masked to <see cref="Arguments.Gradient"/>).</summary>
@@ -147,7 +147,8 @@ internal static unsafe class ManagedLossSweep<T>
         bool klExp = TKl.UsesExp;
         bool samplerExp = TSampler.IsOn && samp is not null;
         int chunkElements = FlushEvery * width;
-        T* buffer = stackalloc T[3 * chunkElements];
+        byte* storage = stackalloc byte[(3 * chunkElements * sizeof(T)) + 64];
+        T* buffer = (T*)(((nuint)storage + 63) & ~(nuint)63);
         T* ratioBuffer = buffer;
         T* klBuffer = buffer + chunkElements;
         T* samplerBuffer = buffer + (2 * chunkElements);
