@@ -168,75 +168,76 @@ internal static unsafe class ManagedLossSweep<T>
         {
             int chunkEnd = Math.Min(vectors, chunk + FlushEvery);
 
-            // Phase 1: the differences, their finiteness probe and their exponentials.
-            // d − d is NaN exactly when the difference d is NaN or infinite (a non-finite input, or finite inputs whose
-            // difference overflows): the same differences the fused kernel checks (log π − old, ref − log π, old − sampler).
+            // Phase 1: the differences, their exponentials and the finiteness probe.
+            // A difference d is checked only when its lanes leave the exponential's fast range: |d| ≤ limit fails for NaN
+            // and ±inf too. Then d − d (NaN exactly when d is not finite: a non-finite input, or finite inputs whose
+            // difference overflows; the same differences the fused kernel checks) goes into the probe, and lanes beyond
+            // the fast range get the full-range exponential.
             for (int v = chunk; v < chunkEnd; v++)
             {
                 int i = v * width;
                 int k = (v - chunk) * width;
-                var valid = Vector.Load(lanes + i);
                 var lpv = Vector.Load(lp + i);
-                var bad = zero;
                 var x = zero;
                 var y = zero;
+                var xe = zero;
+                var ye = zero;
                 if (ratioExp)
                 {
                     x = lpv - Vector.Load(old + i);
-                    bad = x - x;
-                    if (TRare.IsOn && c.HasLogRatioClamp)
-                    {
-                        x = Vector.ClampNative(x, c.NegLogRatioClamp, c.LogRatioClamp);
-                    }
+                    xe = TRare.IsOn && c.HasLogRatioClamp ? Vector.ClampNative(x, c.NegLogRatioClamp, c.LogRatioClamp) : x;
                 }
 
                 if (TKl.Enabled)
                 {
                     y = Vector.Load(refLp + i) - lpv;
-                    bad += y - y;
-                    if (TRare.IsOn && c.HasKlLogRatioClamp)
-                    {
-                        y = Vector.ClampNative(y, c.NegKlLogRatioClamp, c.KlLogRatioClamp);
-                    }
+                    ye = TRare.IsOn && c.HasKlLogRatioClamp ? Vector.ClampNative(y, c.NegKlLogRatioClamp, c.KlLogRatioClamp) : y;
                 }
 
-                // Both exponentials on their fast range, with one check for lanes that need the full-range path.
-                if (ratioExp && klExp)
+                if (ratioExp || TKl.Enabled)
                 {
-                    var ratio = ManagedVectorMath.ExpFast(x);
-                    var ky = ManagedVectorMath.ExpFast(y);
-                    if (Vector.GreaterThanAny(Vector.MaxNative(Vector.Abs(x), Vector.Abs(y)), expLimit))
+                    var ratio = ratioExp ? ManagedVectorMath.ExpFast(xe) : zero;
+                    var ky = klExp ? ManagedVectorMath.ExpFast(ye) : zero;
+
+                    // |x| + |y| ≤ limit: both fast and finite (conservative: a lane it rejects is merely recomputed).
+                    var magnitude = ratioExp && TKl.Enabled ? Vector.Abs(x) + Vector.Abs(y) : Vector.Abs(ratioExp ? x : y);
+                    if (!Vector.LessThanOrEqualAll(magnitude, expLimit))
                     {
-                        ratio = ManagedVectorMath.FixWide(x, ratio);
-                        ky = ManagedVectorMath.FixWide(y, ky);
+                        var valid = Vector.Load(lanes + i);
+                        accProbe += valid & ((x - x) + (y - y));
+                        ratio = ratioExp ? ManagedVectorMath.FixWide(xe, ratio) : ratio;
+                        ky = klExp ? ManagedVectorMath.FixWide(ye, ky) : ky;
                     }
 
-                    Vector.Store(ratio, ratioBuffer + k);
-                    Vector.Store(ky, klBuffer + k);
-                }
-                else if (ratioExp)
-                {
-                    Vector.Store(ManagedVectorMath.Exp(x), ratioBuffer + k);
-                }
-                else if (klExp)
-                {
-                    Vector.Store(ManagedVectorMath.Exp(y), klBuffer + k);
+                    if (ratioExp)
+                    {
+                        Vector.Store(ratio, ratioBuffer + k);
+                    }
+
+                    if (klExp)
+                    {
+                        Vector.Store(ky, klBuffer + k);
+                    }
                 }
 
                 if (samplerExp)
                 {
                     var z = Vector.Load(old + i) - Vector.Load(samp + i);
-                    bad += z - z;
-                    Vector.Store(ManagedVectorMath.Exp(z), samplerBuffer + k);
+                    var w = ManagedVectorMath.ExpFast(z);
+                    if (!Vector.LessThanOrEqualAll(Vector.Abs(z), expLimit))
+                    {
+                        accProbe += Vector.Load(lanes + i) & (z - z);
+                        w = ManagedVectorMath.FixWide(z, w);
+                    }
+
+                    Vector.Store(w, samplerBuffer + k);
                 }
 
                 if (TRare.IsOn && advTok is not null)
                 {
                     var adv = Vector.Load(advTok + i);
-                    bad += adv - adv;
+                    accProbe += Vector.Load(lanes + i) & (adv - adv);
                 }
-
-                accProbe += valid & bad;
             }
 
             // Phase 2: objective, sampler weight, KL, partial sums and the gradient.
