@@ -421,7 +421,7 @@ internal static unsafe class ManagedLossSweep<T>
         probe = accProbe;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Flush(
         ref ManagedLossRow row,
         in Flushed factors,
