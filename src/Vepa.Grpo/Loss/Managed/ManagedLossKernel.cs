@@ -16,8 +16,7 @@ namespace Vepa.Grpo;
 /// every row keeps its own partial sums, and the rows are reduced in row order, so the result does not depend on the
 /// thread schedule (bit-for-bit deterministic), and every lane is computed on its own, so masked-out padding cannot change
 /// a valid token's result.</para>
-/// <para>Sums are formed per lane in <typeparamref name="T"/> over at most <see cref="FlushEvery"/> vectors and then
-/// carried in float64.</para>
+/// <para>Sums are formed per lane in <typeparamref name="T"/> over a few dozen vectors and then carried in float64.</para>
 /// </remarks>
 /// <typeparam name="T">float or double.</typeparam>
 internal sealed unsafe class ManagedLossKernel<T>

@@ -21,7 +21,8 @@ internal static unsafe class ManagedLossSweep<T>
     /// <param name="args">The row's pointers and row-level values.</param>
     /// <param name="c">The options.</param>
     /// <param name="row">The row's float64 sums.</param>
-    /// <param name="probe">Accumulates x − x of every input at valid lanes: stays 0 unless a value is NaN or infinite.</param>
+    /// <param name="probe">Accumulates d − d over the valid lanes of the differences (log π − old, ref − log π, old − sampler)
+    /// and per-token advantages: stays 0 unless one of them is NaN or infinite.</param>
     public static void Run(in Arguments args, in ManagedLossConstants<T> c, ref ManagedLossRow row, ref Vector<T> probe)
     {
         if (c.Cispo)
