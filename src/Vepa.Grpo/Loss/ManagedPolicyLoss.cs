@@ -1,16 +1,125 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
 
 namespace Vepa.Grpo;
 
-/// <summary>The policy loss as a single-pass managed kernel over contiguous CPU tensors. (Written by the managed-kernel work.)</summary>
+/// <summary>The policy loss as a single-pass managed kernel over contiguous CPU tensors (SIMD over each row, rows in parallel).</summary>
+/// <remarks>
+/// One sweep computes ratio, objective, KL, sampler weight, the loss, every statistic and dLoss/dLogProbs; the loss is then
+/// wrapped in an autograd node (<see cref="ManagedLossFunction"/>) that hands the saved gradient to backward. Results are
+/// bit-for-bit deterministic (fixed row partition, reduction in row order).
+/// </remarks>
 internal static class ManagedPolicyLoss
 {
+    /// <summary>Checks whether the managed kernel can read the inputs in place.</summary>
+    /// <param name="inputs">The (validated) inputs.</param>
+    /// <param name="reason">Why it cannot, or <see langword="null"/>.</param>
+    /// <returns><see langword="true"/> when every tensor is a contiguous CPU tensor of a supported dtype.</returns>
     public static bool CanRun(PolicyLossInputs inputs, [NotNullWhen(false)] out string? reason)
     {
-        reason = "not implemented yet";
-        return false;
+        ArgumentNullException.ThrowIfNull(inputs);
+        var dtype = inputs.LogProbs.dtype;
+        if (dtype is not (torch.ScalarType.Float32 or torch.ScalarType.Float64))
+        {
+            reason = $"LogProbs has dtype {dtype}; the managed kernel needs Float32 or Float64.";
+            return false;
+        }
+
+        reason = CheckLayout("LogProbs", inputs.LogProbs)
+            ?? CheckFloat("Advantages", inputs.Advantages, dtype)
+            ?? CheckFloat("OldLogProbs", inputs.OldLogProbs, dtype)
+            ?? CheckFloat("ReferenceLogProbs", inputs.ReferenceLogProbs, dtype)
+            ?? CheckFloat("SamplerLogProbs", inputs.SamplerLogProbs, dtype)
+            ?? CheckMask(inputs.Mask, dtype);
+        return reason is null;
     }
 
+    /// <summary>Computes the loss, its statistics and (when LogProbs requires grad) its gradient in one sweep.</summary>
+    /// <param name="inputs">The validated inputs; <see cref="CanRun"/> must have returned <see langword="true"/>.</param>
+    /// <param name="options">The validated options.</param>
+    /// <returns>The differentiable loss and the statistics.</returns>
+    /// <exception cref="ArgumentException">A valid position holds NaN or infinity, or a float mask holds a value other than 0/1
+    /// (the message, from <see cref="PolicyLossValidation.ThrowForInvalidValues"/>, names the tensor and the first bad position).</exception>
     public static PolicyLossResult Compute(PolicyLossInputs inputs, PolicyLossOptions options)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(options);
+        using var scope = torch.NewDisposeScope();
+        var logProbs = inputs.LogProbs;
+        bool needGradient = logProbs.requires_grad && torch.is_grad_enabled();
+        var plan = ManagedLossPlan.Create(inputs, options, needGradient);
+        var gradient = needGradient ? torch.empty_like(logProbs) : null;
+        var buffers = new ManagedLossBuffers(
+            Address(logProbs),
+            Address(inputs.OldLogProbs),
+            plan.UseKl ? Address(inputs.ReferenceLogProbs) : 0,
+            plan.Sampler != SamplerCorrectionMode.None ? Address(inputs.SamplerLogProbs) : 0,
+            Address(inputs.Advantages),
+            Address(inputs.Mask),
+            Address(gradient));
+
+        var (loss, statistics, invalid) = logProbs.dtype == torch.ScalarType.Float32
+            ? new ManagedLossKernel<float>(plan, buffers).Run()
+            : new ManagedLossKernel<double>(plan, buffers).Run();
+        if (invalid)
+        {
+            PolicyLossValidation.ThrowForInvalidValues(inputs, options);
+        }
+
+        var lossTensor = gradient is null
+            ? torch.tensor(loss, logProbs.dtype, logProbs.device)
+            : ManagedLossFunction.apply(logProbs, new ManagedLossFunction.Precomputed(loss, gradient));
+        return new PolicyLossResult(lossTensor.MoveToOuterDisposeScope(), statistics);
+    }
+
+    private static unsafe nint Address(torch.Tensor? tensor)
+    {
+        if (tensor is null || tensor.numel() == 0)
+        {
+            return 0;
+        }
+
+        return (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+    }
+
+    private static string? CheckFloat(string name, torch.Tensor? tensor, torch.ScalarType dtype)
+    {
+        if (tensor is null)
+        {
+            return null;
+        }
+
+        return tensor.dtype != dtype
+            ? $"{name} has dtype {tensor.dtype} but LogProbs has {dtype}; the managed kernel needs one float dtype."
+            : CheckLayout(name, tensor);
+    }
+
+    private static string? CheckMask(torch.Tensor mask, torch.ScalarType dtype)
+    {
+        return mask.dtype is torch.ScalarType.Bool or torch.ScalarType.Byte || mask.dtype == dtype
+            ? CheckLayout("Mask", mask)
+            : $"Mask has dtype {mask.dtype}; the managed kernel needs Bool, Byte or the dtype of LogProbs ({dtype}).";
+    }
+
+    private static string? CheckLayout(string name, torch.Tensor tensor)
+    {
+        if (tensor.device_type != DeviceType.CPU)
+        {
+            return $"{name} is on {tensor.device}; the managed kernel needs CPU tensors.";
+        }
+
+        if (!tensor.is_contiguous())
+        {
+            return $"{name} is not contiguous (shape [{string.Join(", ", tensor.shape)}], strides [{string.Join(", ", tensor.stride())}]); the managed kernel reads memory in place.";
+        }
+
+        if (tensor.numel() * tensor.element_size() > int.MaxValue)
+        {
+            return $"{name} holds {tensor.numel() * tensor.element_size()} bytes; the managed kernel handles at most {int.MaxValue} bytes per tensor.";
+        }
+
+        return null;
+    }
 }

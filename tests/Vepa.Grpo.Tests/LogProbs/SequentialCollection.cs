@@ -1,7 +1,0 @@
-namespace Vepa.Grpo.Tests;
-
-/// <summary>Tests that read process-wide TorchSharp statistics run in this collection, never in parallel with others.</summary>
-[CollectionDefinition("Sequential", DisableParallelization = true)]
-public sealed class SequentialCollection
-{
-}
