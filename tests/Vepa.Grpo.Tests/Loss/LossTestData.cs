@@ -119,8 +119,12 @@ internal static class LossTestData
         Tensor valid = inputs.Mask.dtype == ScalarType.Bool ? inputs.Mask : inputs.Mask.ne(0);
         actual.Gradient.masked_select(valid.logical_not()).count_nonzero().item<long>().Should().Be(0, "masked-out positions get no gradient");
 
-        PolicyLossStatistics a = actual.Statistics;
-        PolicyLossStatistics e = expected.Statistics;
+        AssertStatisticsClose(actual.Statistics, expected.Statistics, rtol);
+    }
+
+    /// <summary>Asserts two sets of statistics agree: the token count exactly, every fraction and mean to <paramref name="rtol"/>.</summary>
+    public static void AssertStatisticsClose(PolicyLossStatistics a, PolicyLossStatistics e, double rtol)
+    {
         a.TokenCount.Should().Be(e.TokenCount);
         AssertClose(a.ClipFractionLow, e.ClipFractionLow, rtol, "ClipFractionLow");
         AssertClose(a.ClipFractionHigh, e.ClipFractionHigh, rtol, "ClipFractionHigh");
