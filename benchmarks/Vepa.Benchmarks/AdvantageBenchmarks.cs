@@ -9,7 +9,7 @@ namespace Vepa.Benchmarks;
 /// GRPO group-std advantages on flat float32 rewards [P·G] (ε = 1e-4, TRL's defaults), P × G from 64 × 4 to 4096 × 16:
 /// the plain TRL-style tensor composition (baseline) against Vepa's tensor kernel and its managed kernel (serial, threaded, auto).
 /// Every method also reads the zero-std group count to the host, as a trainer that logs it must.
-/// See docs/benchmarks-advantages.md.
+/// See docs/benchmarks/advantages.md.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(AdvantageBenchmarkConfig))]

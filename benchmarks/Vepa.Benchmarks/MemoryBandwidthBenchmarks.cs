@@ -9,7 +9,7 @@ namespace Vepa.Benchmarks;
 /// measured in the same run by a 256 MiB tensor copy (<c>dst.copy_(src)</c>, which reads and writes 256 MiB: 512 MiB moved).
 /// The "Bandwidth" column is the bytes a method must move over its mean time; "Of copy BW" divides that by the copy's.
 /// For the loss the bytes are every input read once plus the gradient written once (<see cref="PolicyLossBenchmarkData.BytesMoved"/>:
-/// 17·B·T + 4·B = 8.9 MB here). See docs/benchmarks-loss.md.
+/// 17·B·T + 4·B = 8.9 MB here). See docs/benchmarks/loss.md.
 /// </summary>
 [Config(typeof(MemoryBandwidthBenchmarkConfig))]
 public class MemoryBandwidthBenchmarks

@@ -10,7 +10,7 @@ namespace Vepa.Benchmarks;
 /// (token clip ε = 0.2, k3 KL with β = 0.01, sequence-mean of token-mean), B×T from 16×256 to 256×2048: the plain TRL-style
 /// TorchSharp composition with autograd (baseline, tests/Vepa.Grpo.Tests/Loss/ReferencePolicyLoss.cs) against Vepa's fused
 /// tensor kernel and its managed single-pass kernel. Every method also produces the statistics a trainer logs.
-/// See docs/benchmarks-loss.md.
+/// See docs/benchmarks/loss.md.
 /// </summary>
 [Config(typeof(PolicyLossBenchmarkConfig))]
 public class PolicyLossBenchmarks

@@ -15,7 +15,7 @@ namespace Vepa.Benchmarks;
 /// Microsoft.Extensions.AI.OpenAI → the OpenAI client (its retries off) → HTTP/1.1 on 127.0.0.1 → a Kestrel server in the
 /// same process (the reader tests' loopback server). No caching stage, and every evidence is distinct, so every rollout
 /// is one request. The benchmark throws if any rollout fails or if the server ever saw more requests in flight than the limit.
-/// See docs/benchmarks-rewards.md.
+/// See docs/benchmarks/rewards.md.
 /// </remarks>
 [MemoryDiagnoser]
 [Config(typeof(RewardScoringConfig))]
