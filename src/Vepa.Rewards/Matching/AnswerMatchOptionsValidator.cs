@@ -10,13 +10,7 @@ internal static class AnswerMatchOptionsValidator
     /// <param name="paramName">The name of the caller's parameter.</param>
     /// <exception cref="ArgumentException">At least one problem was found.</exception>
     public static void ThrowIfInvalid(AnswerMatchOptions options, string paramName)
-    {
-        List<string> problems = GetProblems(options);
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException($"The answer-matching options are invalid: {string.Join(" ", problems)}", paramName);
-        }
-    }
+        => OptionProblems.ThrowIfAny(GetProblems(options), "The answer-matching options", paramName);
 
     /// <summary>Lists the problems of <paramref name="options"/>, each a full sentence.</summary>
     /// <param name="options">The options to check.</param>

@@ -11,15 +11,7 @@ internal static class ChatClientBlindReaderOptionsValidator
     /// <param name="paramName">The name of the caller's parameter.</param>
     /// <exception cref="ArgumentException">At least one problem was found.</exception>
     public static void ThrowIfInvalid(ChatClientBlindReaderOptions options, string paramName)
-    {
-        List<string> problems = GetProblems(options);
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(
-                $"The blind reader options are invalid: {string.Join(" ", problems)}",
-                paramName);
-        }
-    }
+        => OptionProblems.ThrowIfAny(GetProblems(options), "The blind reader options", paramName);
 
     /// <summary>Lists the problems of <paramref name="options"/>, each a full sentence.</summary>
     /// <param name="options">The options to check.</param>

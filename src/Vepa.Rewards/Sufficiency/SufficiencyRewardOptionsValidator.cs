@@ -10,13 +10,7 @@ internal static class SufficiencyRewardOptionsValidator
     /// <param name="paramName">The name of the caller's parameter.</param>
     /// <exception cref="ArgumentException">At least one problem was found.</exception>
     public static void ThrowIfInvalid(SufficiencyRewardOptions options, string paramName)
-    {
-        List<string> problems = GetProblems(options);
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException($"The sufficiency reward options are invalid: {string.Join(" ", problems)}", paramName);
-        }
-    }
+        => OptionProblems.ThrowIfAny(GetProblems(options), "The sufficiency reward options", paramName);
 
     /// <summary>Lists the problems of <paramref name="options"/>, each a full sentence.</summary>
     /// <param name="options">The options to check.</param>
