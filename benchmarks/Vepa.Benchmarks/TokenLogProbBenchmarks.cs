@@ -33,6 +33,9 @@ public class TokenLogProbBenchmarks
     [GlobalSetup(Target = nameof(ChunkedKernel))]
     public void SetupChunked() => Setup(nameof(ChunkedKernel), Chunked);
 
+    [GlobalSetup(Target = nameof(ChunkedKernelOverwritingLogits))]
+    public void SetupOverwriting() => Setup(nameof(ChunkedKernelOverwritingLogits), Overwriting);
+
     [GlobalCleanup]
     public void Cleanup()
     {
@@ -47,9 +50,15 @@ public class TokenLogProbBenchmarks
     [Benchmark]
     public void ChunkedKernel() => Train(Chunked);
 
+    /// <summary>The chunked kernel whose backward writes the gradient into the logits' storage (the logits are an intermediate).</summary>
+    [Benchmark]
+    public void ChunkedKernelOverwritingLogits() => Train(Overwriting);
+
     private Tensor Plain() => _logits.log_softmax(-1).gather(-1, _targets.unsqueeze(-1)).squeeze(-1);
 
     private Tensor Chunked() => TokenLogProbs.FromLogits(_logits, _targets);
+
+    private Tensor Overwriting() => TokenLogProbs.FromLogitsOverwritingLogits(_logits, _targets);
 
     private void Train(Func<Tensor> forward)
     {

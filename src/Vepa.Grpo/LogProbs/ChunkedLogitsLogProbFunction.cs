@@ -24,6 +24,7 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
         double temperature = (double)vars[2];
         long chunkRows = (long)vars[3];
         var sink = vars[4] as EntropySink;
+        bool overwriteLogits = (bool)vars[5];
 
         long batch = logits.shape[0];
         long time = logits.shape[1];
@@ -52,6 +53,7 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
         ctx.save_for_backward([logits, targetIds, logSumExp]);
         ctx.save_data("temperature", temperature);
         ctx.save_data("chunkRows", chunkRows);
+        ctx.save_data("overwriteLogits", overwriteLogits);
 
         // The saved tensors are committed after forward returns, so they must outlive this scope.
         logSumExp.MoveToOuterDisposeScope();
@@ -73,6 +75,7 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
         var logSumExp = saved[2];
         double temperature = (double)ctx.get_data("temperature");
         long chunkRows = (long)ctx.get_data("chunkRows");
+        bool overwriteLogits = (bool)ctx.get_data("overwriteLogits");
 
         long batch = logits.shape[0];
         long time = logits.shape[1];
@@ -80,20 +83,21 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
         var compute = logSumExp.dtype;
         bool flat = RowChunks.RowsAreFlat(logits);
 
-        var grad = empty(logits.shape, logits.dtype, logits.device);
-        var gradRows = grad.view(batch * time, vocabulary);
+        // Overwriting: the gradient is written into the logits' own storage, chunk by chunk, and handed back as the gradient.
+        var grad = overwriteLogits ? logits : empty(logits.shape, logits.dtype, logits.device);
+        var gradRows = overwriteLogits ? null : grad.view(batch * time, vocabulary);
         var upstream = grad_output.reshape(batch * time).to(compute);
         foreach (var (start, count) in RowChunks.Plan(batch, time, chunkRows, flat))
         {
             using var chunkScope = NewDisposeScope();
             var chunk = RowChunks.RowView(logits, start, count, flat);
-            var destination = gradRows.narrow(0, start, count);
+            var destination = gradRows?.narrow(0, start, count) ?? chunk;
 
             // Same dtype: work directly in the gradient's memory. Low precision: one float32 chunk, then round once.
             Tensor work;
             if (logits.dtype == compute)
             {
-                work = destination.copy_(chunk);
+                work = overwriteLogits ? chunk : destination.copy_(chunk);
                 if (temperature != 1.0)
                 {
                     work.div_(temperature);
@@ -116,6 +120,6 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
             }
         }
 
-        return [grad.MoveToOuterDisposeScope(), null!, null!, null!, null!];
+        return [grad.MoveToOuterDisposeScope(), null!, null!, null!, null!, null!];
     }
 }

@@ -47,7 +47,7 @@ public static class TokenLogProbs
     /// <exception cref="ArgumentException">A shape, dtype or device is wrong.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
     public static Tensor FromLogits(Tensor logits, Tensor targets, double temperature = 1.0, int? chunkSize = null)
-        => LogitsCore(logits, targets, temperature, chunkSize, sink: null);
+        => LogitsCore(logits, targets, temperature, chunkSize, sink: null, overwriteLogits: false);
 
     /// <summary>Computes log p(target) and the entropy of the predicted distribution per token from logits.</summary>
     /// <param name="logits">The logits [B, T, V], float16, bfloat16, float32 or float64. Need not be contiguous.</param>
@@ -63,10 +63,35 @@ public static class TokenLogProbs
     public static Tensor FromLogits(Tensor logits, Tensor targets, out Tensor entropy, double temperature = 1.0, int? chunkSize = null)
     {
         var sink = new EntropySink();
-        var logProbs = LogitsCore(logits, targets, temperature, chunkSize, sink);
+        var logProbs = LogitsCore(logits, targets, temperature, chunkSize, sink, overwriteLogits: false);
         entropy = sink.Entropy!;
         return logProbs;
     }
+
+    /// <summary>
+    /// Computes log p(target) per token from logits, like <see cref="FromLogits(Tensor, Tensor, double, int?)"/>, but lets the
+    /// backward pass write the gradient w.r.t. the logits into the logits' own storage: the logits are destroyed by
+    /// backward, and the forward + backward pass needs no [B, T, V] memory beyond the logits themselves.
+    /// </summary>
+    /// <param name="logits">The logits [B, T, V], float16, bfloat16, float32 or float64. Need not be contiguous. After backward they hold their own gradient.</param>
+    /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="logits"/>.</param>
+    /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
+    /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 8 MiB of float32 logits per chunk on the CPU, 64 MiB on other devices.</param>
+    /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 logits, else the logits' dtype. Differentiable w.r.t. <paramref name="logits"/>.</returns>
+    /// <remarks>
+    /// <para>Use it when the logits are an intermediate that nothing else reads after the loss (the usual case: an LM head's
+    /// output used only for these log-probs). This is the trade Liger-Kernel makes in its fused cross-entropy: with the plain
+    /// function, the gradient is a second tensor as large as the logits. The forward pass does not modify the logits; only
+    /// backward does, so calling it under <c>no_grad</c> or never calling backward leaves them intact.</para>
+    /// <para>Do not read the logits after backward, and do not let another differentiable operation consume them: its own
+    /// backward would see the overwritten values. When the logits are a leaf that requires grad, their <c>.grad</c> shares
+    /// their storage.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A shape, dtype or device is wrong.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
+    public static Tensor FromLogitsOverwritingLogits(Tensor logits, Tensor targets, double temperature = 1.0, int? chunkSize = null)
+        => LogitsCore(logits, targets, temperature, chunkSize, sink: null, overwriteLogits: true);
 
     /// <summary>
     /// Computes log p(target) per token from the last hidden states and the LM-head weight, fused: each row chunk forms its
@@ -112,7 +137,7 @@ public static class TokenLogProbs
         return logProbs;
     }
 
-    private static Tensor LogitsCore(Tensor logits, Tensor targets, double temperature, int? chunkSize, EntropySink? sink)
+    private static Tensor LogitsCore(Tensor logits, Tensor targets, double temperature, int? chunkSize, EntropySink? sink, bool overwriteLogits)
     {
         TokenLogProbValidation.ValidateLogits(logits, targets, temperature, chunkSize);
         long rows = logits.shape[0] * logits.shape[1];
@@ -124,7 +149,7 @@ public static class TokenLogProbs
         // The inputs enter through a native view so that the gradient reaching a leaf's accumulator is a fresh view that
         // only libtorch references: the managed wrapper of the gradient our backward returns would otherwise make
         // libtorch copy it into .grad.
-        var logProbs = ChunkedLogitsLogProbFunction.apply(logits.view(logits.shape), targetIds, temperature, chunkRows, sink!);
+        var logProbs = ChunkedLogitsLogProbFunction.apply(logits.view(logits.shape), targetIds, temperature, chunkRows, sink!, overwriteLogits);
         sink?.Entropy?.MoveToOuterDisposeScope();
         return logProbs.MoveToOuterDisposeScope();
     }
