@@ -75,16 +75,7 @@ public class TokenLogProbBenchmarks
         _targets = randint(Shape.Vocabulary, [Shape.Batch, Shape.Time], ScalarType.Int64, generator: generator);
         _upstream = randn([Shape.Batch, Shape.Time], generator: generator);
 
-        Train(forward); // warm-up: lazily initialised kernels and thread pools are not counted
-        long? forwardOnly = PeakNativeMemory.Measure(() =>
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            forward();
-        });
-        long? training = PeakNativeMemory.Measure(() => Train(forward));
-        PeakNativeMemory.EndExactAccounting();
-        PeakNativeMemory.Record(nameof(TokenLogProbBenchmarks), method, Shape.ToString(), forwardOnly, training);
+        PeakNativeMemory.MeasureAndRecord(nameof(TokenLogProbBenchmarks), method, Shape.ToString(), forward, () => Train(forward));
         Console.WriteLine($"// {Shape}: float32 logits are {Shape.LogitsMiB:N1} MiB");
     }
 }

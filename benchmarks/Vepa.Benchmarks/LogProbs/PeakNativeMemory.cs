@@ -66,6 +66,29 @@ internal static class PeakNativeMemory
     }
 
     /// <summary>Returns the latest measurement of a benchmark case, if any.</summary>
+    /// <summary>
+    /// After a warm-up step, measures the peak extra memory of one forward call under <c>no_grad</c> and of one
+    /// forward+backward step, records both, and restores the allocator's normal thresholds.
+    /// </summary>
+    /// <param name="suite">The benchmark class.</param>
+    /// <param name="method">The benchmark method.</param>
+    /// <param name="shape">The parameter value, as text.</param>
+    /// <param name="forward">One forward call.</param>
+    /// <param name="train">One forward+backward step.</param>
+    public static void MeasureAndRecord(string suite, string method, string shape, Func<TorchSharp.torch.Tensor> forward, Action train)
+    {
+        train(); // warm-up: lazily initialised kernels and thread pools are not counted
+        long? forwardOnly = Measure(() =>
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            using var noGrad = TorchSharp.torch.no_grad();
+            forward();
+        });
+        long? training = Measure(train);
+        EndExactAccounting();
+        Record(suite, method, shape, forwardOnly, training);
+    }
+
     public static (long? Forward, long? Training)? Lookup(string suite, string method, string shape)
     {
         if (!File.Exists(ResultsFile))

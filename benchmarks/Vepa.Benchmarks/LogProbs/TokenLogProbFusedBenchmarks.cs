@@ -71,16 +71,7 @@ public class TokenLogProbFusedBenchmarks
         _targets = randint(Shape.Vocabulary, [Shape.Batch, Shape.Time], ScalarType.Int64, generator: generator);
         _upstream = randn([Shape.Batch, Shape.Time], generator: generator);
 
-        Train(forward); // warm-up
-        long? forwardOnly = PeakNativeMemory.Measure(() =>
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            forward();
-        });
-        long? training = PeakNativeMemory.Measure(() => Train(forward));
-        PeakNativeMemory.EndExactAccounting();
-        PeakNativeMemory.Record(nameof(TokenLogProbFusedBenchmarks), method, Shape.ToString(), forwardOnly, training);
+        PeakNativeMemory.MeasureAndRecord(nameof(TokenLogProbFusedBenchmarks), method, Shape.ToString(), forward, () => Train(forward));
         Console.WriteLine($"// {Shape}, H = {HiddenSize}: float32 logits would be {Shape.LogitsMiB:N1} MiB");
     }
 }
