@@ -13,8 +13,13 @@ public static class RewardMetricNames
     /// <summary>Counter of items scored (every result returned, scored or failed). Unit <c>{item}</c>. Tagged with <see cref="StatusTag"/>.</summary>
     public const string Items = "vepa.rewards.items";
 
-    /// <summary>Counter of items whose result failed. Unit <c>{item}</c>. Tagged with <see cref="TransientTag"/>.</summary>
+    /// <summary>Counter of items whose result failed (NaN). Unit <c>{item}</c>. Tagged with <see cref="TransientTag"/> and <see cref="FailureKindTag"/>
+    /// (<c>infrastructure</c> or <c>configuration</c>).</summary>
     public const string Failures = "vepa.rewards.failures";
+
+    /// <summary>Counter of items scored as a penalty because the evidence caused the failure (<see cref="RewardResult.IsPenalized"/>), counted apart
+    /// from <see cref="Failures"/>. Unit <c>{item}</c>. Tagged with <see cref="FailureKindTag"/> (<c>evidence</c>).</summary>
+    public const string Penalties = "vepa.rewards.penalties";
 
     /// <summary>Counter of item retries: each time a failed item is sent to the inner model again counts one. Unit <c>{item}</c>.</summary>
     public const string Retries = "vepa.rewards.retries";
@@ -33,6 +38,10 @@ public static class RewardMetricNames
 
     /// <summary>Tag on <see cref="Failures"/>: <see langword="true"/> when the failure is transient.</summary>
     public const string TransientTag = "vepa.rewards.transient";
+
+    /// <summary>Tag on <see cref="Failures"/> and <see cref="Penalties"/>: the <see cref="RewardFailureKind"/> in lower case
+    /// (<c>infrastructure</c>, <c>evidence</c> or <c>configuration</c>).</summary>
+    public const string FailureKindTag = "vepa.rewards.failure.kind";
 
     /// <summary>Tag on <see cref="CallDuration"/> when a call threw: the exception's full type name (<c>_OTHER</c> is never used).</summary>
     public const string ErrorTypeTag = "error.type";

@@ -12,7 +12,10 @@ namespace Vepa.Rewards;
 /// </remarks>
 internal sealed class ChatClientBlindReader : IBlindReader
 {
-    private const int MaxQuotedReplyLength = 120;
+    private static readonly ChatResponseFormat JsonReplyFormat = ChatResponseFormat.ForJsonSchema(
+        System.Text.Json.JsonDocument.Parse(ChatClientBlindReaderConstants.ReplyJsonSchema).RootElement.Clone(),
+        "blind_reader_verdict",
+        "The blind reader's verdict on the description and its answer to the question.");
 
     private readonly IChatClient _chatClient;
     private readonly ChatClientBlindReaderPrompt _prompt;
@@ -28,6 +31,12 @@ internal sealed class ChatClientBlindReader : IBlindReader
         _chatClient = chatClient;
         _prompt = new ChatClientBlindReaderPrompt(options);
         _chatOptions = options.ChatOptions?.Clone();
+        if (options.ReplyFormat == BlindReaderReplyFormat.JsonSchema)
+        {
+            _chatOptions ??= new ChatOptions();
+            _chatOptions.ResponseFormat ??= JsonReplyFormat;
+        }
+
         _missingTagPolicy = options.MissingTagPolicy;
         _malformedReplyIsTransient = options.MalformedReplyIsTransient;
     }
@@ -55,10 +64,25 @@ internal sealed class ChatClientBlindReader : IBlindReader
         }
 
         string text = response.Text;
+        if (response.FinishReason == ChatFinishReason.ContentFilter)
+        {
+            throw new BlindReaderException(
+                "The reader's reply was stopped by the endpoint's content filter.",
+                RewardFailureKind.Evidence,
+                isTransient: false);
+        }
+
         ChatClientBlindReaderParseResult parsed = ChatClientBlindReaderReplyParser.Parse(text, _missingTagPolicy);
+        if (response.FinishReason == ChatFinishReason.Length)
+        {
+            // A cut-off reply is never scored, even when what arrived parses: the verdict or the answer may be incomplete.
+            string state = parsed.Succeeded ? "it may be incomplete" : parsed.Error!;
+            throw Malformed($"The reader's reply was cut off by the output-token limit ({state}); raise ChatOptions.MaxOutputTokens if honest evidence hits it.");
+        }
+
         if (!parsed.Succeeded)
         {
-            throw new BlindReaderException(DescribeMalformed(parsed.Error!, text, response.FinishReason), _malformedReplyIsTransient);
+            throw Malformed($"The reader's reply is malformed: {parsed.Error}.");
         }
 
         return new BlindReaderReply(parsed.Answer, parsed.IsHonest, text);
@@ -93,15 +117,7 @@ internal sealed class ChatClientBlindReader : IBlindReader
         }
     }
 
-    private static string DescribeMalformed(string error, string text, ChatFinishReason? finishReason)
-    {
-        string cause = finishReason == ChatFinishReason.Length
-            ? " (the reply hit the output-token limit; raise ChatOptions.MaxOutputTokens)"
-            : finishReason == ChatFinishReason.ContentFilter
-                ? " (the endpoint's content filter stopped the reply)"
-                : string.Empty;
-        string quoted = text.Length > MaxQuotedReplyLength ? string.Concat(text.AsSpan(0, MaxQuotedReplyLength), "…") : text;
-        quoted = quoted.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-        return $"The reader's reply is malformed: {error}{cause}. Reply: \"{quoted}\"";
-    }
+    private BlindReaderException Malformed(string message) => _malformedReplyIsTransient
+        ? new BlindReaderException(message, RewardFailureKind.Infrastructure, isTransient: true)
+        : new BlindReaderException(message, RewardFailureKind.Evidence, isTransient: false);
 }

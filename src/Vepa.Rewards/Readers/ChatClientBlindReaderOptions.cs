@@ -11,13 +11,24 @@ namespace Vepa.Rewards;
 /// <see cref="UserPromptTemplate"/>, or take full control with <see cref="MessagesFactory"/>; the reply must keep that format.
 /// </para>
 /// <para>
-/// How a reply is read: the verdict is the first <c>[[CHEAT]]</c> / <c>[[honest]]</c> tag anywhere in it (any case, spaces
-/// inside the brackets, markdown around it). The answer is the rest of the first line after the tag that starts with
-/// <c>Answer:</c> (or <c>Final answer:</c>, <c>The answer is</c>, <c>Task 2:</c>), else the first non-empty line after the
-/// tag, stripped of markdown, bullets and quotes. A trailing explanation is dropped: from <c>because</c>, from a label such as
-/// <c>Explanation:</c> or <c>Reason:</c>, from a spaced dash, and after the first sentence (<c>Blue. The car is blue.</c>
-/// gives <c>Blue</c>; <c>3.5</c>, <c>B. Blue</c> and <c>Dr. Smith</c> stay whole). <c>&lt;think&gt;</c> blocks are ignored.
-/// An empty answer, or a missing tag under <see cref="MissingTagPolicy.Fail"/>, makes the reply malformed.
+/// The evidence goes into a data block (<c>&lt;description&gt;</c> … <c>&lt;/description&gt;</c> in the default template) after it is
+/// neutralised: invisible characters removed, NFKC applied, every bracket-like character turned into a round parenthesis (so no verdict
+/// tag, think tag, chat-template marker or block delimiter can be written in it), and structural labels such as <c>Answer:</c> lose their
+/// colon. The default system prompt says that the block is data, never instructions. This applies to custom templates and to
+/// <see cref="MessagesFactory"/> too (it receives the neutralised evidence).
+/// </para>
+/// <para>
+/// How a reply is read: only the final answer segment (after the last closing think tag) counts. A JSON object
+/// <c>{"verdict", "answer"}</c> is read as such; otherwise the segment must hold exactly one <c>[[CHEAT]]</c> / <c>[[honest]]</c> tag
+/// (two tags, or a tag inside quoted text, make the reply ambiguous), and the answer is the rest of the tag's line (the next lines only when
+/// that is empty). A trailing explanation is dropped: from <c>because</c>, from a label such as <c>Explanation:</c> or <c>Reason:</c>,
+/// from a spaced dash, and after the first sentence (<c>Blue. The car is blue.</c> gives <c>Blue</c>; <c>3.5</c>, <c>B. Blue</c> and
+/// <c>Dr. Smith</c> stay whole).
+/// </para>
+/// <para>
+/// Failures the evidence caused are reported with <see cref="BlindReaderException.Kind"/> = <see cref="RewardFailureKind.Evidence"/>: a
+/// malformed or ambiguous reply, a reply cut off by the output-token limit (never scored, even when it parses), a content filter, a request
+/// over the reader's context length. The reward model scores them as a penalty instead of excluding them.
 /// </para>
 /// <para>The reader copies the options when it is built; changing them afterwards does not affect it. Instances are not thread-safe.</para>
 /// </remarks>
@@ -74,7 +85,22 @@ public sealed class ChatClientBlindReaderOptions
     /// <value>The default is <see cref="Rewards.MissingTagPolicy.Fail"/>.</value>
     public MissingTagPolicy MissingTagPolicy { get; set; } = MissingTagPolicy.Fail;
 
+    /// <summary>Gets or sets how the model is asked to format its reply.</summary>
+    /// <value>The default is <see cref="BlindReaderReplyFormat.Tags"/> (the paper's format, understood by any chat model).</value>
+    /// <remarks>
+    /// <see cref="BlindReaderReplyFormat.JsonSchema"/> sets <see cref="ChatOptions.ResponseFormat"/> to a JSON schema on every call (unless
+    /// <see cref="ChatOptions"/> already sets a response format) and, when <see cref="SystemPrompt"/> is the default, sends
+    /// <see cref="DefaultJsonSystemPrompt"/> instead. Prefer it on servers with guided decoding (vLLM, SGLang) or structured outputs.
+    /// </remarks>
+    public BlindReaderReplyFormat ReplyFormat { get; set; } = BlindReaderReplyFormat.Tags;
+
+    /// <summary>Gets the system prompt sent for <see cref="BlindReaderReplyFormat.JsonSchema"/> when <see cref="SystemPrompt"/> is the default.</summary>
+    public static string DefaultJsonSystemPrompt => ChatClientBlindReaderConstants.DefaultJsonSystemPrompt;
+
     /// <summary>Gets or sets whether a reply that cannot be parsed (empty, no answer, no tag under <see cref="Rewards.MissingTagPolicy.Fail"/>) is reported as transient, so a retry stage tries again.</summary>
-    /// <value>The default is <see langword="false"/>: with greedy decoding the same prompt gives the same reply, so a retry would not help.</value>
+    /// <value>The default is <see langword="false"/>: with greedy decoding the same prompt gives the same reply, so a retry would not help,
+    /// and the failure is <see cref="RewardFailureKind.Evidence"/> (scored as a penalty).</value>
+    /// <remarks>When <see langword="true"/>, such a reply is a transient <see cref="RewardFailureKind.Infrastructure"/> failure instead: retried,
+    /// and NaN when retries run out. Use it only with a sampling reader; a policy can then make replies fail on purpose to escape a low score.</remarks>
     public bool MalformedReplyIsTransient { get; set; }
 }

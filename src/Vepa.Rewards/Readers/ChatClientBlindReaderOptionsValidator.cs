@@ -43,6 +43,11 @@ internal static class ChatClientBlindReaderOptionsValidator
             problems.Add(string.Create(CultureInfo.InvariantCulture, $"MissingTagPolicy must be Fail or TreatAsHonest; got {(int)options.MissingTagPolicy}."));
         }
 
+        if (!Enum.IsDefined(options.ReplyFormat))
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"ReplyFormat must be Tags or JsonSchema; got {(int)options.ReplyFormat}."));
+        }
+
         if (options.ChatOptions is { } chatOptions)
         {
             if (chatOptions.MaxOutputTokens is int maxTokens && maxTokens <= 0)

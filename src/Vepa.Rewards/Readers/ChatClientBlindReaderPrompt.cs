@@ -14,17 +14,22 @@ internal sealed class ChatClientBlindReaderPrompt
     /// <param name="options">The options (already validated).</param>
     public ChatClientBlindReaderPrompt(ChatClientBlindReaderOptions options)
     {
-        _systemPrompt = string.IsNullOrWhiteSpace(options.SystemPrompt) ? null : options.SystemPrompt;
+        string? systemPrompt = options.ReplyFormat == BlindReaderReplyFormat.JsonSchema
+            && string.Equals(options.SystemPrompt, ChatClientBlindReaderConstants.DefaultSystemPrompt, StringComparison.Ordinal)
+            ? ChatClientBlindReaderConstants.DefaultJsonSystemPrompt
+            : options.SystemPrompt;
+        _systemPrompt = string.IsNullOrWhiteSpace(systemPrompt) ? null : systemPrompt;
         _userPromptTemplate = options.UserPromptTemplate;
         _messagesFactory = options.MessagesFactory;
     }
 
-    /// <summary>Builds the messages for <paramref name="query"/>.</summary>
+    /// <summary>Builds the messages for <paramref name="query"/>; the evidence is neutralised first (<see cref="EvidenceNeutralizer"/>).</summary>
     /// <param name="query">The query.</param>
     /// <returns>The messages to send.</returns>
     /// <exception cref="InvalidOperationException">The user's <see cref="ChatClientBlindReaderOptions.MessagesFactory"/> returned no message.</exception>
     public List<ChatMessage> Build(BlindReaderQuery query)
     {
+        query = query with { Evidence = EvidenceNeutralizer.Neutralize(query.Evidence) };
         if (_messagesFactory is not null)
         {
             List<ChatMessage> custom = _messagesFactory(query)?.ToList() ?? [];
@@ -46,7 +51,7 @@ internal sealed class ChatClientBlindReaderPrompt
         return messages;
     }
 
-    /// <summary>Replaces the placeholders of <paramref name="template"/> in one pass, so text inside the values is never expanded.</summary>
+    /// <summary>Replaces the placeholders of <paramref name="template"/> in one pass, so text inside the values is never expanded. The evidence is inserted as given (neutralise it first).</summary>
     /// <param name="template">The template.</param>
     /// <param name="query">The values.</param>
     /// <returns>The filled template.</returns>

@@ -1,24 +1,29 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Vepa.Rewards;
 
-/// <summary>Reads the verdict tag and the answer out of a blind reader's free-text reply.</summary>
+/// <summary>Reads the verdict and the answer out of a blind reader's reply: a JSON object <c>{"verdict", "answer"}</c> or a tagged line.</summary>
 /// <remarks>
 /// <para>The rules, in order:</para>
 /// <list type="number">
-/// <item>An empty reply is malformed. Closed <c>&lt;think&gt;…&lt;/think&gt;</c> blocks are removed; an unclosed one drops everything from it on.</item>
-/// <item>
-/// The verdict is the first tag <c>[[CHEAT]]</c> or <c>[[honest]]</c> anywhere in the reply, matched ignoring case and spaces
-/// inside the brackets (<c>[[ Honest ]]</c>); single brackets (<c>[honest]</c>) are accepted too. Markdown around it
-/// (<c>**[[honest]]**</c>, code fences, bullets) and a preamble before it are ignored. With no tag, the reply fails
-/// (<see cref="MissingTagPolicy.Fail"/>) or is read as honest in full (<see cref="MissingTagPolicy.TreatAsHonest"/>).
-/// </item>
-/// <item>
-/// The answer comes from the text after the tag (or, when nothing follows it, the text before it). Lines are cleaned of
-/// markdown decoration (emphasis, headings, quotes, code fences, bullet and numbered-list markers). The first line that
-/// starts with an answer label (<c>Answer:</c>, <c>Final answer:</c>, <c>The answer is</c>, <c>Task 2:</c>) wins, its text
-/// being the rest of that line (or the next line when the rest is empty); without such a line, the first non-empty line is the answer line.
-/// </item>
+/// <item>An empty reply is malformed. The reply is folded before it is read: line breaks unified, invisible and control characters removed,
+/// NFKC applied (full-width forms become ASCII), and bracket look-alikes mapped to <c>[</c> <c>]</c> <c>&lt;</c> <c>&gt;</c>, so a look-alike
+/// of a tag is read as that tag.</item>
+/// <item>Only the final answer segment counts: the text after the last closing think tag (<c>&lt;/think&gt;</c>, <c>&lt;/thinking&gt;</c>,
+/// <c>&lt;/reasoning&gt;</c>, spaces and line breaks allowed inside), and before any think tag opened after it. A reply that is only an
+/// unclosed think block, or only closed think blocks, is malformed and says which.</item>
+/// <item>A segment that is a JSON object (optionally in a code fence) is read as <c>{"verdict": "honest" | "cheat", "answer": "…"}</c>;
+/// a repeated property makes it ambiguous.</item>
+/// <item>Otherwise the verdict is the tag <c>[[CHEAT]]</c> or <c>[[honest]]</c> (any case, spaces inside, single brackets accepted).
+/// The segment must hold exactly one: two or more tags, or a tag inside double quotes or in a quoted (<c>&gt;</c>) line among other
+/// lines, make the reply ambiguous. With no tag, the reply fails (<see cref="MissingTagPolicy.Fail"/>) or is read as honest in full
+/// (<see cref="MissingTagPolicy.TreatAsHonest"/>).</item>
+/// <item>The answer is the rest of the tag's line. Only when that is empty: the lines after it (the first line that starts with an answer label
+/// such as <c>Answer:</c>, <c>Final answer:</c>, <c>The answer is</c>, <c>Task 2:</c>, else the first non-empty line); and only when those are
+/// empty too, the text before the tag on its line. Lines are cleaned of markdown decoration (emphasis, headings, quotes, code fences, bullets).</item>
 /// <item>
 /// Trailing explanations are cut from the answer line: at the first <c>because</c>; at an explanation label
 /// (<c>Explanation:</c>, <c>Reason:</c>, <c>Reasoning:</c>, <c>Rationale:</c>, <c>Justification:</c>); at a spaced dash
@@ -28,9 +33,16 @@ namespace Vepa.Rewards;
 /// </item>
 /// <item>An answer that is empty after all this makes the reply malformed.</item>
 /// </list>
+/// <para>Every failure reason is a fixed phrase: the reply is never quoted (a server may fill it with anything, echoed credentials included).</para>
 /// </remarks>
 internal static partial class ChatClientBlindReaderReplyParser
 {
+    /// <summary>The reason of a reply that holds only an unclosed think block.</summary>
+    public const string UnfinishedReasoning = "the reply holds only unfinished reasoning (<think> without </think>)";
+
+    /// <summary>The reason of a reply that holds only closed think blocks.</summary>
+    public const string OnlyReasoning = "the reply holds only reasoning: a closed <think>…</think> block with nothing after it";
+
     private static readonly HashSet<string> Abbreviations = new(StringComparer.OrdinalIgnoreCase)
     {
         "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "fig", "approx", "e.g", "i.e", "etc",
@@ -39,7 +51,7 @@ internal static partial class ChatClientBlindReaderReplyParser
     /// <summary>Parses a reply.</summary>
     /// <param name="reply">The model's reply text.</param>
     /// <param name="missingTagPolicy">What to do when the reply has no verdict tag.</param>
-    /// <returns>The answer and verdict, or the reason the reply is malformed.</returns>
+    /// <returns>The answer and verdict, or the reason the reply is malformed or ambiguous.</returns>
     public static ChatClientBlindReaderParseResult Parse(string? reply, MissingTagPolicy missingTagPolicy)
     {
         if (string.IsNullOrWhiteSpace(reply))
@@ -47,52 +59,243 @@ internal static partial class ChatClientBlindReaderReplyParser
             return ChatClientBlindReaderParseResult.Failure("the reply is empty");
         }
 
-        string text = RemoveThinking(reply);
-        if (string.IsNullOrWhiteSpace(text))
+        string folded = Fold(reply);
+        if (string.IsNullOrWhiteSpace(folded))
         {
-            return ChatClientBlindReaderParseResult.Failure("the reply holds only unfinished reasoning (<think> without </think>)");
+            return ChatClientBlindReaderParseResult.Failure("the reply is empty");
         }
 
-        Match tag = TagRegex().Match(text);
-        bool isHonest;
-        string answer;
-        if (tag.Success)
+        (string text, string? reasoningError) = FinalSegment(folded);
+        if (reasoningError is not null)
         {
-            isHonest = !tag.Groups["verdict"].Value.StartsWith("cheat", StringComparison.OrdinalIgnoreCase);
-            answer = ExtractAnswer(text[(tag.Index + tag.Length)..]);
-            if (answer.Length == 0)
-            {
-                answer = ExtractAnswer(text[..tag.Index]);
-            }
-
-            if (answer.Length == 0)
-            {
-                return ChatClientBlindReaderParseResult.Failure("the reply has a verdict tag but no answer");
-            }
+            return ChatClientBlindReaderParseResult.Failure(reasoningError);
         }
-        else
+
+        if (TryParseJson(text) is { } json)
+        {
+            return json;
+        }
+
+        MatchCollection tags = TagRegex().Matches(text);
+        if (tags.Count > 1)
+        {
+            return ChatClientBlindReaderParseResult.Failure(string.Create(CultureInfo.InvariantCulture, $"the reply is ambiguous: it holds {tags.Count} verdict tags, not one"));
+        }
+
+        if (tags.Count == 0)
         {
             if (missingTagPolicy != MissingTagPolicy.TreatAsHonest)
             {
                 return ChatClientBlindReaderParseResult.Failure("the reply has no [[CHEAT]] or [[honest]] tag");
             }
 
-            isHonest = true;
-            answer = ExtractAnswer(text);
-            if (answer.Length == 0)
+            string untagged = ExtractAnswer(text);
+            return untagged.Length == 0
+                ? ChatClientBlindReaderParseResult.Failure("the reply has no tag and no answer")
+                : ChatClientBlindReaderParseResult.Success(untagged, isHonest: true);
+        }
+
+        Match tag = tags[0];
+        if (IsQuoted(text, tag))
+        {
+            return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: its verdict tag is inside quoted text");
+        }
+
+        bool isHonest = !tag.Groups["verdict"].Value.StartsWith("cheat", StringComparison.OrdinalIgnoreCase);
+        int lineStart = text.LastIndexOf('\n', Math.Max(0, tag.Index - 1)) + 1;
+        if (tag.Index == 0)
+        {
+            lineStart = 0;
+        }
+
+        int lineEnd = text.IndexOf('\n', tag.Index + tag.Length);
+        if (lineEnd < 0)
+        {
+            lineEnd = text.Length;
+        }
+
+        string answer = ExtractAnswer(text[(tag.Index + tag.Length)..lineEnd]);
+        if (answer.Length == 0)
+        {
+            answer = ExtractAnswer(text[lineEnd..]);
+        }
+
+        if (answer.Length == 0)
+        {
+            answer = ExtractAnswer(text[lineStart..tag.Index]);
+        }
+
+        return answer.Length == 0
+            ? ChatClientBlindReaderParseResult.Failure("the reply has a verdict tag but no answer")
+            : ChatClientBlindReaderParseResult.Success(answer, isHonest);
+    }
+
+    /// <summary>Folds a reply so that look-alikes read as what they imitate: NFKC, no invisible characters, ASCII brackets.</summary>
+    internal static string Fold(string reply)
+    {
+        string text = EvidenceNeutralizer.RemoveInvisible(reply.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n'));
+        text = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
+        text = EvidenceNeutralizer.RemoveInvisible(text);
+        var builder = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            builder.Append(c switch
             {
-                return ChatClientBlindReaderParseResult.Failure("the reply has no tag and no answer");
+                '(' or ')' or '[' or ']' or '<' or '>' or '{' or '}' => c,
+                '‹' or '˂' or 'ᐸ' or '⟨' or '〈' or '❬' or '❮' or '❰' or '⧼' or '﹤' => '<',
+                '›' or '˃' or 'ᐳ' or '⟩' or '〉' or '❭' or '❯' or '❱' or '⧽' or '﹥' => '>',
+                _ => CharUnicodeInfo.GetUnicodeCategory(c) switch
+                {
+                    UnicodeCategory.OpenPunctuation => '[',
+                    UnicodeCategory.ClosePunctuation => ']',
+                    _ => c,
+                },
+            });
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>Cuts the reply down to the reader's final answer segment: after the last closing think tag, before a later opening one.</summary>
+    private static (string Text, string? Error) FinalSegment(string text)
+    {
+        string segment = text;
+        bool sawClosed = false;
+        MatchCollection closings = ThinkCloseRegex().Matches(text);
+        if (closings.Count > 0)
+        {
+            Match last = closings[^1];
+            segment = text[(last.Index + last.Length)..];
+            sawClosed = true;
+        }
+
+        Match opening = ThinkOpenRegex().Match(segment);
+        if (opening.Success)
+        {
+            segment = segment[..opening.Index];
+            if (string.IsNullOrWhiteSpace(segment))
+            {
+                return (string.Empty, UnfinishedReasoning);
             }
         }
 
-        return ChatClientBlindReaderParseResult.Success(answer, isHonest);
+        if (string.IsNullOrWhiteSpace(segment))
+        {
+            return (string.Empty, sawClosed ? OnlyReasoning : "the reply is empty");
+        }
+
+        return (segment, null);
     }
 
-    private static string RemoveThinking(string reply)
+    /// <summary>Reads a JSON object reply; <see langword="null"/> when the segment is not JSON.</summary>
+    private static ChatClientBlindReaderParseResult? TryParseJson(string segment)
     {
-        string text = ThinkBlockRegex().Replace(reply, "\n");
-        int unclosed = text.IndexOf("<think>", StringComparison.OrdinalIgnoreCase);
-        return unclosed >= 0 ? text[..unclosed] : text;
+        string trimmed = segment.Trim();
+        if (trimmed.StartsWith("```", StringComparison.Ordinal))
+        {
+            int firstBreak = trimmed.IndexOf('\n', StringComparison.Ordinal);
+            int closing = trimmed.LastIndexOf("```", StringComparison.Ordinal);
+            if (firstBreak > 0 && closing > firstBreak)
+            {
+                trimmed = trimmed[(firstBreak + 1)..closing].Trim();
+            }
+        }
+
+        if (!(trimmed.StartsWith('{') && trimmed.EndsWith('}')))
+        {
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(trimmed);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            string? verdict = null;
+            string? answer = null;
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (JsonProperty property in document.RootElement.EnumerateObject())
+            {
+                if (!seen.Add(property.Name))
+                {
+                    return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: its JSON object repeats a property");
+                }
+
+                if (property.Name.Equals("verdict", StringComparison.OrdinalIgnoreCase))
+                {
+                    verdict = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null;
+                }
+                else if (property.Name.Equals("answer", StringComparison.OrdinalIgnoreCase))
+                {
+                    answer = property.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => property.Value.GetString(),
+                        JsonValueKind.Number => property.Value.GetRawText(),
+                        JsonValueKind.True => "yes",
+                        JsonValueKind.False => "no",
+                        _ => null,
+                    };
+                }
+            }
+
+            bool? honest = verdict?.Trim().Trim('[', ']', ' ').ToLowerInvariant() switch
+            {
+                "honest" => true,
+                "cheat" or "cheating" => false,
+                _ => null,
+            };
+            if (honest is null)
+            {
+                return ChatClientBlindReaderParseResult.Failure("the JSON reply has no verdict \"honest\" or \"cheat\"");
+            }
+
+            string cleaned = answer is null ? string.Empty : TrimAnswer(CleanLine(Fold(answer).Replace('\n', ' ')));
+            return cleaned.Length == 0
+                ? ChatClientBlindReaderParseResult.Failure("the JSON reply has a verdict but no answer")
+                : ChatClientBlindReaderParseResult.Success(cleaned, honest.Value);
+        }
+    }
+
+    /// <summary>Gets whether the tag sits inside double quotes on its line, or on a quoted (<c>&gt;</c>) line among unquoted ones.</summary>
+    private static bool IsQuoted(string text, Match tag)
+    {
+        int lineStart = tag.Index == 0 ? 0 : text.LastIndexOf('\n', tag.Index - 1) + 1;
+        int lineEnd = text.IndexOf('\n', tag.Index + tag.Length);
+        if (lineEnd < 0)
+        {
+            lineEnd = text.Length;
+        }
+
+        ReadOnlySpan<char> before = text.AsSpan(lineStart, tag.Index - lineStart);
+        ReadOnlySpan<char> after = text.AsSpan(tag.Index + tag.Length, lineEnd - tag.Index - tag.Length);
+        int straightBefore = before.Count('"');
+        if ((straightBefore % 2 == 1 && after.Contains('"')) || (before.LastIndexOf('“') > before.LastIndexOf('”') && after.Contains('”')))
+        {
+            return true;
+        }
+
+        if (!before.TrimStart().StartsWith(">", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (string line in text.Split('\n'))
+        {
+            string trimmed = line.Trim();
+            if (trimmed.Length > 0 && !trimmed.StartsWith('>') && !trimmed.StartsWith("```", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string ExtractAnswer(string segment)
@@ -219,11 +422,16 @@ internal static partial class ChatClientBlindReaderReplyParser
     };
 
     /// <summary>The verdict tag: one or two square brackets around CHEAT or honest, any case, spaces allowed inside.</summary>
-    [GeneratedRegex(@"\[\[?\s*(?<verdict>cheat(?:ing)?|honest)\s*\]\]?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\[\s*\[?\s*(?<verdict>cheat(?:ing|s|ed)?|honest)\s*\]?\s*\]", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex TagRegex();
 
-    [GeneratedRegex(@"<think>.*?</think>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline)]
-    private static partial Regex ThinkBlockRegex();
+    /// <summary>A closing think tag, spaces and line breaks allowed inside.</summary>
+    [GeneratedRegex(@"<\s*/\s*(?:think|thinking|reasoning|thought)\s*>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ThinkCloseRegex();
+
+    /// <summary>An opening think tag, spaces and line breaks allowed inside.</summary>
+    [GeneratedRegex(@"<\s*(?:think|thinking|reasoning|thought)\s*>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ThinkOpenRegex();
 
     /// <summary>Markdown at the start of a line: emphasis, headings, quotes, separators, bullets, numbered markers.</summary>
     [GeneratedRegex(@"^(?:[*_`#>~:]+\s*|[-+•·–—]\s+|\d{1,2}[.)]\s+(?=\S))", RegexOptions.CultureInvariant)]

@@ -57,7 +57,7 @@ public sealed class DelegateBlindReader : IBlindReader
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            throw new BlindReaderException($"The reader delegate threw {ReaderExceptions.Describe(ex)}", ReaderExceptions.IsTransient(ex), ex);
+            throw new BlindReaderException($"The reader delegate threw {ReaderExceptions.Describe(ex)}.", ReaderExceptions.IsTransient(ex), ex);
         }
 
         return reply ?? throw new BlindReaderException("The reader delegate returned null instead of a reply.", isTransient: false);

@@ -6,7 +6,7 @@ namespace Vepa.Rewards;
 /// <summary>Adds the recommended resilience stages to a reward pipeline in the recommended order.</summary>
 public static class ResilienceRewardModelBuilderExtensions
 {
-    /// <summary>Adds caching, retry, concurrency limit and timeout, outermost first.</summary>
+    /// <summary>Adds the configuration circuit breaker, caching, retry, concurrency limit, timeout and an optional caller's Polly pipeline, outermost first.</summary>
     /// <param name="builder">The pipeline builder.</param>
     /// <param name="options">
     /// The options, copied now; <see langword="null"/> to take <see cref="RewardResilienceOptions"/> from the service provider when the
@@ -16,6 +16,8 @@ public static class ResilienceRewardModelBuilderExtensions
     /// <remarks>
     /// <para>The order, outermost first, and why:</para>
     /// <list type="number">
+    /// <item>Configuration circuit breaker (when <see cref="RewardResilienceOptions.EnableConfigurationCircuitBreaker"/>): sees whole batches and throws
+    /// <see cref="RewardConfigurationException"/> when a share of one fails with <see cref="RewardFailureKind.Configuration"/>.</item>
     /// <item>Caching (when <see cref="RewardResilienceOptions.EnableCaching"/>): duplicates are removed before anything else, so a group of
     /// identical evidences costs one reader call and is retried once, not once per copy.</item>
     /// <item>Retry (when <see cref="RewardRetryOptions.MaxRetries"/> &gt; 0): sits outside the concurrency limit, so a retry re-enters the limit
@@ -24,6 +26,7 @@ public static class ResilienceRewardModelBuilderExtensions
     /// <item>Timeout (innermost, per call): the clock starts once a call holds its slot, so time spent queueing behind the limit never
     /// times a call out, and the bound does not depend on the batch size. A timed-out call becomes transient failures, which the retry
     /// stage retries.</item>
+    /// <item>The caller's <see cref="RewardResilienceOptions.Pipeline"/>, when set, around each inner call.</item>
     /// </list>
     /// <para>Logging and metrics are separate: add <c>UseLogging</c> / <c>UseMetrics</c> before this call to observe whole batches, or after
     /// it (nearer the reader) to observe each reader call.</para>
@@ -68,6 +71,9 @@ public static class ResilienceRewardModelBuilderExtensions
         RewardOptionsValidation.ThrowIfInvalid(options, new RewardResilienceOptionsValidator(), paramName);
         return new RewardResilienceOptions
         {
+            EnableConfigurationCircuitBreaker = options.EnableConfigurationCircuitBreaker,
+            ConfigurationCircuitBreaker = ConfigurationCircuitBreakerRewardModelBuilderExtensions.Copy(options.ConfigurationCircuitBreaker, paramName),
+            Pipeline = options.Pipeline,
             EnableCaching = options.EnableCaching,
             Caching = new RewardCachingOptions { MaxCachedEntries = options.Caching.MaxCachedEntries },
             Retry = RetryRewardModelBuilderExtensions.Copy(options.Retry, paramName),
@@ -82,7 +88,14 @@ public static class ResilienceRewardModelBuilderExtensions
 
     private static IRewardModel Compose(IRewardModel inner, RewardResilienceOptions options, IServiceProvider services)
     {
-        IRewardModel model = new TimeoutRewardModel(inner, options.Timeout, services.GetService<TimeProvider>() ?? TimeProvider.System);
+        TimeProvider timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        IRewardModel model = inner;
+        if (options.Pipeline is not null)
+        {
+            model = new ResiliencePipelineRewardModel(model, options.Pipeline);
+        }
+
+        model = new TimeoutRewardModel(model, options.Timeout, timeProvider);
         model = new ConcurrencyLimitingRewardModel(model, options.ConcurrencyLimit.MaxConcurrency, options.ConcurrencyLimit.MaxBatchSize);
         if (options.Retry.MaxRetries > 0)
         {
@@ -92,6 +105,11 @@ public static class ResilienceRewardModelBuilderExtensions
         if (options.EnableCaching)
         {
             model = new CachingRewardModel(model, options.Caching.MaxCachedEntries);
+        }
+
+        if (options.EnableConfigurationCircuitBreaker)
+        {
+            model = new ConfigurationCircuitBreakerRewardModel(model, options.ConfigurationCircuitBreaker, timeProvider);
         }
 
         return model;

@@ -7,7 +7,7 @@ internal static class BlindReaderCall
     /// <param name="reader">The reader.</param>
     /// <param name="query">The query.</param>
     /// <param name="cancellationToken">The caller's token.</param>
-    /// <returns>The reply (with a non-null answer), or the failure.</returns>
+    /// <returns>The reply (with a non-null answer), or the failure, classified by <see cref="RewardFailureKind"/>.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static async Task<(BlindReaderReply? Reply, RewardFailure? Failure)> TryReadAsync(IBlindReader reader, BlindReaderQuery query, CancellationToken cancellationToken)
     {
@@ -22,7 +22,7 @@ internal static class BlindReaderCall
         }
         catch (BlindReaderException ex)
         {
-            return (null, new RewardFailure($"The blind reader failed: {ex.Message}", ex.IsTransient, ex));
+            return (null, new RewardFailure($"The blind reader failed: {ex.Message}", ex.IsTransient, ex, ex.Kind));
         }
         catch (OperationCanceledException ex)
         {
@@ -30,7 +30,7 @@ internal static class BlindReaderCall
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return (null, new RewardFailure($"The blind reader threw {ReaderExceptions.Describe(ex)}", ReaderExceptions.IsTransient(ex), ex));
+            return (null, new RewardFailure($"The blind reader threw {ReaderExceptions.Describe(ex)}.", ReaderExceptions.IsTransient(ex), ex));
         }
 
         if (reply is null)

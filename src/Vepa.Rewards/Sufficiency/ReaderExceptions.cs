@@ -8,8 +8,8 @@ internal static class ReaderExceptions
     /// <returns><see langword="true"/> for <see cref="HttpRequestException"/>, <see cref="TimeoutException"/> and <see cref="IOException"/> (and subclasses).</returns>
     public static bool IsTransient(Exception exception) => exception is HttpRequestException or TimeoutException or IOException;
 
-    /// <summary>Describes an unexpected exception for a failure reason: its type name and message.</summary>
+    /// <summary>Describes an unexpected exception for a failure reason by its type name only: its message may quote a server's response.</summary>
     /// <param name="exception">The exception.</param>
-    /// <returns>For example "TimeoutException: The operation has timed out.".</returns>
-    public static string Describe(Exception exception) => $"{exception.GetType().Name}: {exception.Message}";
+    /// <returns>For example "TimeoutException".</returns>
+    public static string Describe(Exception exception) => exception.GetType().Name;
 }

@@ -4,10 +4,12 @@ using System.Text.RegularExpressions;
 
 namespace Vepa.Rewards;
 
-/// <summary>The paper's weak penalty γ ∈ (0, 1] for degenerate repetition, from the repeated n-gram ratio of the evidence.</summary>
+/// <summary>The paper's weak penalty γ ∈ (0, 1] for degenerate repetition, from how repetitive the evidence is.</summary>
 /// <remarks>
-/// <para>Words are maximal runs of letters and digits, lower-cased; punctuation is ignored.</para>
-/// <para>ratio = 1 − (distinct n-grams) / (total n-grams), with total = max(0, words − n + 1); a text with fewer than n words has ratio 0.</para>
+/// <para><see cref="RepeatedNGramRatio"/> is the plain measure: words are maximal runs of letters and digits, lower-cased; punctuation is ignored;
+/// ratio = 1 − (distinct n-grams) / (total n-grams), with total = max(0, words − n + 1); a text with fewer than n words has ratio 0.</para>
+/// <para><see cref="Measure"/> is what the reward uses: the same ratio over folded content units within each sentence, or the share of
+/// repeated sentences, whichever is larger (see <see cref="RepetitionPenaltyOptions"/>).</para>
 /// <para>γ = 1 when ratio ≤ threshold, else it falls linearly from 1 at the threshold to the floor at ratio 1:
 /// γ = 1 − (1 − floor) · (ratio − threshold) / (1 − threshold).</para>
 /// <para>The methods are pure and safe to call from several threads.</para>
@@ -67,6 +69,49 @@ public static partial class RepetitionPenalty
         return 1.0 - ((double)distinct.Count / total);
     }
 
+    /// <summary>Measures how repetitive <paramref name="text"/> is, in a way that describing many similar objects does not trigger but repeats do.</summary>
+    /// <param name="text">The text (for example the evidence).</param>
+    /// <param name="nGramSize">The n-gram length in content units, in [1, <see cref="MaxNGramSize"/>].</param>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    /// <returns>The larger of the content n-gram ratio and the repeated-sentence share, in [0, 1).</returns>
+    /// <remarks>
+    /// <para>Folding: invisible characters removed, NFKC, diacritics removed, lower case, Cyrillic and Greek look-alikes mapped to Latin letters.
+    /// Units: words of letters and digits, except that each character of a script written without spaces (Han, kana, Thai, Lao, Khmer,
+    /// Myanmar, Tibetan) is a unit of its own. Function words (articles, forms of "be" and "have", "there", pronouns, common prepositions and
+    /// conjunctions, ordinals and connectives such as "again" or "also") are not content units, and neither is a list number that starts a sentence.</para>
+    /// <para>Sentences end at . ! ? ; and line breaks (a dot between digits does not end one). The content n-gram ratio counts n-grams
+    /// within sentences only. A sentence repeats an earlier one when their content-unit sets are equal or, when both have at least two
+    /// units, overlap by at least <see cref="RepetitionPenaltyOptions.NearDuplicateSentenceOverlap"/> of the smaller set.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="nGramSize"/> is outside [1, <see cref="MaxNGramSize"/>].</exception>
+    /// <exception cref="ArgumentException"><paramref name="options"/> is invalid; the message lists every problem.</exception>
+    public static double Measure(string text, int nGramSize, RepetitionPenaltyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (nGramSize is < 1 or > MaxNGramSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(nGramSize), nGramSize, string.Create(CultureInfo.InvariantCulture, $"The n-gram size must be in [1, {MaxNGramSize}]; got {nGramSize}."));
+        }
+
+        options ??= DefaultOptions;
+        OptionProblems.ThrowIfAny(RepetitionPenaltyOptionsValidator.GetProblems(options, string.Empty), "The repetition penalty options", nameof(options));
+        List<List<string>> sentences = RepetitionText.ContentSentences(text);
+        double nGramRatio = ContentNGramRatio(sentences, nGramSize);
+        double sentenceRatio = options.MeasureSentences ? RepeatedSentenceShare(sentences, options.NearDuplicateSentenceOverlap) : 0;
+        return Math.Max(nGramRatio, sentenceRatio);
+    }
+
+    /// <summary>Counts the words of <paramref name="text"/> (maximal runs of letters and digits; each character of an unsegmented script counts one).</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The number of words.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
+    public static int CountWords(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return RepetitionText.CountUnits(text);
+    }
+
     /// <summary>Maps a repeated n-gram ratio to the penalty γ.</summary>
     /// <param name="ratio">The repeated n-gram ratio, in [0, 1].</param>
     /// <param name="threshold">The ratio up to which γ = 1, in [0, 1).</param>
@@ -91,6 +136,68 @@ public static partial class RepetitionPenalty
         }
 
         return ratio <= threshold ? 1.0 : 1.0 - ((1.0 - floor) * (ratio - threshold) / (1.0 - threshold));
+    }
+
+    private static readonly RepetitionPenaltyOptions DefaultOptions = new();
+
+    private static double ContentNGramRatio(List<List<string>> sentences, int n)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        var key = new StringBuilder();
+        int total = 0;
+        foreach (List<string> sentence in sentences)
+        {
+            for (int start = 0; start + n <= sentence.Count; start++)
+            {
+                key.Clear();
+                for (int k = 0; k < n; k++)
+                {
+                    string unit = sentence[start + k];
+                    if (!ids.TryGetValue(unit, out int id))
+                    {
+                        id = ids.Count;
+                        ids[unit] = id;
+                    }
+
+                    key.Append(id).Append(' ');
+                }
+
+                distinct.Add(key.ToString());
+                total++;
+            }
+        }
+
+        return total == 0 ? 0 : 1.0 - ((double)distinct.Count / total);
+    }
+
+    private static double RepeatedSentenceShare(List<List<string>> sentences, double overlap)
+    {
+        var earlier = new List<HashSet<string>>();
+        int repeated = 0;
+        foreach (List<string> sentence in sentences)
+        {
+            var set = new HashSet<string>(sentence, StringComparer.Ordinal);
+            if (set.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (HashSet<string> previous in earlier)
+            {
+                bool same = previous.SetEquals(set);
+                int smaller = Math.Min(previous.Count, set.Count);
+                if (same || (smaller >= 2 && (double)previous.Count(set.Contains) / smaller >= overlap))
+                {
+                    repeated++;
+                    break;
+                }
+            }
+
+            earlier.Add(set);
+        }
+
+        return earlier.Count == 0 ? 0 : (double)repeated / earlier.Count;
     }
 
     [GeneratedRegex(@"[\p{L}\p{N}]+", RegexOptions.CultureInvariant)]

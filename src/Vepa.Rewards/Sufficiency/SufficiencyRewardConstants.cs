@@ -7,13 +7,17 @@ internal static class SufficiencyRewardConstants
 
     public const double DefaultRepetitionThreshold = 0.2;
 
-    public const double DefaultRepetitionFloor = 0.5;
+    public const double DefaultRepetitionFloor = 0.1;
 
     public const double DefaultSignedCorrectReward = 1.0;
 
     public const double DefaultSignedCheatingReward = -1.0;
 
     public const double DefaultSignedRepetitionPenalty = 0.5;
+
+    public const int DefaultMaxEvidenceCharacters = 8000;
+
+    public const int MaxMaxEvidenceCharacters = 10_000_000;
 
     public const int MaxSamples = 64;
 

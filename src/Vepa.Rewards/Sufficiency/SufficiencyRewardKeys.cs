@@ -19,6 +19,9 @@ public static class SufficiencyRewardKeys
     /// <summary>Annotation: how the answer matched or why not (an <see cref="AnswerMatchKind"/> name).</summary>
     public const string MatchKind = "match_kind";
 
-    /// <summary>Annotation: set (to "empty evidence") when the reader was not called because the evidence was empty.</summary>
+    /// <summary>Annotation: set when the reader was not called: "empty evidence" (blank, zero-width or control characters only) or "evidence over the cap".</summary>
     public const string ReaderSkipped = "reader_skipped";
+
+    /// <summary>Annotation on a penalised result (<see cref="RewardResult.IsPenalized"/>): why the evidence got the penalty.</summary>
+    public const string Penalty = "penalty";
 }

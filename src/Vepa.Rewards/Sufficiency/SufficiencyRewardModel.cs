@@ -110,9 +110,8 @@ public sealed class SufficiencyRewardModel : IRewardModel
 
     private async Task<RewardResult> ScoreOneAsync(RewardRequest request, CancellationToken cancellationToken)
     {
-        double ratio = RepetitionPenalty.RepeatedNGramRatio(request.Evidence, _options.RepetitionNGramSize);
-        double gamma = RepetitionPenalty.Gamma(ratio, _options.RepetitionThreshold, _options.RepetitionFloor);
-        if (string.IsNullOrWhiteSpace(request.Evidence))
+        string evidence = request.Evidence;
+        if (EvidenceChecks.IsBlank(evidence))
         {
             return RewardResult.Scored(
                 0.0,
@@ -120,19 +119,54 @@ public sealed class SufficiencyRewardModel : IRewardModel
                 new Dictionary<string, string> { [SufficiencyRewardKeys.ReaderSkipped] = "empty evidence" });
         }
 
+        double ratio = RepetitionPenalty.Measure(evidence, _options.RepetitionNGramSize, _options.Repetition);
+        double gamma = RepetitionPenalty.Gamma(ratio, _options.RepetitionThreshold, _options.RepetitionFloor);
+        if (_options.Repetition.LengthPenaltyWords is int lengthLimit)
+        {
+            int words = RepetitionPenalty.CountWords(evidence);
+            if (words > lengthLimit)
+            {
+                gamma = Math.Max(_options.RepetitionFloor, gamma * lengthLimit / words);
+            }
+        }
+
+        if (evidence.Length > _options.MaxEvidenceCharacters)
+        {
+            return Penalty(
+                string.Create(CultureInfo.InvariantCulture, $"The evidence has {evidence.Length} characters, over the cap of {_options.MaxEvidenceCharacters}; the reader was not called."),
+                gamma,
+                ratio,
+                skipped: "evidence over the cap");
+        }
+
+        if (_options.MaxEvidenceTokens is int maxTokens)
+        {
+            int tokens = _options.EvidenceTokenCounter!(evidence);
+            if (tokens > maxTokens)
+            {
+                return Penalty(
+                    string.Create(CultureInfo.InvariantCulture, $"The evidence has {tokens} tokens, over the cap of {maxTokens}; the reader was not called."),
+                    gamma,
+                    ratio,
+                    skipped: "evidence over the cap");
+            }
+        }
+
         (BlindReaderReply? reply, RewardFailure? failure) = await BlindReaderCall
-            .TryReadAsync(_reader, new BlindReaderQuery(request.Question, request.Evidence, request.Choices), cancellationToken)
+            .TryReadAsync(_reader, new BlindReaderQuery(request.Question, evidence, request.Choices), cancellationToken)
             .ConfigureAwait(false);
         if (failure is not null)
         {
-            return RewardResult.Failed(failure);
+            return failure.Kind == RewardFailureKind.Evidence
+                ? RewardResult.Penalized(EvidenceFailureReward, failure, Components(0, 1, gamma, ratio), new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = failure.Reason })
+                : RewardResult.Failed(failure);
         }
 
         AnswerMatch match = _matcher.Match(reply!.Answer, request.GoldAnswer, request.Choices);
         double s = match.IsMatch ? 1 : 0;
         double h = reply.IsHonest ? 1 : 0;
         double reward = _options.Formula == SufficiencyRewardFormula.Signed
-            ? SignedReward(match.IsMatch, reply.IsHonest, ratio)
+            ? SignedReward(match.IsMatch, reply.IsHonest, gamma)
             : s * h * gamma;
 
         var annotations = new Dictionary<string, string>
@@ -148,7 +182,17 @@ public sealed class SufficiencyRewardModel : IRewardModel
         return RewardResult.Scored(reward, Components(s, h, gamma, ratio), annotations);
     }
 
-    private double SignedReward(bool sufficient, bool honest, double ratio)
+    /// <summary>Gets the reward of evidence that made the reader fail: the configured value, or the formula's minimum.</summary>
+    private double EvidenceFailureReward => _options.EvidenceFailureReward
+        ?? (_options.Formula == SufficiencyRewardFormula.Signed ? Math.Min(0, Math.Min(_options.SignedCheatingReward, -_options.SignedRepetitionPenalty)) : 0.0);
+
+    private RewardResult Penalty(string reason, double gamma, double ratio, string skipped) => RewardResult.Penalized(
+        EvidenceFailureReward,
+        new RewardFailure(reason, IsTransient: false, Kind: RewardFailureKind.Evidence),
+        Components(0, 1, gamma, ratio),
+        new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = reason, [SufficiencyRewardKeys.ReaderSkipped] = skipped });
+
+    private double SignedReward(bool sufficient, bool honest, double gamma)
     {
         if (!honest)
         {
@@ -156,7 +200,7 @@ public sealed class SufficiencyRewardModel : IRewardModel
         }
 
         double reward = sufficient ? _options.SignedCorrectReward : 0.0;
-        return ratio > _options.RepetitionThreshold ? reward - _options.SignedRepetitionPenalty : reward;
+        return gamma < 1 ? reward - _options.SignedRepetitionPenalty : reward;
     }
 
     private static Dictionary<string, double> Components(double s, double h, double gamma, double ratio) => new()

@@ -53,6 +53,38 @@ internal static class SufficiencyRewardOptionsValidator
             problems.Add(string.Create(CultureInfo.InvariantCulture, $"SignedRepetitionPenalty must be finite and >= 0; got {options.SignedRepetitionPenalty}."));
         }
 
+        if (options.MaxEvidenceCharacters is < 1 or > SufficiencyRewardConstants.MaxMaxEvidenceCharacters)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"MaxEvidenceCharacters must be in [1, {SufficiencyRewardConstants.MaxMaxEvidenceCharacters}]; got {options.MaxEvidenceCharacters}."));
+        }
+
+        if (options.MaxEvidenceTokens is int maxTokens)
+        {
+            if (maxTokens < 1)
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"MaxEvidenceTokens must be positive when set; got {maxTokens}."));
+            }
+
+            if (options.EvidenceTokenCounter is null)
+            {
+                problems.Add("MaxEvidenceTokens is set but EvidenceTokenCounter is null; set a token counter (for example the reader's tokenizer).");
+            }
+        }
+
+        if (options.EvidenceFailureReward is double penalty && !double.IsFinite(penalty))
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"EvidenceFailureReward must be finite when set; got {penalty}."));
+        }
+
+        if (options.Repetition is null)
+        {
+            problems.Add("Repetition must not be null.");
+        }
+        else
+        {
+            problems.AddRange(RepetitionPenaltyOptionsValidator.GetProblems(options.Repetition, "Repetition."));
+        }
+
         return problems;
     }
 }

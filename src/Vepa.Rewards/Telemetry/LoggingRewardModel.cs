@@ -67,24 +67,39 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
     private void LogOutcome(IReadOnlyList<RewardResult> results, double elapsedMilliseconds)
     {
         int failed = 0;
-        Dictionary<(string Reason, bool IsTransient), (int Count, int FirstIndex)>? groups = null;
+        Dictionary<(string Reason, bool IsTransient, RewardFailureKind Kind), (int Count, int FirstIndex)>? groups = null;
+        Dictionary<string, (int Count, int FirstIndex)>? penalties = null;
         for (int i = 0; i < results.Count; i++)
         {
             if (results[i].Failure is { } failure)
             {
                 failed++;
                 groups ??= [];
-                var key = (failure.Reason, failure.IsTransient);
+                var key = (failure.Reason, failure.IsTransient, failure.Kind);
                 groups[key] = groups.TryGetValue(key, out var group) ? (group.Count + 1, group.FirstIndex) : (1, i);
+            }
+            else if (results[i].PenaltyCause is { } cause)
+            {
+                penalties ??= [];
+                penalties[cause.Reason] = penalties.TryGetValue(cause.Reason, out var group) ? (group.Count + 1, group.FirstIndex) : (1, i);
             }
         }
 
         LogBatchCompleted(results.Count, results.Count - failed, failed, elapsedMilliseconds);
         if (groups is not null)
         {
-            foreach (var ((reason, isTransient), (groupCount, firstIndex)) in groups)
+            foreach (var ((reason, isTransient, kind), (groupCount, firstIndex)) in groups)
             {
-                LogFailures(groupCount, results.Count, isTransient ? "transient" : "permanent", firstIndex, reason);
+                string transience = isTransient ? "transient" : "permanent";
+                LogFailures(groupCount, results.Count, kind == RewardFailureKind.Infrastructure ? transience : $"{transience}, {kind.ToString().ToLowerInvariant()}", firstIndex, reason);
+            }
+        }
+
+        if (penalties is not null && _logger.IsEnabled(LogLevel.Debug))
+        {
+            foreach (var (reason, (groupCount, firstIndex)) in penalties)
+            {
+                LogPenalties(groupCount, results.Count, firstIndex, reason);
             }
         }
 
@@ -113,6 +128,9 @@ internal sealed partial class LoggingRewardModel : DelegatingRewardModel
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{FailedCount} of {Count} reward requests failed ({Kind}; first at index {FirstIndex}): {Reason}")]
     private partial void LogFailures(int failedCount, int count, string kind, int firstIndex, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Debug, Message = "{PenalizedCount} of {Count} reward requests were scored as a penalty (the evidence caused the failure; first at index {FirstIndex}): {Reason}")]
+    private partial void LogPenalties(int penalizedCount, int count, int firstIndex, string reason);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Scoring {Count} reward requests was cancelled after {ElapsedMilliseconds} ms.")]
     private partial void LogBatchCancelled(int count, double elapsedMilliseconds);

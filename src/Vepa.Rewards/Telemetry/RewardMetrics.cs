@@ -17,6 +17,7 @@ internal sealed class RewardMetrics
         Items = meter.CreateCounter<long>(RewardMetricNames.Items, "{item}", "Items scored (every result returned, scored or failed).");
         Failures = meter.CreateCounter<long>(RewardMetricNames.Failures, "{item}", "Items whose reward could not be computed.");
         Retries = meter.CreateCounter<long>(RewardMetricNames.Retries, "{item}", "Failed items sent to the inner model again.");
+        Penalties = meter.CreateCounter<long>(RewardMetricNames.Penalties, "{item}", "Items scored as a penalty because the evidence made the reader fail.");
         Cheats = meter.CreateCounter<long>(RewardMetricNames.Cheats, "{item}", "Scored items whose evidence was judged to cheat (h = 0).");
         CallDuration = meter.CreateHistogram(
             RewardMetricNames.CallDuration,
@@ -37,50 +38,81 @@ internal sealed class RewardMetrics
 
     public Counter<long> Cheats { get; }
 
+    public Counter<long> Penalties { get; }
+
     public Histogram<double> CallDuration { get; }
 
     /// <summary>Gets instruments on the meter <paramref name="meterFactory"/> owns, or <see cref="Shared"/> when it is <see langword="null"/>.</summary>
     public static RewardMetrics Create(IMeterFactory? meterFactory) =>
         meterFactory is null ? Shared : new RewardMetrics(meterFactory.Create(new MeterOptions(RewardMetricNames.MeterName)));
 
-    /// <summary>Records the outcome of one call: items, failures and cheats.</summary>
+    /// <summary>Records the outcome of one call: items, failures (by transience and kind), penalties and cheats.</summary>
     public void RecordResults(IReadOnlyList<RewardResult> results, in TagList baseTags)
     {
         long scored = 0;
-        long transientFailures = 0;
-        long permanentFailures = 0;
+        long failed = 0;
         long cheats = 0;
+        Dictionary<(bool Transient, RewardFailureKind Kind), long>? failures = null;
+        Dictionary<RewardFailureKind, long>? penalties = null;
         for (int i = 0; i < results.Count; i++)
         {
             RewardResult result = results[i];
             if (result.IsScored)
             {
                 scored++;
-                if (result.Components.TryGetValue(RewardComponentNames.Honesty, out double honesty) && honesty == 0)
+                if (result.PenaltyCause is { } cause)
+                {
+                    penalties ??= [];
+                    penalties[cause.Kind] = penalties.GetValueOrDefault(cause.Kind) + 1;
+                }
+                else if (result.Components.TryGetValue(RewardComponentNames.Honesty, out double honesty) && honesty == 0)
                 {
                     cheats++;
                 }
             }
-            else if (result.Failure is { IsTransient: true })
-            {
-                transientFailures++;
-            }
             else
             {
-                permanentFailures++;
+                failed++;
+                RewardFailure? failure = result.Failure;
+                var key = (failure?.IsTransient ?? false, failure?.Kind ?? RewardFailureKind.Infrastructure);
+                failures ??= [];
+                failures[key] = failures.GetValueOrDefault(key) + 1;
             }
         }
 
-        long failed = transientFailures + permanentFailures;
         Add(Items, scored, baseTags, RewardMetricNames.StatusTag, "scored");
         Add(Items, failed, baseTags, RewardMetricNames.StatusTag, "failed");
-        Add(Failures, transientFailures, baseTags, RewardMetricNames.TransientTag, true);
-        Add(Failures, permanentFailures, baseTags, RewardMetricNames.TransientTag, false);
+        if (failures is not null)
+        {
+            foreach (var ((transient, kind), count) in failures)
+            {
+                TagList tags = baseTags;
+                tags.Add(RewardMetricNames.TransientTag, transient);
+                tags.Add(RewardMetricNames.FailureKindTag, KindTag(kind));
+                Failures.Add(count, tags);
+            }
+        }
+
+        if (penalties is not null)
+        {
+            foreach (var (kind, count) in penalties)
+            {
+                Add(Penalties, count, baseTags, RewardMetricNames.FailureKindTag, KindTag(kind));
+            }
+        }
+
         if (cheats > 0)
         {
             Cheats.Add(cheats, baseTags);
         }
     }
+
+    private static string KindTag(RewardFailureKind kind) => kind switch
+    {
+        RewardFailureKind.Evidence => "evidence",
+        RewardFailureKind.Configuration => "configuration",
+        _ => "infrastructure",
+    };
 
     private static void Add(Counter<long> counter, long value, in TagList baseTags, string tagKey, object tagValue)
     {

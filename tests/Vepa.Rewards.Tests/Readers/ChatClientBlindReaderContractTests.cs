@@ -24,7 +24,7 @@ public sealed class ChatClientBlindReaderContractTests : RewardModelContractTest
     {
         foreach ((string evidenceStart, string reply) in Script)
         {
-            if (request.UserText.Contains($"Description:\n{evidenceStart}", StringComparison.Ordinal))
+            if (request.UserText.Contains($"<description>\n{evidenceStart}", StringComparison.Ordinal))
             {
                 return ScriptedReply.Answer(reply, TimeSpan.FromMilliseconds(2));
             }
@@ -48,11 +48,13 @@ public sealed class ChatClientBlindReaderContractTests : RewardModelContractTest
 
         IReadOnlyList<RewardResult> results = await ScoreAsync(model, CreateRequests());
 
-        // open-1 red ✓, open-2 "two" = 2 ✓, open-empty (no call) 0, mc-label B ✓, mc-text cylinder ✓, open-yes ✓, unreadable: malformed reply.
+        // open-1 red ✓, open-2 "two" = 2 ✓, open-empty (no call) 0, mc-label B ✓, mc-text cylinder ✓, open-yes ✓,
+        // unreadable: a malformed reply to well-formed evidence is the evidence's failure, scored as the formula's minimum (0), never NaN.
         results.Take(6).Select(r => r.Value).Should().Equal(1.0, 1.0, 0.0, 1.0, 1.0, 1.0);
-        results[6].Status.Should().Be(RewardStatus.Failed);
-        results[6].Failure!.IsTransient.Should().BeFalse();
-        results[6].Failure!.Reason.Should().StartWith("The blind reader failed: The reader's reply is malformed: the reply has no [[CHEAT]] or [[honest]] tag.");
+        results[6].Status.Should().Be(RewardStatus.Scored);
+        results[6].Value.Should().Be(0.0);
+        results[6].PenaltyCause!.Kind.Should().Be(RewardFailureKind.Evidence);
+        results[6].PenaltyCause!.Reason.Should().Be("The blind reader failed: The reader's reply is malformed: the reply has no [[CHEAT]] or [[honest]] tag.");
     }
 
     protected override IRewardModel CreateModel() => new SufficiencyRewardModel(_server!.CreateChatClient().AsBlindReader())

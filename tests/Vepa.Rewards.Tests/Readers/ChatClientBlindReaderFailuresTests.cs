@@ -13,7 +13,7 @@ public sealed class ChatClientBlindReaderFailuresTests
     {
         { new HttpRequestException("boom", null, HttpStatusCode.ServiceUnavailable), true, "The chat endpoint answered HTTP 503 (ServiceUnavailable)." },
         { new HttpRequestException("boom", null, HttpStatusCode.TooManyRequests), true, "The chat endpoint answered HTTP 429 (TooManyRequests)." },
-        { new HttpRequestException("boom", null, HttpStatusCode.BadRequest), false, "The chat endpoint answered HTTP 400 (BadRequest)." },
+        { new HttpRequestException("boom", null, HttpStatusCode.BadRequest), false, "The chat endpoint answered HTTP 400 (BadRequest). The server rejected the request itself (not its length): check the model id, the chat options and the prompt." },
         { new HttpRequestException("boom", null, HttpStatusCode.Unauthorized), false, "The chat endpoint answered HTTP 401 (Unauthorized). Check the API key and the endpoint the chat client was built with." },
         { new HttpRequestException("boom", null, HttpStatusCode.NotFound), false, "The chat endpoint answered HTTP 404 (NotFound). Check the endpoint address and the model id." },
         { new HttpRequestException("boom", null, (HttpStatusCode)599), true, "The chat endpoint answered HTTP 599." },
@@ -28,7 +28,7 @@ public sealed class ChatClientBlindReaderFailuresTests
         { new ClientResultException("no response", null, new HttpRequestException(HttpRequestError.ConnectionError, "refused")), true, "The chat call got no HTTP response after 1.25 s (the connection failed)." },
         { new StatusException(502), true, "The chat endpoint answered HTTP 502 (BadGateway)." },
         { new StatusException(403), false, "The chat endpoint answered HTTP 403 (Forbidden). Check the API key and the endpoint the chat client was built with." },
-        { new InvalidOperationException("some client bug"), false, "The chat client failed with System.InvalidOperationException; see the inner exception." },
+        { new InvalidOperationException("some client bug"), false, "The chat client failed with System.InvalidOperationException; the inner exception has the details (log it at Trace only: it may quote the server's response)." },
     };
 
     [Theory]

@@ -102,7 +102,7 @@ public sealed class ChatClientBlindReaderPipelineTests
     }
 
     [Fact]
-    public async Task A_malformed_reply_is_a_permanent_failure_not_a_zero()
+    public async Task A_malformed_reply_is_the_evidences_failure_scored_as_the_penalty_and_not_retried()
     {
         await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer("I think it is blue."));
         using IRewardModel model = Sufficiency(server).AsBuilder().UseRetry(FastRetry).Build();
@@ -110,10 +110,10 @@ public sealed class ChatClientBlindReaderPipelineTests
         IReadOnlyList<RewardResult> results = await model.ScoreAsync([Request("blue", "A blue car.")]);
 
         RewardResult result = results.Single();
-        result.Status.Should().Be(RewardStatus.Failed);
-        double.IsNaN(result.Value).Should().BeTrue("a reply that cannot be read must not look like a wrong answer");
-        result.Failure!.IsTransient.Should().BeFalse();
-        result.Failure.Reason.Should().Be("The blind reader failed: The reader's reply is malformed: the reply has no [[CHEAT]] or [[honest]] tag. Reply: \"I think it is blue.\"");
+        result.Status.Should().Be(RewardStatus.Scored, "NaN would give advantage 0: evidence that makes the reply unreadable would escape a low score");
+        result.Value.Should().Be(0.0, "the multiplicative formula's minimum");
+        result.PenaltyCause!.Kind.Should().Be(RewardFailureKind.Evidence);
+        result.PenaltyCause.Reason.Should().Be("The blind reader failed: The reader's reply is malformed: the reply has no [[CHEAT]] or [[honest]] tag.");
         server.RequestCount.Should().Be(1);
     }
 
@@ -202,7 +202,8 @@ public sealed class ChatClientBlindReaderPipelineTests
         IReadOnlyList<RewardResult> results = await model.ScoreAsync(
             [.. new[] { "unauthorized", "broken", "slow", "garbled", "dropped", "fine" }.Select(kind => Request("blue", $"A {kind} blue car."))]);
 
-        results.Count(r => r.Status == RewardStatus.Failed).Should().Be(5);
+        results.Count(r => r.Status == RewardStatus.Failed).Should().Be(4);
+        results.Count(r => r.IsPenalized).Should().Be(1, "the garbled reply is the evidence's failure");
         server.Requests.Should().OnlyContain(r => r.Authorization == $"Bearer {ApiKey}", "the key really was used");
         results.Where(r => r.Failure is not null).Should().AllSatisfy(r =>
         {

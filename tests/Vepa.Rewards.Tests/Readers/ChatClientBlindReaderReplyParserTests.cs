@@ -72,9 +72,6 @@ public sealed class ChatClientBlindReaderReplyParserTests
 
         // The answer before the tag when nothing follows it.
         { "blue [[honest]]", true, "blue" },
-
-        // Only the first tag counts.
-        { "[[honest]] blue [[CHEAT]]", true, "blue" },
     };
 
     [Theory]

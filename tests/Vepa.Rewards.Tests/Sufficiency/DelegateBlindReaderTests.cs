@@ -94,7 +94,7 @@ public sealed class DelegateBlindReaderTests
         Func<Task> act = () => reader.ReadAsync(Query);
 
         BlindReaderException ex = (await act.Should().ThrowAsync<BlindReaderException>()
-            .WithMessage($"The reader delegate threw {exceptionType.Name}: boom")).Which;
+            .WithMessage($"The reader delegate threw {exceptionType.Name}.")).Which;
         ex.IsTransient.Should().Be(transient);
         ex.InnerException.Should().BeSameAs(inner);
     }
@@ -139,7 +139,7 @@ public sealed class DelegateBlindReaderTests
         Func<Task> act = () => reader.ReadAsync(Query);
 
         BlindReaderException ex = (await act.Should().ThrowAsync<BlindReaderException>()
-            .WithMessage("The reader delegate was cancelled although the caller's token was not (a timeout?): TaskCanceledException: *")).Which;
+            .WithMessage("The reader delegate was cancelled although the caller's token was not (a timeout?): TaskCanceledException")).Which;
         ex.IsTransient.Should().BeTrue();
     }
 }

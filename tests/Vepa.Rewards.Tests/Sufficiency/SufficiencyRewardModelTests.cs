@@ -6,8 +6,9 @@ public sealed class SufficiencyRewardModelTests
 {
     // 12 words, 10 trigrams, 3 distinct → ratio 0.7; γ = 1 − 0.5 · (0.7 − 0.2) / 0.8 = 0.6875 with the defaults.
     private const string RepetitiveEvidence = "the red ball the red ball the red ball the red ball";
-    private const double RepetitiveRatio = 0.7;
-    private const double RepetitiveGamma = 0.6875;
+    // Content units (function word "the" dropped): red ball ×4 → 6 trigrams, 2 distinct → ratio 2/3; γ = 1 − 0.9 · (2/3 − 0.2) / 0.8.
+    private const double RepetitiveRatio = 2.0 / 3.0;
+    private const double RepetitiveGamma = 1 - (0.9 * ((2.0 / 3.0) - 0.2) / 0.8);
 
     private const string PlainEvidence = "A small red ball lies on the grass next to a blue cube.";
 
@@ -78,13 +79,13 @@ public sealed class SufficiencyRewardModelTests
     [Fact]
     public async Task Repetition_settings_change_gamma()
     {
-        // Bigrams of the repetitive evidence: 11 total, 3 distinct → ratio 8/11; γ = 1 − 0.9 · (8/11 − 0.5) / 0.5.
+        // Content bigrams of the repetitive evidence (red ball ×4): 7 total, 2 distinct → ratio 5/7; γ = 1 − 0.9 · (5/7 − 0.5) / 0.5.
         var options = new SufficiencyRewardOptions { RepetitionNGramSize = 2, RepetitionThreshold = 0.5, RepetitionFloor = 0.1 };
         using var model = new SufficiencyRewardModel(Reader("red", honest: true), options);
 
         RewardResult result = await ScoreOne(model, new RewardRequest("What colour is the ball?", "red", RepetitiveEvidence));
 
-        double ratio = 8.0 / 11.0;
+        double ratio = 5.0 / 7.0;
         double gamma = 1 - (0.9 * (ratio - 0.5) / 0.5);
         result.Components[SufficiencyRewardKeys.RepetitionRatio].Should().BeApproximately(ratio, 1e-12);
         result.Value.Should().BeApproximately(gamma, 1e-12);
@@ -191,7 +192,7 @@ public sealed class SufficiencyRewardModelTests
     [InlineData(typeof(IOException), true)]
     [InlineData(typeof(InvalidOperationException), false)]
     [InlineData(typeof(NullReferenceException), false)]
-    public async Task Other_reader_exceptions_become_failures_naming_type_and_message(Type exceptionType, bool transient)
+    public async Task Other_reader_exceptions_become_failures_naming_the_type_only(Type exceptionType, bool transient)
     {
         var error = (Exception)Activator.CreateInstance(exceptionType, "boom")!;
         using var model = new SufficiencyRewardModel(new RawReader(_ => throw error));
@@ -200,7 +201,7 @@ public sealed class SufficiencyRewardModelTests
 
         result.Status.Should().Be(RewardStatus.Failed);
         double.IsNaN(result.Value).Should().BeTrue();
-        result.Failure!.Reason.Should().Be($"The blind reader threw {exceptionType.Name}: boom");
+        result.Failure!.Reason.Should().Be($"The blind reader threw {exceptionType.Name}.", "an exception message may quote a server's response");
         result.Failure.IsTransient.Should().Be(transient);
         result.Failure.Exception.Should().BeSameAs(error);
     }
@@ -384,7 +385,7 @@ public sealed class SufficiencyRewardModelTests
         options.Formula.Should().Be(SufficiencyRewardFormula.Multiplicative);
         options.RepetitionNGramSize.Should().Be(3);
         options.RepetitionThreshold.Should().Be(0.2);
-        options.RepetitionFloor.Should().Be(0.5);
+        options.RepetitionFloor.Should().Be(0.1);
         options.SignedCorrectReward.Should().Be(1.0);
         options.SignedCheatingReward.Should().Be(-1.0);
         options.SignedRepetitionPenalty.Should().Be(0.5);
