@@ -27,6 +27,12 @@ public enum AnswerMatchKind
     /// <summary>No match: the right option's text is present, but so is a distractor's.</summary>
     DistractorPresent,
 
+    /// <summary>No match: the answer declines or hedges ("no idea", "can't tell", "not sure", "maybe", "yes and no", "none of the above").</summary>
+    NonAnswer,
+
+    /// <summary>No match: the gold answer occurs only as one item of a list or one end of a range ("red and blue", "2-3", "more than 2").</summary>
+    ListOrRange,
+
     /// <summary>Match: the normalized answer equals the normalized gold answer.</summary>
     Exact,
 

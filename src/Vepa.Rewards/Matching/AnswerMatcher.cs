@@ -32,6 +32,22 @@ public sealed class AnswerMatcher
     private static readonly FrozenSet<string> StrongNo = AnswerMatchConstants.StrongNo.ToFrozenSet(StringComparer.Ordinal);
     private static readonly FrozenSet<string> WeakYes = AnswerMatchConstants.WeakYes.ToFrozenSet(StringComparer.Ordinal);
     private static readonly FrozenSet<string> WeakNo = AnswerMatchConstants.WeakNo.ToFrozenSet(StringComparer.Ordinal);
+    private static readonly FrozenSet<string> Coordinators = new[] { "and", "or", "nor", "plus", "versus", "vs", "to", "through", "thru" }.ToFrozenSet(StringComparer.Ordinal);
+    private static readonly FrozenSet<string> RangeWords = new[] { "to", "through", "thru" }.ToFrozenSet(StringComparer.Ordinal);
+    private static readonly FrozenSet<string> Articles = new[] { "a", "an", "the" }.ToFrozenSet(StringComparer.Ordinal);
+    private static readonly FrozenSet<string> ClauseWords = new[]
+    {
+        "is", "are", "was", "were", "be", "am", "it", "its", "there", "i", "think", "believe", "has", "have", "does", "do", "did", "looks", "look",
+        "seems", "seem", "this", "that", "he", "she", "they", "we", "you", "can", "could", "would", "should", "will",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    private static readonly FrozenSet<string> Fillers = new[] { "yes", "no", "yeah", "well", "ok", "okay", "so", "hmm", "answer", "final" }.ToFrozenSet(StringComparer.Ordinal);
+    private static readonly FrozenSet<string> NumberQualifiers = new[]
+    {
+        "than", "least", "most", "over", "under", "above", "below", "up", "beyond", "exceeding",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    private static readonly FrozenSet<string> ZeroWords = new[] { "none", "no", "nothing", "nobody", "zero" }.ToFrozenSet(StringComparer.Ordinal);
 
     private readonly AnswerTokenizer _tokenizer;
     private readonly double _absoluteTolerance;
@@ -82,6 +98,11 @@ public sealed class AnswerMatcher
             return new AnswerMatch(AnswerMatchKind.EmptyAnswer);
         }
 
+        if (AnswerPhrases.IsNonAnswer(AnswerPhrases.Normalize(answer)) && !IsNonAnswerGold(goldAnswer, choices))
+        {
+            return new AnswerMatch(AnswerMatchKind.NonAnswer);
+        }
+
         AnswerTokens answerTokens = _tokenizer.Tokenize(answer);
         return choices is null
             ? MatchOpen(answer, answerTokens, goldAnswer)
@@ -119,8 +140,23 @@ public sealed class AnswerMatcher
 
     private static string Label(int index) => RewardRequest.OptionLabel(index);
 
-    private static bool? Polarity(IReadOnlyList<AnswerToken> tokens)
+    /// <summary>A gold answer (or an option) that is itself a non-answer ("unknown", "cannot be determined") turns the non-answer rule off.</summary>
+    private static bool IsNonAnswerGold(string goldAnswer, IReadOnlyList<string>? choices)
+        => AnswerPhrases.IsNonAnswer(AnswerPhrases.Normalize(goldAnswer))
+           || (choices is not null && choices.Any(choice => AnswerPhrases.IsNonAnswer(AnswerPhrases.Normalize(choice))));
+
+    /// <summary>Gets the yes/no polarity of an answer: idioms first ("I don't think so", "of course"), then yes and no words (both make it
+    /// ambiguous), then weak words (true, correct, …; "not" before one flips it), then a bare negation ("it is not"), then "there is …".</summary>
+    private static bool? Polarity(string answerText, IReadOnlyList<AnswerToken> tokens)
     {
+        string normalized = AnswerPhrases.Normalize(answerText);
+        if (AnswerPhrases.IdiomPolarity(normalized) is bool idiom)
+        {
+            return idiom;
+        }
+
+        bool sawYes = false;
+        bool sawNo = false;
         bool? weak = null;
         for (int i = 0; i < tokens.Count; i++)
         {
@@ -130,16 +166,8 @@ public sealed class AnswerMatcher
                 continue;
             }
 
-            if (StrongYes.Contains(token.Text))
-            {
-                return true;
-            }
-
-            if (StrongNo.Contains(token.Text))
-            {
-                return false;
-            }
-
+            sawYes |= StrongYes.Contains(token.Text);
+            sawNo |= StrongNo.Contains(token.Text);
             if (weak is null && (WeakYes.Contains(token.Text) || WeakNo.Contains(token.Text)))
             {
                 bool flipped = i > 0 && tokens[i - 1].Text == "not" && tokens[i - 1].Clause == token.Clause;
@@ -147,7 +175,22 @@ public sealed class AnswerMatcher
             }
         }
 
-        return weak;
+        if (sawYes || sawNo)
+        {
+            return sawYes && sawNo ? null : sawYes;
+        }
+
+        if (weak is bool w)
+        {
+            return w;
+        }
+
+        if (AnswerPhrases.HasNegation(normalized))
+        {
+            return false;
+        }
+
+        return AnswerPhrases.IsExistential(normalized) ? true : null;
     }
 
     /// <summary>Gets the polarity of a gold answer or option that is a single yes/no word, else <see langword="null"/>.</summary>
@@ -191,7 +234,7 @@ public sealed class AnswerMatcher
         AnswerTokens gold = _tokenizer.Tokenize(goldAnswer);
         if (_yesNo && PolarityOfGold(gold) is bool goldYes)
         {
-            return Polarity(answer.All) switch
+            return Polarity(answerText, answer.All) switch
             {
                 null => new AnswerMatch(AnswerMatchKind.NoMatch),
                 bool yes when yes == goldYes => new AnswerMatch(AnswerMatchKind.YesNo),
@@ -210,10 +253,19 @@ public sealed class AnswerMatcher
                 : AnswerMatchKind.NoMatch);
         }
 
+        // A count of zero: "none", "no dogs", "nothing" answer "0".
+        if (goldTokens is [{ Number: 0, IsPercent: false }] && !answer.All.Any(t => t.IsNumber) && answer.All.Any(t => ZeroWords.Contains(t.Text)))
+        {
+            return new AnswerMatch(AnswerMatchKind.Equivalent);
+        }
+
+        var pattern = new GoldPattern(goldTokens, _inflections);
+        bool numericGold = goldTokens.Any(t => t.IsNumber);
         bool negated = false;
         bool hedged = false;
+        bool listed = false;
         bool contained = false;
-        foreach (Occurrence occurrence in FindOccurrences(answerTokens, new GoldPattern(goldTokens, _inflections)))
+        foreach (Occurrence occurrence in FindOccurrences(answerTokens, pattern))
         {
             if (occurrence.Start == 0 && occurrence.Length == answerTokens.Count)
             {
@@ -233,15 +285,25 @@ public sealed class AnswerMatcher
             {
                 hedged = true;
             }
+            else if (IsListed(answer.All, answerTokens, occurrence, pattern, numericGold))
+            {
+                listed = true;
+            }
             else
             {
                 contained = true;
             }
         }
 
+        if (!contained && MatchesAsUnorderedList(answer.All, gold.All, pattern))
+        {
+            return new AnswerMatch(AnswerMatchKind.Equivalent);
+        }
+
         return new AnswerMatch(contained ? AnswerMatchKind.Contained
             : negated ? AnswerMatchKind.Negated
             : hedged ? AnswerMatchKind.Hedged
+            : listed ? AnswerMatchKind.ListOrRange
             : AnswerMatchKind.NoMatch);
     }
 
@@ -249,6 +311,12 @@ public sealed class AnswerMatcher
     {
         AnswerTokens[] options = choices.Select(_tokenizer.Tokenize).ToArray();
         int gold = ResolveGold(goldAnswer, choices, options);
+
+        if (OptionLabelReader.CountListedLabels(answerText, choices.Count) >= 2)
+        {
+            // "A. red B. blue C. green", "A or B": repeating the options is no answer.
+            return new AnswerMatch(AnswerMatchKind.AmbiguousLabel);
+        }
 
         int label = OptionLabelReader.Read(answerText, choices.Count, out bool ambiguous);
         if (ambiguous)
@@ -266,7 +334,7 @@ public sealed class AnswerMatcher
             return MatchOpen(answerText, answer, goldAnswer);
         }
 
-        if (_yesNo && PolarityOfGold(options[gold]) is not null && Polarity(answer.All) is bool answerYes)
+        if (_yesNo && PolarityOfGold(options[gold]) is not null && Polarity(answerText, answer.All) is bool answerYes)
         {
             int selected = Array.FindIndex(options, option => PolarityOfGold(option) == answerYes);
             if (selected >= 0)
@@ -415,7 +483,231 @@ public sealed class AnswerMatcher
             }
         }
 
+        if (found.Count == 0)
+        {
+            FindCompactOccurrences(answer, pattern, found);
+        }
+
         return found;
+    }
+
+    /// <summary>Finds the gold written as one word or as several ("hotdog" = "hot dog" = "hot-dog", "tshirt" = "t-shirt").</summary>
+    private void FindCompactOccurrences(IReadOnlyList<AnswerToken> answer, GoldPattern pattern, List<Occurrence> found)
+    {
+        if (pattern.Tokens.Any(t => t.IsNumber))
+        {
+            return;
+        }
+
+        string compact = string.Concat(pattern.Tokens.Select(t => t.Text));
+        HashSet<string> variants = _inflections ? Inflections.Variants(compact) : new HashSet<string>(StringComparer.Ordinal) { compact };
+        int longest = variants.Max(v => v.Length);
+        for (int start = 0; start < answer.Count; start++)
+        {
+            string joined = string.Empty;
+            for (int k = 0; start + k < answer.Count; k++)
+            {
+                AnswerToken token = answer[start + k];
+                if (token.IsNumber || (k > 0 && token.Clause != answer[start].Clause))
+                {
+                    break;
+                }
+
+                joined += token.Text;
+                if (joined.Length > longest)
+                {
+                    break;
+                }
+
+                if ((k + 1 != pattern.Tokens.Length || k > 0) && variants.Contains(joined))
+                {
+                    found.Add(new Occurrence(start, k + 1, false, IsNegated(answer, start), IsHedged(answer, start, k + 1)));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Gets whether a gold occurrence is one item of a list or one end of a range: a separator or a conjunction joins it to a short
+    /// item that is not the gold again, not negated, and not a clause ("red and blue", "2-3", "red, the cube is blue" is not a list).
+    /// A number preceded by a qualifier ("more than 2", "at least 3") counts too.</summary>
+    private bool IsListed(IReadOnlyList<AnswerToken> all, IReadOnlyList<AnswerToken> sequence, Occurrence occurrence, GoldPattern pattern, bool numericGold)
+    {
+        int s = sequence[occurrence.Start].Position;
+        int e = sequence[occurrence.End - 1].Position + 1;
+        if (numericGold && s > 0 && !all[s - 1].IsNumber && NumberQualifiers.Contains(all[s - 1].Text))
+        {
+            return true;
+        }
+
+        if (e < all.Count)
+        {
+            int itemStart = -1;
+            bool range = false;
+            if (all[e].Separator != '\0')
+            {
+                itemStart = all[e].IsNumber || !Coordinators.Contains(all[e].Text) ? e : e + 1;
+            }
+            else if (!all[e].IsNumber && Coordinators.Contains(all[e].Text))
+            {
+                itemStart = e + 1;
+                range = RangeWords.Contains(all[e].Text);
+            }
+
+            if (itemStart >= 0 && itemStart < all.Count && IsOtherItem(all, ItemForward(all, itemStart), pattern, range, numericGold))
+            {
+                return true;
+            }
+        }
+
+        if (s > 0)
+        {
+            int itemEnd = -1;
+            bool range = false;
+            if (all[s].Separator != '\0')
+            {
+                itemEnd = s - 1;
+            }
+            else if (!all[s - 1].IsNumber && Coordinators.Contains(all[s - 1].Text))
+            {
+                itemEnd = s - 2;
+                range = RangeWords.Contains(all[s - 1].Text);
+            }
+
+            if (itemEnd >= 0 && IsOtherItem(all, ItemBackward(all, itemEnd), pattern, range, numericGold))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static List<AnswerToken> ItemForward(IReadOnlyList<AnswerToken> all, int start)
+    {
+        var item = new List<AnswerToken> { all[start] };
+        for (int i = start + 1; i < all.Count && all[i].Clause == all[start].Clause && all[i].Separator == '\0' && (all[i].IsNumber || !Coordinators.Contains(all[i].Text)); i++)
+        {
+            item.Add(all[i]);
+        }
+
+        return item;
+    }
+
+    private static List<AnswerToken> ItemBackward(IReadOnlyList<AnswerToken> all, int end)
+    {
+        var item = new List<AnswerToken> { all[end] };
+        for (int i = end - 1; i >= 0 && all[i].Clause == all[end].Clause && all[i + 1].Separator == '\0' && (all[i].IsNumber || !Coordinators.Contains(all[i].Text)); i--)
+        {
+            item.Insert(0, all[i]);
+        }
+
+        return item;
+    }
+
+    private bool IsOtherItem(IReadOnlyList<AnswerToken> all, List<AnswerToken> item, GoldPattern pattern, bool range, bool numericGold)
+    {
+        List<AnswerToken> words = item.Where(t => t.IsNumber || !Articles.Contains(t.Text)).ToList();
+        if (words.Count == 0 || words.Count > 3)
+        {
+            return false;
+        }
+
+        if (range && !(numericGold && words[0].IsNumber))
+        {
+            return false;
+        }
+
+        if (words.Any(t => !t.IsNumber && (ClauseWords.Contains(t.Text) || Negations.Contains(t.Text))) || words.All(t => !t.IsNumber && Fillers.Contains(t.Text)))
+        {
+            return false;
+        }
+
+        // The gold again ("red, red") is not another item.
+        if (words.Count == pattern.Tokens.Length && words.Select((t, k) => Compare(pattern, k, t)).All(m => m != TokenMatch.None))
+        {
+            return false;
+        }
+
+        _ = all;
+        return true;
+    }
+
+    /// <summary>Gets whether a gold that is a list ("black and white") and the answer list the same items in any order ("white and black").</summary>
+    private bool MatchesAsUnorderedList(IReadOnlyList<AnswerToken> answer, IReadOnlyList<AnswerToken> gold, GoldPattern pattern)
+    {
+        List<List<AnswerToken>> goldItems = SplitItems(gold);
+        if (goldItems.Count < 2)
+        {
+            return false;
+        }
+
+        List<List<AnswerToken>> answerItems = SplitItems(answer);
+        if (answerItems.Count != goldItems.Count)
+        {
+            return false;
+        }
+
+        var used = new bool[answerItems.Count];
+        foreach (List<AnswerToken> goldItem in goldItems)
+        {
+            var itemPattern = new GoldPattern(goldItem, _inflections);
+            int found = -1;
+            for (int a = 0; a < answerItems.Count && found < 0; a++)
+            {
+                if (!used[a] && answerItems[a].Count == goldItem.Count && answerItems[a].Select((t, k) => Compare(itemPattern, k, t)).All(m => m != TokenMatch.None))
+                {
+                    found = a;
+                }
+            }
+
+            if (found < 0)
+            {
+                return false;
+            }
+
+            used[found] = true;
+        }
+
+        _ = pattern;
+        return true;
+    }
+
+    /// <summary>Splits tokens into "and"-list items at separators and at "and", "plus"; "or" makes no list of this kind.</summary>
+    private static List<List<AnswerToken>> SplitItems(IReadOnlyList<AnswerToken> tokens)
+    {
+        var items = new List<List<AnswerToken>>();
+        var current = new List<AnswerToken>();
+        foreach (AnswerToken token in tokens)
+        {
+            if (!token.IsNumber && token.Text is "or" or "nor")
+            {
+                return [];
+            }
+
+            bool isJoiner = !token.IsNumber && token.Text is "and" or "plus";
+            if (token.Separator != '\0' || isJoiner)
+            {
+                if (current.Count > 0)
+                {
+                    items.Add(current);
+                }
+
+                current = [];
+            }
+
+            if (!isJoiner && (token.IsNumber || !Articles.Contains(token.Text)))
+            {
+                current.Add(token);
+            }
+        }
+
+        if (current.Count > 0)
+        {
+            items.Add(current);
+        }
+
+        return items;
     }
 
     private TokenMatch Compare(GoldPattern pattern, int k, AnswerToken answer)

@@ -5,7 +5,9 @@ namespace Vepa.Rewards;
 /// <param name="Number">The value when the token is a number (digits or number words), else <see langword="null"/>.</param>
 /// <param name="IsPercent">Whether the number carried a percent sign or the word "percent".</param>
 /// <param name="Clause">The index of the clause the token belongs to; clauses are split at , ; : . ! ? line breaks and "but".</param>
-internal readonly record struct AnswerToken(string Text, double? Number, bool IsPercent, int Clause)
+/// <param name="Separator">The list separator (<c>, ; / &amp; + |</c>) written between the previous token and this one, or <c>'\0'</c>.</param>
+/// <param name="Position">The index of the token in the list of every token of its text.</param>
+internal readonly record struct AnswerToken(string Text, double? Number, bool IsPercent, int Clause, char Separator = '\0', int Position = 0)
 {
     /// <summary>Gets whether the token is a number.</summary>
     public bool IsNumber => Number.HasValue;

@@ -20,6 +20,12 @@ internal sealed partial class AnswerTokenizer
         ["twenty"] = 20, ["thirty"] = 30, ["forty"] = 40, ["fifty"] = 50, ["sixty"] = 60, ["seventy"] = 70, ["eighty"] = 80, ["ninety"] = 90,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>Unit words after a number, mapped to one spelling ("5 centimeters" = "5 cm").</summary>
+    private static readonly FrozenDictionary<string, string> UnitSynonyms = BuildUnitSynonyms();
+
+    /// <summary>Abbreviations whose dot does not end a clause ("St. Louis").</summary>
+    private static readonly FrozenSet<string> Abbreviations = new[] { "st", "dr", "mr", "mrs", "ms", "mt", "jr", "sr", "prof", "ave", "rd" }.ToFrozenSet(StringComparer.Ordinal);
+
     private readonly FrozenSet<string> _stopWords;
     private readonly bool _numberWords;
 
@@ -43,28 +49,39 @@ internal sealed partial class AnswerTokenizer
     /// <returns>Every token, and the tokens without stop words.</returns>
     public AnswerTokens Tokenize(string text)
     {
-        string lower = text.Replace('\u2019', '\'').Replace('\u2018', '\'').Replace('\u2212', '-').ToLowerInvariant();
+        string lower = Prepare(text.Replace('\u2019', '\'').Replace('\u2018', '\'').Replace('\u2212', '-').ToLowerInvariant());
         var raw = new List<AnswerToken>();
         int clause = 0;
         int previousEnd = 0;
+        char pendingSeparator = '\0';
         foreach (Match match in TokenRegex().Matches(lower))
         {
-            if (raw.Count > 0 && HasClauseBreak(lower.AsSpan(previousEnd, match.Index - previousEnd)))
+            ReadOnlySpan<char> gap = lower.AsSpan(previousEnd, match.Index - previousEnd);
+            bool afterAbbreviation = raw.Count > 0 && gap.Trim().SequenceEqual(".") && Abbreviations.Contains(raw[^1].Text);
+            if (raw.Count > 0 && HasClauseBreak(gap) && !afterAbbreviation)
             {
                 clause++;
+            }
+
+            int separatorAt = gap.IndexOfAny(",;/&+|");
+            if (separatorAt >= 0 && pendingSeparator == '\0')
+            {
+                pendingSeparator = gap[separatorAt];
             }
 
             previousEnd = match.Index + match.Length;
             if (match.Groups["num"].Success)
             {
-                raw.Add(ParseNumber(match.Value, clause));
+                raw.Add(ParseNumber(match.Value, clause) with { Separator = pendingSeparator });
+                pendingSeparator = '\0';
                 continue;
             }
 
             if (match.Value[0] is >= '0' and <= '9' && long.TryParse(match.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long digitsOnly))
             {
                 // Digits glued to a dot or a sign-like character ("v2.0" → "0"): still a number.
-                raw.Add(NumberToken(digitsOnly, false, clause));
+                raw.Add(NumberToken(digitsOnly, false, clause) with { Separator = pendingSeparator });
+                pendingSeparator = '\0';
                 continue;
             }
 
@@ -80,16 +97,25 @@ internal sealed partial class AnswerTokenizer
                 continue;
             }
 
-            raw.Add(new AnswerToken(word, null, false, clause));
+            raw.Add(new AnswerToken(word, null, false, clause, pendingSeparator));
+            pendingSeparator = '\0';
         }
 
         List<AnswerToken> all = MergeNumbers(raw);
         var content = new List<AnswerToken>(all.Count);
-        foreach (AnswerToken token in all)
+        char carried = '\0';
+        for (int i = 0; i < all.Count; i++)
         {
+            AnswerToken token = all[i] with { Position = i };
+            all[i] = token;
             if (token.IsNumber || !_stopWords.Contains(token.Text))
             {
-                content.Add(token);
+                content.Add(carried != '\0' && token.Separator == '\0' ? token with { Separator = carried } : token);
+                carried = '\0';
+            }
+            else if (token.Separator != '\0')
+            {
+                carried = token.Separator;
             }
         }
 
@@ -97,6 +123,70 @@ internal sealed partial class AnswerTokenizer
     }
 
     private static bool HasClauseBreak(ReadOnlySpan<char> between) => between.IndexOfAny(",;:.!?\n") >= 0;
+
+    /// <summary>Rewrites what the token pattern cannot see: currency signs, degree signs, range dashes between numbers, "and/or".</summary>
+    private static string Prepare(string text)
+    {
+        text = CurrencyRegex().Replace(text, m => m.Groups["amount"].Value + " " + (m.Groups["sign"].Value switch { "€" => "eur", "£" => "gbp", _ => "usd" }));
+        text = DegreeRegex().Replace(text, m => m.Groups["unit"].Value switch { "c" => " deg celsius", "f" => " deg fahrenheit", _ => " deg" });
+        text = RangeDashRegex().Replace(text, " to ");
+        text = ConjunctionPhraseRegex().Replace(text, " and ");
+        return text.Replace("and/or", " or ", StringComparison.Ordinal);
+    }
+
+    private static FrozenDictionary<string, string> BuildUnitSynonyms()
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Add(string canonical, params string[] forms)
+        {
+            map[canonical] = canonical;
+            foreach (string form in forms)
+            {
+                map[form] = canonical;
+            }
+        }
+
+        Add("mm", "millimeter", "millimeters", "millimetre", "millimetres");
+        Add("cm", "centimeter", "centimeters", "centimetre", "centimetres", "cms");
+        Add("m", "meter", "meters", "metre", "metres");
+        Add("km", "kilometer", "kilometers", "kilometre", "kilometres", "kms");
+        Add("inch", "inches", "ins");
+        Add("ft", "foot", "feet");
+        Add("yd", "yard", "yards", "yds");
+        Add("mi", "mile", "miles");
+        Add("mg", "milligram", "milligrams");
+        Add("g", "gram", "grams", "gr", "gms");
+        Add("kg", "kilogram", "kilograms", "kilo", "kilos", "kgs");
+        Add("lb", "pound", "pounds", "lbs");
+        Add("oz", "ounce", "ounces");
+        Add("ml", "milliliter", "milliliters", "millilitre", "millilitres");
+        Add("l", "liter", "liters", "litre", "litres");
+        Add("s", "second", "seconds", "sec", "secs");
+        Add("min", "minute", "minutes", "mins");
+        Add("h", "hour", "hours", "hr", "hrs");
+        Add("deg", "degree", "degrees");
+        Add("usd", "dollar", "dollars", "bucks");
+        Add("eur", "euro", "euros");
+        Add("mph", "miles per hour");
+        Add("kph", "kmh");
+        return map.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>A currency sign before an amount: "$5" → "5 usd".</summary>
+    [GeneratedRegex(@"(?<sign>[$€£])\s?(?<amount>[0-9][0-9,]*(?:\.[0-9]+)?)", RegexOptions.CultureInvariant)]
+    private static partial Regex CurrencyRegex();
+
+    /// <summary>A degree sign after a number, optionally with C or F.</summary>
+    [GeneratedRegex(@"(?<=[0-9])\s?°\s?(?<unit>[cf](?![a-z]))?", RegexOptions.CultureInvariant)]
+    private static partial Regex DegreeRegex();
+
+    /// <summary>Phrases that join list items like "and".</summary>
+    [GeneratedRegex(@"\s+(?:as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to)\s+", RegexOptions.CultureInvariant)]
+    private static partial Regex ConjunctionPhraseRegex();
+
+    /// <summary>A dash or tilde between two numbers is a range: "2-3" → "2 to 3".</summary>
+    [GeneratedRegex(@"(?<=[0-9])\s*[-–—~]\s*(?=[0-9])", RegexOptions.CultureInvariant)]
+    private static partial Regex RangeDashRegex();
 
     private static AnswerToken ParseNumber(string text, int clause)
     {
@@ -142,8 +232,17 @@ internal sealed partial class AnswerTokenizer
             AnswerToken token = raw[i];
             if (_numberWords && !token.IsNumber && TryParseNumberWords(raw, i, out double value, out int consumed))
             {
-                merged.Add(NumberToken(value, false, token.Clause));
+                merged.Add(NumberToken(value, false, token.Clause) with { Separator = token.Separator });
                 i += consumed;
+                continue;
+            }
+
+            // A unit word right after a number takes one spelling: "5 centimeters" = "5 cm".
+            if (merged.Count > 0 && merged[^1] is { IsNumber: true } && merged[^1].Clause == token.Clause && !token.IsNumber
+                && UnitSynonyms.TryGetValue(token.Text, out string? unit))
+            {
+                merged.Add(token with { Text = unit });
+                i++;
                 continue;
             }
 

@@ -52,7 +52,13 @@ internal static partial class OptionLabelReader
             return index;
         }
 
-        // Tier 3: after a keyword.
+        // Tier 3: after a keyword, or after a phrase that introduces a choice ("I think it's B", "I'd say (C)").
+        foreach (Match match in PhraseLabelRegex().Matches(plain))
+        {
+            Group label = match.Groups["b"].Success ? match.Groups["b"] : match.Groups["l"];
+            AddIfInRange(found, label.Value[0], optionCount);
+        }
+
         foreach (Match match in KeywordLabelRegex().Matches(plain))
         {
             Group bracketed = match.Groups["b"];
@@ -101,6 +107,29 @@ internal static partial class OptionLabelReader
 
         Decide(found, ref ambiguous, out index);
         return index;
+    }
+
+    /// <summary>Counts the distinct option labels the answer lists: delimited labels anywhere ("A. red B. blue", "(A) … (B) …") and bare
+    /// capital letters joined by a separator or a conjunction ("A or B", "A, B", "A/B", "A and B").</summary>
+    /// <param name="text">The answer.</param>
+    /// <param name="optionCount">The number of options; labels beyond it are ignored.</param>
+    /// <returns>The number of distinct labels in range.</returns>
+    public static int CountListedLabels(string text, int optionCount)
+    {
+        string plain = StripMarkdown(text);
+        var found = new SortedSet<int>();
+        foreach (Match match in DelimitedLabelAnywhereRegex().Matches(plain))
+        {
+            AddIfInRange(found, match.Groups["l"].Value[0], optionCount);
+        }
+
+        foreach (Match match in CoordinatedLabelsRegex().Matches(plain))
+        {
+            AddIfInRange(found, match.Groups["a"].Value[0], optionCount);
+            AddIfInRange(found, match.Groups["b"].Value[0], optionCount);
+        }
+
+        return found.Count;
     }
 
     private static bool Decide(SortedSet<int> found, ref bool ambiguous, out int index)
@@ -159,6 +188,18 @@ internal static partial class OptionLabelReader
 
     [GeneratedRegex(@"(?<![\p{L}\p{N}])[(\[](?<l>[A-Za-z])[)\]]", RegexOptions.CultureInvariant)]
     private static partial Regex BracketedLabelRegex();
+
+    /// <summary>A phrase that introduces a choice, then a bare capital letter or a bracketed letter that ends the answer.</summary>
+    [GeneratedRegex(@"(?i:\b(?:it'?s|it\s+is|it\s+would\s+be|it'?d\s+be|i'?d\s+say|i\s+would\s+say|i\s+(?:choose|pick|select)|i'?ll\s+go\s+with|i\s+go\s+with|go\s+with|letter))\s+(?:[(\[](?<b>[A-Za-z])[)\]]|(?<l>[A-Z]))(?=\s*[.!,;)]?\s*$)", RegexOptions.CultureInvariant)]
+    private static partial Regex PhraseLabelRegex();
+
+    /// <summary>A delimited capital label anywhere: "A." "B)" "C:" "(D)" "[E]" followed by a space or the end.</summary>
+    [GeneratedRegex(@"(?<![\p{L}\p{N}])(?:[(\[](?<l>[A-Z])[)\]]|(?<l>[A-Z])[.):])(?=\s|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex DelimitedLabelAnywhereRegex();
+
+    /// <summary>Two bare capital letters joined by a separator or a conjunction.</summary>
+    [GeneratedRegex(@"(?<![\p{L}\p{N}])(?<a>[A-Z])\s*(?:,|/|&|\+|\bor\b|\band\b|\band/or\b)\s*(?:(?:either|or|and)\s+)?(?<b>[A-Z])(?![\p{L}\p{N}])", RegexOptions.CultureInvariant)]
+    private static partial Regex CoordinatedLabelsRegex();
 
     [GeneratedRegex(@"\*\*\s*[(\[]?(?<l>[A-Za-z])[)\]]?\s*[.:)]?\s*\*\*", RegexOptions.CultureInvariant)]
     private static partial Regex BoldLabelRegex();

@@ -65,12 +65,12 @@ public sealed class AnswerMatcherTests
         { "3", "2", AnswerMatchKind.NoMatch },
         { "12", "2", AnswerMatchKind.NoMatch },
         { "3.50", "3.5", AnswerMatchKind.Exact },
-        { "$3.50", "3.5", AnswerMatchKind.Exact },
+        { "$3.50", "3.5", AnswerMatchKind.Contained },
         { "1,000", "1000", AnswerMatchKind.Exact },
         { "1,000", "one thousand", AnswerMatchKind.Exact },
         { "-2", "-2", AnswerMatchKind.Exact },
         { "-2", "2", AnswerMatchKind.NoMatch },
-        { "3-4", "4", AnswerMatchKind.Contained },
+        { "3-4", "4", AnswerMatchKind.ListOrRange },
         { "50%", "50", AnswerMatchKind.Equivalent },
         { "50%", "0.5", AnswerMatchKind.Equivalent },
         { "0.5", "50%", AnswerMatchKind.Equivalent },
@@ -115,7 +115,7 @@ public sealed class AnswerMatcherTests
         { "No.", "yes", AnswerMatchKind.WrongPolarity },
         { "Yes", "no", AnswerMatchKind.WrongPolarity },
         { "yes", "true", AnswerMatchKind.YesNo },
-        { "maybe", "yes", AnswerMatchKind.NoMatch },
+        { "maybe", "yes", AnswerMatchKind.NonAnswer },
     };
 
     /// <summary>Multiple choice: (answer, gold, choices separated by '|', expected kind, expected selected label or "").</summary>
