@@ -80,8 +80,9 @@ public static partial class RepetitionPenalty
     /// Myanmar, Tibetan) is a unit of its own. Function words (articles, forms of "be" and "have", "there", pronouns, common prepositions and
     /// conjunctions, ordinals and connectives such as "again" or "also") are not content units, and neither is a list number that starts a sentence.</para>
     /// <para>Sentences end at . ! ? ; and line breaks (a dot between digits does not end one). The content n-gram ratio counts n-grams
-    /// within sentences only. A sentence repeats an earlier one when their content-unit sets are equal or, when both have at least two
-    /// units, overlap by at least <see cref="RepetitionPenaltyOptions.NearDuplicateSentenceOverlap"/> of the smaller set.</para>
+    /// within sentences only. A sentence repeats an earlier one when their content-unit sets are equal (any order: "the cube is red" = "the red cube")
+    /// or, when both have at least two adjacent content pairs, their pair sets overlap by at least
+    /// <see cref="RepetitionPenaltyOptions.NearDuplicateSentenceOverlap"/> of the smaller set.</para>
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="nGramSize"/> is outside [1, <see cref="MaxNGramSize"/>].</exception>
@@ -173,28 +174,28 @@ public static partial class RepetitionPenalty
 
     private static double RepeatedSentenceShare(List<List<string>> sentences, double overlap)
     {
-        var earlier = new List<HashSet<string>>();
+        var earlier = new List<(HashSet<string> Units, HashSet<string> Pairs)>();
         int repeated = 0;
         foreach (List<string> sentence in sentences)
         {
-            var set = new HashSet<string>(sentence, StringComparer.Ordinal);
-            if (set.Count == 0)
+            var units = new HashSet<string>(sentence, StringComparer.Ordinal);
+            var pairs = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i + 1 < sentence.Count; i++)
             {
-                continue;
+                pairs.Add(sentence[i] + " " + sentence[i + 1]);
             }
 
-            foreach (HashSet<string> previous in earlier)
+            foreach ((HashSet<string> previousUnits, HashSet<string> previousPairs) in earlier)
             {
-                bool same = previous.SetEquals(set);
-                int smaller = Math.Min(previous.Count, set.Count);
-                if (same || (smaller >= 2 && (double)previous.Count(set.Contains) / smaller >= overlap))
+                int smaller = Math.Min(previousPairs.Count, pairs.Count);
+                if (previousUnits.SetEquals(units) || (smaller >= 2 && (double)previousPairs.Count(pairs.Contains) / smaller >= overlap))
                 {
                     repeated++;
                     break;
                 }
             }
 
-            earlier.Add(set);
+            earlier.Add((units, pairs));
         }
 
         return earlier.Count == 0 ? 0 : (double)repeated / earlier.Count;

@@ -7,7 +7,7 @@ namespace Vepa.Rewards;
 /// <para>
 /// The measure is the largest of two ratios, each in [0, 1): the repeated n-gram ratio over the evidence's <em>content</em> units (words
 /// that are not function words, and single characters of scripts written without spaces), and the share of sentences that repeat an earlier
-/// sentence (the same content words in any order, or an overlap of at least <see cref="NearDuplicateSentenceOverlap"/>). Text is folded
+/// sentence (the same content words in any order, or adjacent content-word pairs that overlap by at least <see cref="NearDuplicateSentenceOverlap"/>). Text is folded
 /// first: NFKC, invisible characters removed, diacritics removed, Cyrillic and Greek look-alikes mapped to Latin letters, list numbering
 /// dropped. So "There is a large red cube. There is a small blue sphere." keeps γ = 1 while "1. The cube is red. 2. The cube is red.",
 /// "The cube is red. The red cube is red." and homoglyph copies fall.
@@ -20,8 +20,8 @@ public sealed class RepetitionPenaltyOptions
     /// <value>The default is <see langword="true"/>.</value>
     public bool MeasureSentences { get; set; } = true;
 
-    /// <summary>Gets or sets the overlap |A ∩ B| / min(|A|, |B|) of two sentences' content words from which the later one repeats the earlier one.</summary>
-    /// <value>The default is 0.8. Must be in (0, 1]. Sentences with fewer than 2 content words repeat only an identical word set.</value>
+    /// <summary>Gets or sets the overlap |A ∩ B| / min(|A|, |B|) of two sentences' sets of adjacent content-word pairs from which the later one repeats the earlier one.</summary>
+    /// <value>The default is 0.8. Must be in (0, 1]. Sentences with fewer than 2 pairs repeat only an identical content-word set.</value>
     [Range(0.0, 1.0, MinimumIsExclusive = true)]
     public double NearDuplicateSentenceOverlap { get; set; } = 0.8;
 

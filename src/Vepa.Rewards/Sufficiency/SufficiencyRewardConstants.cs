@@ -5,7 +5,7 @@ internal static class SufficiencyRewardConstants
 {
     public const int DefaultRepetitionNGramSize = 3;
 
-    public const double DefaultRepetitionThreshold = 0.2;
+    public const double DefaultRepetitionThreshold = 0.3;
 
     public const double DefaultRepetitionFloor = 0.1;
 

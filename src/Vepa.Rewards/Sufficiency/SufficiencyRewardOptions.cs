@@ -19,7 +19,7 @@ public sealed class SufficiencyRewardOptions
     public int RepetitionNGramSize { get; set; } = SufficiencyRewardConstants.DefaultRepetitionNGramSize;
 
     /// <summary>Gets or sets the repetition measure up to which there is no penalty (γ = 1).</summary>
-    /// <value>The default is 0.2. Must be in [0, 1).</value>
+    /// <value>The default is 0.3 (calibrated: honest relational CLEVR descriptions that re-mention "the small red metal cube" reach about 0.24). Must be in [0, 1).</value>
     [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double RepetitionThreshold { get; set; } = SufficiencyRewardConstants.DefaultRepetitionThreshold;
 

@@ -6,9 +6,9 @@ public sealed class SufficiencyRewardModelTests
 {
     // 12 words, 10 trigrams, 3 distinct → ratio 0.7; γ = 1 − 0.5 · (0.7 − 0.2) / 0.8 = 0.6875 with the defaults.
     private const string RepetitiveEvidence = "the red ball the red ball the red ball the red ball";
-    // Content units (function word "the" dropped): red ball ×4 → 6 trigrams, 2 distinct → ratio 2/3; γ = 1 − 0.9 · (2/3 − 0.2) / 0.8.
+    // Content units (function word "the" dropped): red ball ×4 → 6 trigrams, 2 distinct → ratio 2/3; γ = 1 − 0.9 · (2/3 − 0.3) / 0.7.
     private const double RepetitiveRatio = 2.0 / 3.0;
-    private const double RepetitiveGamma = 1 - (0.9 * ((2.0 / 3.0) - 0.2) / 0.8);
+    private const double RepetitiveGamma = 1 - (0.9 * ((2.0 / 3.0) - 0.3) / 0.7);
 
     private const string PlainEvidence = "A small red ball lies on the grass next to a blue cube.";
 
@@ -384,7 +384,7 @@ public sealed class SufficiencyRewardModelTests
 
         options.Formula.Should().Be(SufficiencyRewardFormula.Multiplicative);
         options.RepetitionNGramSize.Should().Be(3);
-        options.RepetitionThreshold.Should().Be(0.2);
+        options.RepetitionThreshold.Should().Be(0.3);
         options.RepetitionFloor.Should().Be(0.1);
         options.SignedCorrectReward.Should().Be(1.0);
         options.SignedCheatingReward.Should().Be(-1.0);
