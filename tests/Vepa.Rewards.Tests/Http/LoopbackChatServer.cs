@@ -182,7 +182,8 @@ internal sealed class LoopbackChatServer : IAsyncDisposable
             root.TryGetProperty("temperature", out JsonElement temperature) && temperature.ValueKind == JsonValueKind.Number ? temperature.GetDouble() : null,
             ReadMaxTokens(root),
             messages,
-            context.Request.Headers.Authorization.ToString());
+            context.Request.Headers.Authorization.ToString(),
+            root.TryGetProperty("response_format", out JsonElement format) ? format.GetRawText() : null);
     }
 
     private static string ReadContent(JsonElement message)

@@ -12,13 +12,15 @@ internal sealed record ReceivedChatMessage(string Role, string Content);
 /// <param name="MaxTokens">The <c>max_completion_tokens</c> (or <c>max_tokens</c>) field, if sent.</param>
 /// <param name="Messages">The messages.</param>
 /// <param name="Authorization">The <c>Authorization</c> header.</param>
+/// <param name="ResponseFormat">The raw <c>response_format</c> field, if sent.</param>
 internal sealed record ReceivedChatRequest(
     int Index,
     string? Model,
     double? Temperature,
     int? MaxTokens,
     IReadOnlyList<ReceivedChatMessage> Messages,
-    string? Authorization)
+    string? Authorization,
+    string? ResponseFormat = null)
 {
     /// <summary>Gets the content of the last user message.</summary>
     public string UserText => Messages.LastOrDefault(m => m.Role == "user")?.Content ?? string.Empty;
