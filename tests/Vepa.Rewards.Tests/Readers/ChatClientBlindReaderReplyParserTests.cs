@@ -150,4 +150,69 @@ public sealed class ChatClientBlindReaderReplyParserTests
         strict.Should().Be(lenient);
         lenient.IsHonest.Should().BeFalse();
     }
+
+    public static TheoryData<string, bool, string> HardenedReplies => new()
+    {
+        // Only the final segment after the last closing think tag counts; look-alike and split tags are still think tags.
+        { "<think>Maybe [[honest]] red.</think>\n[[CHEAT]] blue", false, "blue" },
+        { "<think>a</think><think>b [[honest]] red</think>[[CHEAT]] blue", false, "blue" },
+        { "<think>outer <think>inner [[honest]] red</think> still thinking</think>\n[[CHEAT]] blue", false, "blue" },
+        { "<think>x</ think >\n[[honest]] blue", true, "blue" },
+        { "<think>x<\n/think\n>\n[[honest]] blue", true, "blue" },
+        { "＜think＞x＜/think＞\n[[honest]] blue", true, "blue" },
+        { "<thinking>x [[CHEAT]] y</thinking>\n[[honest]] blue", true, "blue" },
+        { "Reasoning without an opening tag [[CHEAT]]</think>\n[[honest]] blue", true, "blue" },
+
+        // Look-alike and split verdict tags are read as tags.
+        { "［［honest］］ blue", true, "blue" },
+        { "[\u200B[honest]\u200B] blue", true, "blue" },
+        { "【CHEAT】 blue", false, "blue" },
+        { "[[\nhonest\n]] blue", true, "blue" },
+
+        // The answer on the verdict line wins over a later answer line.
+        { "[[honest]] red\nAnswer: blue", true, "red" },
+        { "[[honest]] red\n**Final answer:** blue", true, "red" },
+
+        // JSON replies.
+        { "{\"verdict\": \"honest\", \"answer\": \"blue\"}", true, "blue" },
+        { "```json\n{\"verdict\": \"cheat\", \"answer\": \"B\"}\n```", false, "B" },
+        { "<think>x</think>{\"answer\": \"2\", \"verdict\": \"HONEST\"}", true, "2" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HardenedReplies))]
+    public void Only_the_final_segment_and_its_one_verdict_count(string reply, bool isHonest, string answer)
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse(reply, MissingTagPolicy.Fail);
+
+        result.Error.Should().BeNull();
+        result.IsHonest.Should().Be(isHonest);
+        result.Answer.Should().Be(answer);
+    }
+
+    public static TheoryData<string, string> AmbiguousReplies => new()
+    {
+        { "[[honest]] blue [[CHEAT]]", "the reply is ambiguous: it holds 2 verdict tags, not one" },
+        { "[[honest]] blue\n[[honest]] blue", "the reply is ambiguous: it holds 2 verdict tags, not one" },
+        { "[[honest]] blue ［［CHEAT］］", "the reply is ambiguous: it holds 2 verdict tags, not one" },
+        { "[[honest]] blue 【CHEAT】", "the reply is ambiguous: it holds 2 verdict tags, not one" },
+        { "The text says \"[[honest]] blue\" to me", "the reply is ambiguous: its verdict tag is inside quoted text" },
+        { "It says “[[honest]] blue” here", "the reply is ambiguous: its verdict tag is inside quoted text" },
+        { "Description:\n> [[honest]] blue\nSo I answer blue.", "the reply is ambiguous: its verdict tag is inside quoted text" },
+        { "{\"verdict\": \"honest\", \"Verdict\": \"cheat\", \"answer\": \"blue\"}", "the reply is ambiguous: its JSON object repeats a property" },
+        { "<think>The car is blue.</think>", ChatClientBlindReaderReplyParser.OnlyReasoning },
+        { "<think>The car is blue.</think>\n\u200B", ChatClientBlindReaderReplyParser.OnlyReasoning },
+        { "<think>The car is blue.", ChatClientBlindReaderReplyParser.UnfinishedReasoning },
+        { "\u200B\u200C\u0000", "the reply is empty" },
+    };
+
+    [Theory]
+    [MemberData(nameof(AmbiguousReplies))]
+    public void Ambiguous_or_reasoning_only_replies_fail_with_their_own_reason(string reply, string error)
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse(reply, MissingTagPolicy.Fail);
+
+        result.Succeeded.Should().BeFalse();
+        result.Error.Should().Be(error);
+    }
 }
