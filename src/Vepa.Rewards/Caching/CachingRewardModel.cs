@@ -2,7 +2,7 @@ namespace Vepa.Rewards;
 
 /// <summary>
 /// Scores identical requests of a batch once (see <see cref="RewardRequestContentComparer"/>) and gives the result to each of them;
-/// optionally keeps scored results across batches in a bounded least-recently-used cache.
+/// optionally keeps scored results across batches in a bounded least-recently-used cache (<c>Microsoft.Extensions.Caching.Memory</c>).
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
 internal sealed class CachingRewardModel : DelegatingRewardModel
@@ -79,5 +79,15 @@ internal sealed class CachingRewardModel : DelegatingRewardModel
         }
 
         return results;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _crossBatchCache?.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

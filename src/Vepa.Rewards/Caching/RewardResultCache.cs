@@ -1,44 +1,35 @@
+using Microsoft.Extensions.Caching.Memory;
+
 namespace Vepa.Rewards;
 
-/// <summary>A bounded least-recently-used map from request content to a scored result.</summary>
-/// <remarks>Thread-safe (one lock; every operation is O(1)).</remarks>
-internal sealed class RewardResultCache
+/// <summary>A bounded map from request content to a scored result on <see cref="MemoryCache"/>, least recently used evicted first.</summary>
+/// <remarks>
+/// Keys compare requests by content (<see cref="RewardRequestContentComparer"/>). When a set makes the cache exceed its capacity, the cache is
+/// compacted at once (<see cref="MemoryCache.Compact(double)"/>, which removes the least recently accessed entries), so the bound holds
+/// after every call. Thread-safe.
+/// </remarks>
+internal sealed class RewardResultCache : IDisposable
 {
-    private readonly Dictionary<RewardRequest, LinkedListNode<KeyValuePair<RewardRequest, RewardResult>>> _map;
-    private readonly LinkedList<KeyValuePair<RewardRequest, RewardResult>> _recency = new();
-    private readonly Lock _lock = new();
+    private readonly MemoryCache _cache;
+    private readonly Lock _compactLock = new();
 
     public RewardResultCache(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
-        _map = new Dictionary<RewardRequest, LinkedListNode<KeyValuePair<RewardRequest, RewardResult>>>(RewardRequestContentComparer.Instance);
+        _cache = new MemoryCache(new MemoryCacheOptions { CompactionPercentage = 0 });
     }
 
     public int Capacity { get; }
 
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _map.Count;
-            }
-        }
-    }
+    public int Count => _cache.Count;
 
     public bool TryGet(RewardRequest request, out RewardResult result)
     {
-        lock (_lock)
+        if (_cache.TryGetValue(new ContentKey(request), out RewardResult? cached) && cached is not null)
         {
-            if (_map.TryGetValue(request, out var node))
-            {
-                _recency.Remove(node);
-                _recency.AddFirst(node);
-                result = node.Value.Value;
-                return true;
-            }
+            result = cached;
+            return true;
         }
 
         result = null!;
@@ -47,22 +38,25 @@ internal sealed class RewardResultCache
 
     public void Set(RewardRequest request, RewardResult result)
     {
-        lock (_lock)
+        _cache.Set(new ContentKey(request), result);
+        lock (_compactLock)
         {
-            if (_map.TryGetValue(request, out var existing))
+            int count = _cache.Count;
+            if (count > Capacity)
             {
-                _recency.Remove(existing);
-                _map.Remove(request);
+                // Compact removes floor(count · percentage) entries; the half entry guards against rounding down.
+                _cache.Compact((count - Capacity + 0.5) / count);
             }
-            else if (_map.Count >= Capacity)
-            {
-                var oldest = _recency.Last!;
-                _recency.RemoveLast();
-                _map.Remove(oldest.Value.Key);
-            }
-
-            var node = _recency.AddFirst(new KeyValuePair<RewardRequest, RewardResult>(request, result));
-            _map[request] = node;
         }
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    /// <summary>A cache key that compares requests by what the reward depends on.</summary>
+    private readonly record struct ContentKey(RewardRequest Request)
+    {
+        public bool Equals(ContentKey other) => RewardRequestContentComparer.Instance.Equals(Request, other.Request);
+
+        public override int GetHashCode() => RewardRequestContentComparer.Instance.GetHashCode(Request);
     }
 }

@@ -1,3 +1,6 @@
+using System.Threading.RateLimiting;
+using Polly;
+
 namespace Vepa.Rewards;
 
 /// <summary>
@@ -5,12 +8,14 @@ namespace Vepa.Rewards;
 /// <see cref="MaxConcurrency"/> calls in flight, counted over every batch this instance scores at the same time.
 /// </summary>
 /// <remarks>
-/// Thread-safe. Results keep request order. When the caller cancels, waiting chunks stop waiting and in-flight calls see the cancellation.
+/// The limit is a <see cref="ConcurrencyLimiter"/> (System.Threading.RateLimiting) behind Polly's rate-limiter strategy, with an unbounded
+/// first-in-first-out queue, so no call is ever rejected: it waits for a permit. Thread-safe. Results keep request order. When the caller cancels, waiting chunks stop waiting and in-flight calls see the cancellation.
 /// When one chunk's call throws, the other chunks are cancelled and the exception propagates.
 /// </remarks>
 internal sealed class ConcurrencyLimitingRewardModel : DelegatingRewardModel
 {
-    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrencyLimiter _limiter;
+    private readonly ResiliencePipeline _pipeline;
 
     public ConcurrencyLimitingRewardModel(IRewardModel innerModel, int maxConcurrency, int maxBatchSize)
         : base(innerModel)
@@ -19,7 +24,13 @@ internal sealed class ConcurrencyLimitingRewardModel : DelegatingRewardModel
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         MaxConcurrency = maxConcurrency;
         MaxBatchSize = maxBatchSize;
-        _slots = new SemaphoreSlim(maxConcurrency, maxConcurrency);
+        _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = maxConcurrency,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+        _pipeline = new ResiliencePipelineBuilder().AddRateLimiter(_limiter).Build();
     }
 
     public int MaxConcurrency { get; }
@@ -54,7 +65,7 @@ internal sealed class ConcurrencyLimitingRewardModel : DelegatingRewardModel
     {
         if (disposing)
         {
-            _slots.Dispose();
+            _limiter.Dispose();
         }
 
         base.Dispose(disposing);
@@ -71,19 +82,14 @@ internal sealed class ConcurrencyLimitingRewardModel : DelegatingRewardModel
         CancellationToken token = stopSource.Token;
         try
         {
-            await _slots.WaitAsync(token).ConfigureAwait(false);
-            try
+            IReadOnlyList<RewardResult> chunkResults = await _pipeline.ExecuteAsync(
+                static (state, ct) => new ValueTask<IReadOnlyList<RewardResult>>(state.Inner.ScoreAsync(state.Chunk, ct)),
+                (Inner: InnerModel, Chunk: chunk),
+                token).ConfigureAwait(false);
+            RewardPipelineGuards.EnsureOneResultPerRequest(chunkResults, length, "concurrency limit");
+            for (int i = 0; i < length; i++)
             {
-                IReadOnlyList<RewardResult> chunkResults = await InnerModel.ScoreAsync(chunk, token).ConfigureAwait(false);
-                RewardPipelineGuards.EnsureOneResultPerRequest(chunkResults, length, "concurrency limit");
-                for (int i = 0; i < length; i++)
-                {
-                    results[start + i] = chunkResults[i];
-                }
-            }
-            finally
-            {
-                _slots.Release();
+                results[start + i] = chunkResults[i];
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
