@@ -547,6 +547,7 @@ public sealed class AnswerMatcher
             if (all[e].Separator != '\0')
             {
                 itemStart = all[e].IsNumber || !Coordinators.Contains(all[e].Text) ? e : e + 1;
+                range = IsDash(all[e].Separator);
             }
             else if (!all[e].IsNumber && Coordinators.Contains(all[e].Text))
             {
@@ -567,6 +568,7 @@ public sealed class AnswerMatcher
             if (all[s].Separator != '\0')
             {
                 itemEnd = s - 1;
+                range = IsDash(all[s].Separator);
             }
             else if (!all[s - 1].IsNumber && Coordinators.Contains(all[s - 1].Text))
             {
@@ -583,10 +585,12 @@ public sealed class AnswerMatcher
         return false;
     }
 
+    private static bool IsDash(char separator) => separator is '-' or '–' or '—' or '~';
+
     private static List<AnswerToken> ItemForward(IReadOnlyList<AnswerToken> all, int start)
     {
         var item = new List<AnswerToken> { all[start] };
-        for (int i = start + 1; i < all.Count && all[i].Clause == all[start].Clause && all[i].Separator == '\0' && (all[i].IsNumber || !Coordinators.Contains(all[i].Text)); i++)
+        for (int i = start + 1; i < all.Count && all[i].Clause == all[start].Clause && (all[i].Separator == '\0' || IsDash(all[i].Separator)) && (all[i].IsNumber || !Coordinators.Contains(all[i].Text)); i++)
         {
             item.Add(all[i]);
         }
@@ -597,7 +601,7 @@ public sealed class AnswerMatcher
     private static List<AnswerToken> ItemBackward(IReadOnlyList<AnswerToken> all, int end)
     {
         var item = new List<AnswerToken> { all[end] };
-        for (int i = end - 1; i >= 0 && all[i].Clause == all[end].Clause && all[i + 1].Separator == '\0' && (all[i].IsNumber || !Coordinators.Contains(all[i].Text)); i--)
+        for (int i = end - 1; i >= 0 && all[i].Clause == all[end].Clause && (all[i + 1].Separator == '\0' || IsDash(all[i + 1].Separator)) && (all[i].IsNumber || !Coordinators.Contains(all[i].Text)); i--)
         {
             item.Insert(0, all[i]);
         }
@@ -686,7 +690,7 @@ public sealed class AnswerMatcher
             }
 
             bool isJoiner = !token.IsNumber && token.Text is "and" or "plus";
-            if (token.Separator != '\0' || isJoiner)
+            if ((token.Separator != '\0' && !IsDash(token.Separator)) || isJoiner)
             {
                 if (current.Count > 0)
                 {

@@ -5,7 +5,8 @@ namespace Vepa.Rewards;
 /// <param name="Number">The value when the token is a number (digits or number words), else <see langword="null"/>.</param>
 /// <param name="IsPercent">Whether the number carried a percent sign or the word "percent".</param>
 /// <param name="Clause">The index of the clause the token belongs to; clauses are split at , ; : . ! ? line breaks and "but".</param>
-/// <param name="Separator">The list separator (<c>, ; / &amp; + |</c>) written between the previous token and this one, or <c>'\0'</c>.</param>
+/// <param name="Separator">The separator (<c>, ; / &amp; + |</c>, or a dash or tilde, which joins only numbers into a range) written between
+/// the previous token and this one, or <c>'\0'</c>.</param>
 /// <param name="Position">The index of the token in the list of every token of its text.</param>
 internal readonly record struct AnswerToken(string Text, double? Number, bool IsPercent, int Clause, char Separator = '\0', int Position = 0)
 {

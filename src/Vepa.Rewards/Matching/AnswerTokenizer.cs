@@ -63,7 +63,7 @@ internal sealed partial class AnswerTokenizer
                 clause++;
             }
 
-            int separatorAt = gap.IndexOfAny(",;/&+|");
+            int separatorAt = gap.IndexOfAny(",;/&+|-–—~");
             if (separatorAt >= 0 && pendingSeparator == '\0')
             {
                 pendingSeparator = gap[separatorAt];

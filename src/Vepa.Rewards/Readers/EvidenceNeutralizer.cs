@@ -17,8 +17,8 @@ namespace Vepa.Rewards;
 /// A verdict tag (<c>[[honest]]</c>), a think tag (<c>&lt;/think&gt;</c>), a chat-template marker (<c>&lt;|im_end|&gt;</c>, <c>[INST]</c>) or
 /// the data block's own delimiters (<c>&lt;description&gt;</c>) can then no longer be written.</item>
 /// <item>A label that the reply parser or the reader could take for structure (<c>Answer:</c>, <c>Final answer:</c>, <c>Verdict:</c>,
-/// <c>Task 2:</c>, <c>System:</c>, <c>Assistant:</c>, <c>User:</c>, <c>Judge:</c>, <c>Instruction:</c>, <c>Reply:</c>, …) loses its colon
-/// (<c>Answer, blue</c>).</item>
+/// <c>Task 2:</c>, <c>System:</c>, <c>Assistant:</c>, <c>User:</c>, <c>Judge:</c>, <c>Instruction:</c>, <c>Reply:</c>, …) loses its colon,
+/// equals sign or spaced dash (<c>Answer, blue</c>), and "the answer is" becomes "the answer, is".</item>
 /// </list>
 /// <para>Pure and thread-safe.</para>
 /// </remarks>
@@ -40,7 +40,8 @@ internal static partial class EvidenceNeutralizer
             builder.Append(MapBracket(c));
         }
 
-        return StructuralLabelRegex().Replace(builder.ToString(), "${label},");
+        string labelled = StructuralLabelRegex().Replace(builder.ToString(), "${label},");
+        return AnswerIsRegex().Replace(labelled, "${lead},${rest}");
     }
 
     /// <summary>Removes control characters (except line feed and tab), lone surrogates and invisible format characters.</summary>
@@ -123,7 +124,11 @@ internal static partial class EvidenceNeutralizer
 
     /// <summary>A word the reply parser or a chat template reads as structure, followed by a colon or an equals sign.</summary>
     [GeneratedRegex(
-        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest)\b)\s*[:=]",
+        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest)\b)\s*(?:[:=]|[-–—](?=\s))",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex StructuralLabelRegex();
+
+    /// <summary>"The answer is …", which the reply parser reads as an answer label.</summary>
+    [GeneratedRegex(@"(?<lead>\b(?:the\s+)?(?:final\s+|correct\s+|right\s+)?answer)(?<rest>\s+(?:is|would\s+be|should\s+be|will\s+be)\b)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex AnswerIsRegex();
 }
