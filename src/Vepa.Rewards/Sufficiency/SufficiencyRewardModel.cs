@@ -6,18 +6,22 @@ namespace Vepa.Rewards;
 /// <remarks>
 /// <para>Per request the reader is called once with the question, the evidence and the choices. Then
 /// s = 1 when <see cref="AnswerMatcher"/> accepts the reader's answer for the gold answer (else 0), h = 1 when the reader judged the
-/// evidence honest (else 0), and γ is the <see cref="RepetitionPenalty"/> of the evidence. The reward is R = s · h · γ
+/// evidence honest (else 0), and γ is the <see cref="RepetitionPenalty"/> of the evidence (<see cref="RepetitionPenalty.Measure"/>). The reward is R = s · h · γ
 /// (<see cref="SufficiencyRewardFormula.Multiplicative"/>, the default) or the signed appendix variant
 /// (<see cref="SufficiencyRewardFormula.Signed"/>). Each scored result reports the components "s", "h", "gamma" and
 /// "repetition_ratio" and the annotations "reader_answer", "match_kind" and, when the reader returned one, "reader_raw_text"
 /// (see <see cref="RewardComponentNames"/> and <see cref="SufficiencyRewardKeys"/>).</para>
-/// <para>Empty (or white-space) evidence is legal and not sufficient: the reader is not called and the result is scored with
-/// s = 0, h = 1, γ = 1, so R = 0 under both formulas, with the annotation "reader_skipped".</para>
-/// <para>Failures are results, never zeros: a <see cref="BlindReaderException"/> becomes <see cref="RewardResult.Failed(string, bool, Exception)"/>
-/// with the exception's <see cref="BlindReaderException.IsTransient"/>; any other exception from the reader becomes a failure whose reason
-/// names the exception type and message, transient for <see cref="HttpRequestException"/>, <see cref="TimeoutException"/>,
-/// <see cref="IOException"/> and an <see cref="OperationCanceledException"/> the caller did not ask for (a client-side timeout).
-/// Cancelling the caller's token throws <see cref="OperationCanceledException"/>.</para>
+/// <para>Empty evidence (white space, zero-width, control or other invisible characters only) is legal and not sufficient: the reader is
+/// not called and the result is scored with s = 0, h = 1, γ = 1, so R = 0 under both formulas, with the annotation "reader_skipped".</para>
+/// <para>Failures are classified by <see cref="RewardFailureKind"/>. A failure the evidence caused (over <see cref="SufficiencyRewardOptions.MaxEvidenceCharacters"/>
+/// or <see cref="SufficiencyRewardOptions.MaxEvidenceTokens"/>, over the reader's context, a malformed, ambiguous, truncated or filtered reply)
+/// is scored as a penalty (<see cref="RewardResult.Penalized"/>, <see cref="SufficiencyRewardOptions.EvidenceFailureReward"/>, by default the
+/// formula's minimum) with the annotation "penalty": failing is never better than answering. Infrastructure and configuration failures are
+/// <see cref="RewardResult.Failed(RewardFailure, IReadOnlyDictionary{string, string}?)"/> (NaN): a <see cref="BlindReaderException"/> keeps its
+/// <see cref="BlindReaderException.Kind"/> and <see cref="BlindReaderException.IsTransient"/>; any other exception from the reader becomes an
+/// infrastructure failure whose reason names the exception type (never its message), transient for <see cref="HttpRequestException"/>,
+/// <see cref="TimeoutException"/>, <see cref="IOException"/> and an <see cref="OperationCanceledException"/> the caller did not ask for.
+/// Cancelling the caller's token throws <see cref="OperationCanceledException"/>. See docs/rewards.md.</para>
 /// <para>The items of a batch are scored one after another inside this model; run batches concurrently with the pipeline's
 /// <c>UseConcurrencyLimit</c> stage. The model holds no mutable state and is safe to call from several threads at once.
 /// It does not own the reader: disposing the model does not dispose the reader.</para>
