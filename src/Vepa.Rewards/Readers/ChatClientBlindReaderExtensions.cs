@@ -15,15 +15,18 @@ public static class ChatClientBlindReaderExtensions
     /// <returns>The reader. It is safe to call concurrently when <paramref name="chatClient"/> is.</returns>
     /// <remarks>
     /// <para>
-    /// Each read sends one request and parses a reply that starts with <c>[[CHEAT]]</c> or <c>[[honest]]</c> followed by the
-    /// answer. Parsing tolerates case, spaces and markdown around the tag, answer labels and trailing explanations.
+    /// Each read sends one request with the evidence neutralised inside a data block, and parses the final segment of the reply:
+    /// exactly one <c>[[CHEAT]]</c> / <c>[[honest]]</c> tag followed by the answer, or a JSON object <c>{"verdict", "answer"}</c>
+    /// (see <see cref="ChatClientBlindReaderOptions"/> and docs/rewards.md).
     /// </para>
     /// <para>
-    /// Failures surface as <see cref="BlindReaderException"/>: timeouts, HTTP 408/425/429/5xx and lost connections are
-    /// transient; other HTTP statuses (400, 401, 403, 404, …) and other errors are permanent; a malformed reply is permanent
-    /// unless <see cref="ChatClientBlindReaderOptions.MalformedReplyIsTransient"/> is set. Messages never include response
-    /// bodies or exception messages from the client, so they cannot leak a credential; the client's exception is kept as
-    /// the inner exception. Cancelling the caller's token throws <see cref="OperationCanceledException"/>.
+    /// Failures surface as <see cref="BlindReaderException"/> with a <see cref="BlindReaderException.Kind"/>: timeouts, HTTP
+    /// 408/425/429/5xx and lost connections are transient <see cref="RewardFailureKind.Infrastructure"/> failures; HTTP 401, 403, 404
+    /// and a 400 not about the context length are <see cref="RewardFailureKind.Configuration"/>; a request over the context length,
+    /// a content filter, and a malformed, ambiguous or truncated reply are <see cref="RewardFailureKind.Evidence"/> (unless
+    /// <see cref="ChatClientBlindReaderOptions.MalformedReplyIsTransient"/> is set). Messages never include response bodies, the
+    /// reply, or exception messages from the client, so they cannot leak a credential; the client's exception is kept as the inner
+    /// exception. Cancelling the caller's token throws <see cref="OperationCanceledException"/>.
     /// </para>
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="chatClient"/> is <see langword="null"/>.</exception>
