@@ -555,7 +555,7 @@ public sealed class AnswerMatcher
                 range = RangeWords.Contains(all[e].Text);
             }
 
-            if (itemStart >= 0 && itemStart < all.Count && IsOtherItem(all, ItemForward(all, itemStart), pattern, range, numericGold))
+            if (itemStart >= 0 && itemStart < all.Count && IsOtherItem(ItemForward(all, itemStart), pattern, range, numericGold, forward: true))
             {
                 return true;
             }
@@ -576,7 +576,7 @@ public sealed class AnswerMatcher
                 range = RangeWords.Contains(all[s - 1].Text);
             }
 
-            if (itemEnd >= 0 && IsOtherItem(all, ItemBackward(all, itemEnd), pattern, range, numericGold))
+            if (itemEnd >= 0 && IsOtherItem(ItemBackward(all, itemEnd), pattern, range, numericGold, forward: false))
             {
                 return true;
             }
@@ -609,7 +609,7 @@ public sealed class AnswerMatcher
         return item;
     }
 
-    private bool IsOtherItem(IReadOnlyList<AnswerToken> all, List<AnswerToken> item, GoldPattern pattern, bool range, bool numericGold)
+    private bool IsOtherItem(List<AnswerToken> item, GoldPattern pattern, bool range, bool numericGold, bool forward)
     {
         List<AnswerToken> words = item.Where(t => t.IsNumber || !Articles.Contains(t.Text)).ToList();
         if (words.Count == 0 || words.Count > 3)
@@ -617,7 +617,8 @@ public sealed class AnswerMatcher
             return false;
         }
 
-        if (range && !(numericGold && words[0].IsNumber))
+        // A range joins numbers: the number next to "to" or the dash ("2 to 3", "from 2 to 5").
+        if (range && !(numericGold && (forward ? words[0] : words[^1]).IsNumber))
         {
             return false;
         }
@@ -633,7 +634,6 @@ public sealed class AnswerMatcher
             return false;
         }
 
-        _ = all;
         return true;
     }
 
