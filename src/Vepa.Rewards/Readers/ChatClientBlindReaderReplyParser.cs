@@ -43,6 +43,9 @@ internal static partial class ChatClientBlindReaderReplyParser
     /// <summary>The reason of a reply that holds only closed think blocks.</summary>
     public const string OnlyReasoning = "the reply holds only reasoning: a closed <think>…</think> block with nothing after it";
 
+    /// <summary>Quotation marks that enclose quoted text; a verdict tag between a pair on its line is quoted, not the reader's own.</summary>
+    private static readonly (char Open, char Close)[] QuotePairs = [('"', '"'), ('“', '”'), ('„', '“'), ('«', '»'), ('‹', '›'), ('‘', '’'), ('\'', '\'')];
+
     private static readonly HashSet<string> Abbreviations = new(StringComparer.OrdinalIgnoreCase)
     {
         "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "fig", "approx", "e.g", "i.e", "etc",
@@ -80,6 +83,11 @@ internal static partial class ChatClientBlindReaderReplyParser
         if (tags.Count > 1)
         {
             return ChatClientBlindReaderParseResult.Failure(string.Create(CultureInfo.InvariantCulture, $"the reply is ambiguous: it holds {tags.Count} verdict tags, not one"));
+        }
+
+        if (tags.Count == 1 && JsonVerdictRegex().IsMatch(text))
+        {
+            return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: it holds a verdict tag and a JSON verdict");
         }
 
         if (tags.Count == 0)
@@ -275,10 +283,15 @@ internal static partial class ChatClientBlindReaderReplyParser
 
         ReadOnlySpan<char> before = text.AsSpan(lineStart, tag.Index - lineStart);
         ReadOnlySpan<char> after = text.AsSpan(tag.Index + tag.Length, lineEnd - tag.Index - tag.Length);
-        int straightBefore = before.Count('"');
-        if ((straightBefore % 2 == 1 && after.Contains('"')) || (before.LastIndexOf('“') > before.LastIndexOf('”') && after.Contains('”')))
+        foreach ((char open, char close) in QuotePairs)
         {
-            return true;
+            bool opened = open == close
+                ? before.Count(open) % 2 == 1 && (open != '\'' || before.TrimEnd().EndsWith("'", StringComparison.Ordinal))
+                : before.LastIndexOf(open) > before.LastIndexOf(close);
+            if (opened && after.Contains(close))
+            {
+                return true;
+            }
         }
 
         if (!before.TrimStart().StartsWith(">", StringComparison.Ordinal))
@@ -424,6 +437,10 @@ internal static partial class ChatClientBlindReaderReplyParser
     /// <summary>The verdict tag: one or two square brackets around CHEAT or honest, any case, spaces allowed inside.</summary>
     [GeneratedRegex(@"\[\s*\[?\s*(?<verdict>cheat(?:ing|s|ed)?|honest)\s*\]?\s*\]", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex TagRegex();
+
+    /// <summary>A JSON verdict property, as a structured-output reply writes it.</summary>
+    [GeneratedRegex(@"""verdict""\s*:\s*""\s*\[*\s*(?:honest|cheat)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex JsonVerdictRegex();
 
     /// <summary>A closing think tag, spaces and line breaks allowed inside.</summary>
     [GeneratedRegex(@"<\s*/\s*(?:think|thinking|reasoning|thought)\s*>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
