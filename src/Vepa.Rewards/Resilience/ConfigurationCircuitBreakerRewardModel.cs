@@ -9,6 +9,8 @@ internal sealed class ConfigurationCircuitBreakerRewardModel : DelegatingRewardM
     private readonly double _share;
     private readonly int _minimumFailures;
     private readonly TimeSpan _breakDuration;
+    private readonly double _penalizedShare;
+    private readonly int _minimumPenalized;
     private readonly TimeProvider _timeProvider;
     private readonly Lock _lock = new();
     private RewardConfigurationException? _open;
@@ -22,6 +24,8 @@ internal sealed class ConfigurationCircuitBreakerRewardModel : DelegatingRewardM
         _share = options.FailureShare;
         _minimumFailures = options.MinimumFailures;
         _breakDuration = options.BreakDuration;
+        _penalizedShare = options.PenalizedReplyShare;
+        _minimumPenalized = options.MinimumPenalizedReplies;
         _timeProvider = timeProvider;
     }
 
@@ -54,7 +58,9 @@ internal sealed class ConfigurationCircuitBreakerRewardModel : DelegatingRewardM
         IReadOnlyList<RewardResult> results = await InnerModel.ScoreAsync(requests, cancellationToken).ConfigureAwait(false);
         RewardPipelineGuards.EnsureOneResultPerRequest(results, requests.Count, "configuration circuit breaker");
         var byReason = new Dictionary<string, (int Count, RewardFailure First)>(StringComparer.Ordinal);
+        var penaltiesByReason = new Dictionary<string, (int Count, RewardFailure First)>(StringComparer.Ordinal);
         int failed = 0;
+        int penalized = 0;
         foreach (RewardResult result in results)
         {
             if (result.Failure is { Kind: RewardFailureKind.Configuration } failure)
@@ -62,18 +68,39 @@ internal sealed class ConfigurationCircuitBreakerRewardModel : DelegatingRewardM
                 failed++;
                 byReason[failure.Reason] = byReason.TryGetValue(failure.Reason, out var entry) ? (entry.Count + 1, entry.First) : (1, failure);
             }
+            else if (result.PenaltyCause is { } cause && !result.Annotations.ContainsKey(SufficiencyRewardKeys.ReaderSkipped))
+            {
+                penalized++;
+                penaltiesByReason[cause.Reason] = penaltiesByReason.TryGetValue(cause.Reason, out var entry) ? (entry.Count + 1, entry.First) : (1, cause);
+            }
         }
 
+        RewardConfigurationException? exception = null;
         if (failed >= _minimumFailures && failed >= _share * results.Count)
         {
             RewardFailure cause = byReason.Values.OrderByDescending(v => v.Count).First().First;
-            var exception = new RewardConfigurationException(
+            exception = new RewardConfigurationException(
                 string.Create(
                     CultureInfo.InvariantCulture,
                     $"The reward pipeline is misconfigured: {failed} of {results.Count} items failed with a configuration failure (the circuit opens at {_share:P0}). Cause: {cause.Reason}"),
                 cause,
                 failed,
                 results.Count);
+        }
+        else if (penalized >= _minimumPenalized && penalized >= _penalizedShare * results.Count)
+        {
+            RewardFailure cause = penaltiesByReason.Values.OrderByDescending(v => v.Count).First().First;
+            exception = new RewardConfigurationException(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The reward pipeline is misconfigured: the reader's reply failed for {penalized} of {results.Count} items (the circuit opens at {_penalizedShare:P0}); check the reader model, its reply format, ChatOptions.MaxOutputTokens and the evidence caps. Cause: {cause.Reason}"),
+                cause,
+                penalized,
+                results.Count);
+        }
+
+        if (exception is not null)
+        {
             lock (_lock)
             {
                 _open = exception;

@@ -32,6 +32,8 @@ public static class ConfigurationCircuitBreakerRewardModelBuilderExtensions
             FailureShare = options.FailureShare,
             MinimumFailures = options.MinimumFailures,
             BreakDuration = options.BreakDuration,
+            PenalizedReplyShare = options.PenalizedReplyShare,
+            MinimumPenalizedReplies = options.MinimumPenalizedReplies,
         };
     }
 }

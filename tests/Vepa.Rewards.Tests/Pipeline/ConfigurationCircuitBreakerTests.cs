@@ -21,6 +21,8 @@ public sealed class ConfigurationCircuitBreakerTests
         options.FailureShare.Should().Be(0.5);
         options.MinimumFailures.Should().Be(1);
         options.BreakDuration.Should().Be(TimeSpan.FromSeconds(30));
+        options.PenalizedReplyShare.Should().Be(1.0);
+        options.MinimumPenalizedReplies.Should().Be(16);
         new RewardResilienceOptions().EnableConfigurationCircuitBreaker.Should().BeTrue();
     }
 
@@ -77,14 +79,53 @@ public sealed class ConfigurationCircuitBreakerTests
         results.Should().OnlyContain(r => r.IsScored);
     }
 
+    [Theory]
+    [InlineData(16, 16, true)]
+    [InlineData(15, 16, false)]
+    [InlineData(8, 8, false)] // fewer than the minimum of 16
+    public async Task A_batch_whose_every_reply_failed_opens_the_circuit(int penalized, int size, bool opens)
+    {
+        var inner = new FakeRewardModel((request, _) => int.Parse(request.Id!["item-".Length..], System.Globalization.CultureInfo.InvariantCulture) < penalized
+            ? RewardResult.Penalized(0, new RewardFailure("The blind reader failed: The reader's reply is malformed: the reply has no [[CHEAT]] or [[honest]] tag.", false, Kind: RewardFailureKind.Evidence))
+            : FakeRewardModel.Deterministic(request));
+        using IRewardModel model = inner.AsBuilder().UseConfigurationCircuitBreaker().Build();
+
+        Func<Task> act = () => model.ScoreAsync(Requests(size));
+
+        if (opens)
+        {
+            (await act.Should().ThrowAsync<RewardConfigurationException>()).Which.Message.Should()
+                .StartWith("The reward pipeline is misconfigured: the reader's reply failed for 16 of 16 items")
+                .And.EndWith("Cause: The blind reader failed: The reader's reply is malformed: the reply has no [[CHEAT]] or [[honest]] tag.");
+        }
+        else
+        {
+            await act.Should().NotThrowAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Evidence_over_a_cap_never_opens_it()
+    {
+        using IRewardModel model = new SufficiencyRewardModel(new DelegateBlindReader(_ => new BlindReaderReply("red", true)), new SufficiencyRewardOptions { MaxEvidenceCharacters = 3 })
+            .AsBuilder()
+            .UseConfigurationCircuitBreaker()
+            .Build();
+
+        IReadOnlyList<RewardResult> results = await model.ScoreAsync(Requests(32));
+
+        results.Should().OnlyContain(r => r.IsPenalized);
+    }
+
     [Fact]
     public void Invalid_options_list_every_problem()
     {
         Action act = () => new FakeRewardModel().AsBuilder().UseConfigurationCircuitBreaker(
-            new RewardCircuitBreakerOptions { FailureShare = 0, MinimumFailures = 0, BreakDuration = TimeSpan.FromDays(2) });
+            new RewardCircuitBreakerOptions { FailureShare = 0, MinimumFailures = 0, BreakDuration = TimeSpan.FromDays(2), PenalizedReplyShare = 2, MinimumPenalizedReplies = 0 });
 
         act.Should().Throw<ArgumentException>().Which.Message.Should().StartWith("RewardCircuitBreakerOptions is invalid: ")
-            .And.Contain("'FailureShare'").And.Contain("'MinimumFailures'").And.Contain("'BreakDuration'");
+            .And.Contain("'FailureShare'").And.Contain("'MinimumFailures'").And.Contain("'BreakDuration'")
+            .And.Contain("'PenalizedReplyShare'").And.Contain("'MinimumPenalizedReplies'");
     }
 }
 
