@@ -22,6 +22,14 @@ namespace Vepa.Rewards;
 /// (not negated). An occurrence that lies inside an occurrence of a longer option does not count on its own: with options
 /// "red" and "dark red", the answer "dark red" selects "dark red" only (its inner "red" is shadowed), and the answer "red" selects "red".
 /// Yes/no options are compared by polarity as for open questions.</para>
+/// <para><b>Rules against farming</b> (see docs/rewards.md). Non-answers and hedges ("no idea", "can't tell", "not sure", "maybe",
+/// "probably", "yes and no", "none of the above") match nothing (<see cref="AnswerMatchKind.NonAnswer"/>). A gold occurrence that is one
+/// item of a list ("red and blue", "red, blue, green", "red/blue", "red and/or blue") or one end of a range ("2-3", "2 to 3", "between 2
+/// and 3"), or a number after a comparative ("more than 2", "at least 3"), does not count (<see cref="AnswerMatchKind.ListOrRange"/>);
+/// a gold that is itself a list ("black and white") matches its items in any order. An answer that lists two or more option labels
+/// ("A. red B. blue C. green", "A or B") is <see cref="AnswerMatchKind.AmbiguousLabel"/>. Unit words after a number take one spelling
+/// ("5 centimeters" = "5 cm"), compounds match with or without space or hyphen ("hotdog" = "hot dog"), idioms carry a polarity
+/// ("I don't think so" = no, "of course" = yes), and a count of 0 matches "none".</para>
 /// <para>Instances are immutable and safe to use from several threads at once.</para>
 /// </remarks>
 public sealed class AnswerMatcher
@@ -295,7 +303,7 @@ public sealed class AnswerMatcher
             }
         }
 
-        if (!contained && MatchesAsUnorderedList(answer.All, gold.All, pattern))
+        if (!contained && MatchesAsUnorderedList(answer.All, gold.All))
         {
             return new AnswerMatch(AnswerMatchKind.Equivalent);
         }
@@ -638,7 +646,7 @@ public sealed class AnswerMatcher
     }
 
     /// <summary>Gets whether a gold that is a list ("black and white") and the answer list the same items in any order ("white and black").</summary>
-    private bool MatchesAsUnorderedList(IReadOnlyList<AnswerToken> answer, IReadOnlyList<AnswerToken> gold, GoldPattern pattern)
+    private bool MatchesAsUnorderedList(IReadOnlyList<AnswerToken> answer, IReadOnlyList<AnswerToken> gold)
     {
         List<List<AnswerToken>> goldItems = SplitItems(gold);
         if (goldItems.Count < 2)
@@ -673,7 +681,6 @@ public sealed class AnswerMatcher
             used[found] = true;
         }
 
-        _ = pattern;
         return true;
     }
 
