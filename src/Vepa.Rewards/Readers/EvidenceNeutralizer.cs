@@ -17,7 +17,8 @@ namespace Vepa.Rewards;
 /// A verdict tag (<c>[[honest]]</c>), a think tag (<c>&lt;/think&gt;</c>), a chat-template marker (<c>&lt;|im_end|&gt;</c>, <c>[INST]</c>) or
 /// the data block's own delimiters (<c>&lt;description&gt;</c>) can then no longer be written.</item>
 /// <item>A label that the reply parser or the reader could take for structure (<c>Answer:</c>, <c>Final answer:</c>, <c>Verdict:</c>,
-/// <c>Task 2:</c>, <c>System:</c>, <c>Assistant:</c>, <c>User:</c>, <c>Judge:</c>, <c>Instruction:</c>, <c>Reply:</c>, …) loses its colon,
+/// <c>Task 2:</c>, <c>System:</c>, <c>Assistant:</c>, <c>User:</c>, <c>Human:</c>, <c>Judge:</c>, <c>Instruction:</c>, <c>Reply:</c>,
+/// <c>Question:</c>, <c>Options:</c>, <c>Description:</c>, …) loses its colon,
 /// equals sign or spaced dash (<c>Answer, blue</c>), and "the answer is" becomes "the answer, is".</item>
 /// </list>
 /// <para>Pure and thread-safe.</para>
@@ -124,7 +125,7 @@ internal static partial class EvidenceNeutralizer
 
     /// <summary>A word the reply parser or a chat template reads as structure, followed by a colon or an equals sign.</summary>
     [GeneratedRegex(
-        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest)\b)\s*(?:[:=]|[-–—](?=\s))",
+        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|human|ai|bot|model|developer|tool|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest|question|options?|choices?|description|evidence)\b)\s*(?:[:=]|[-–—](?=\s))",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex StructuralLabelRegex();
 
