@@ -13,9 +13,7 @@ public sealed class TrainerLearningTests
         const int MaxSteps = 150;
         // G = 16, μ = 2 and DAPO's clip-higher keep exploring; with β = 0 some seeds still collapse onto a wrong answer for
         // one question (no rollout of the right one, so no signal): the known GRPO exploration failure. Seeds are fixed.
-        int threads = torch.get_num_threads();
-        torch.set_num_threads(1);   // a 16-wide model: one thread is fastest and makes the run repeat exactly
-        try
+        using var threads = new SingleThreadedTorch();
         {
             using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 16, seed: 2), ToyTask.Tokenizer);
             using var reward = new ExactAnswerRewardModel(ToyTask.FirstWordReward);
@@ -57,10 +55,6 @@ public sealed class TrainerLearningTests
             rewards[0].Should().BeLessThan(0.3, "the untrained policy is near chance (1 in 10 per word)");
             reached.Should().NotBeNull($"the mean reward over 5 steps should reach 0.9 within {MaxSteps} steps; the last were {string.Join(", ", rewards.TakeLast(5))}");
             Console.WriteLine($"toy task, beta = {beta}: first step reward {rewards[0]:F3}; 5-step mean reward >= 0.9 after {reached} steps");
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
         }
     }
 }
