@@ -64,6 +64,8 @@ internal sealed class TinyCausalModule : PolicyModule
 
     public int ForwardCalls { get; private set; }
 
+    public int CachedForwardCalls { get; private set; }
+
     public override Tensor? EncodePrefix(IReadOnlyList<PolicyPrompt> prompts)
     {
         if (patches is null)
@@ -81,6 +83,7 @@ internal sealed class TinyCausalModule : PolicyModule
     public override Tensor Forward(Tensor? prefix, Tensor tokenIds, KeyValueCache? cache)
     {
         ForwardCalls++;
+        CachedForwardCalls += cache is null ? 0 : 1;
         using var scope = NewDisposeScope();
         long offset = cache?.Length ?? 0;
         var x = embed.forward(tokenIds);
