@@ -17,6 +17,7 @@ packages_folder=$(dotnet nuget locals global-packages --list | sed -e 's/^global
 cleanup() {
   for id in vepa.core vepa.rewards vepa.grpo vepa.testing; do
     rm -rf "${packages_folder:?}/$id/${version,,}"
+    rmdir --ignore-fail-on-non-empty "$packages_folder/$id" 2>/dev/null || true
   done
 }
 trap cleanup EXIT
@@ -25,9 +26,8 @@ started=$(date +%s)
 rm -rf "$feed"
 mkdir -p "$feed"
 echo "== Packing $version into $feed"
-for project in src/Vepa.Core/Vepa.Core.csproj src/Vepa.Rewards/Vepa.Rewards.csproj src/Vepa.Grpo/Vepa.Grpo.csproj src/Vepa.Testing/Vepa.Testing.csproj; do
-  dotnet pack "$project" -c Release -o "$feed" -nologo -p:VersionSuffix="$suffix" -p:ContinuousIntegrationBuild=true
-done
+# build/Vepa.Packages.slnf: the four packable projects of Vepa.sln, packed in one build.
+dotnet pack build/Vepa.Packages.slnf -c Release -o "$feed" -nologo -p:VersionSuffix="$suffix" -p:ContinuousIntegrationBuild=true
 packed=$(date +%s)
 
 echo "== Consumer: restore from $feed, build, test"
