@@ -4,7 +4,6 @@ using static TorchSharp.torch;
 
 namespace Vepa.Consumer;
 
-#region snippet:own-policy-module
 /// <summary>
 /// The host's own small policy: a prompt embedding as the last hidden state and an LM head over the colour words, so
 /// Vepa's fused log-prob kernel reads (hidden, head) and never forms the logits tensor of a large vocabulary.
@@ -37,4 +36,3 @@ public sealed class AnswerPolicy : nn.Module
         return multinomial(probabilities, 1, generator: generator).MoveToOuterDisposeScope();
     }
 }
-#endregion

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.DependencyInjection;
+using TorchSharp;
+using Vepa.Grpo;
+using Vepa.Rewards;
+
+namespace Vepa.Consumer;
+
+/// <summary>
+/// The stage as an application composes it from the packages: its own policy model and its own reward through DI, Vepa's
+/// policy adapter and GRPO trainer. A few steps must raise the reward.
+/// </summary>
+public sealed class TrainerStageTests
+{
+    private static readonly string[] Vocabulary = ["<eos>", "<bos>", .. ColourQuiz.Objects, .. ColourQuiz.Vocabulary];
+
+    [Fact]
+    public async Task A_stage_composed_through_DI_raises_the_reward_in_a_few_trainer_steps()
+    {
+        var tokenizer = new WordTokenizer(Vocabulary);
+        IReadOnlyList<PolicyPrompt> Prompts() => Enumerable.Range(0, ColourQuiz.Objects.Length)
+            .Select(i => new PolicyPrompt(ColourQuiz.Question(i), ColourQuiz.Gold(i), [tokenizer.IdOf("<bos>"), tokenizer.IdOf(ColourQuiz.Objects[i])]))
+            .ToArray();
+
+        #region snippet:first-stage
+        var services = new ServiceCollection();
+        services.AddRewardModel(new ExactAnswerReward())          // your IRewardModel (or SufficiencyRewardModel over a reader)
+            .UseConcurrencyLimit(8);
+        services.AddSingleton<IPolicy>(_ => new TorchPolicy(new ColourAnswerModule(tokenizer.VocabularySize, hidden: 16, seed: 1), tokenizer));
+        services.AddSingleton(provider => new GrpoTrainer(
+            provider.GetRequiredService<IPolicy>(),
+            provider.GetRequiredService<IRewardModel>(),
+            new GrpoTrainerOptions
+            {
+                GroupSize = 8,
+                Sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 2, StopTokenIds = [tokenizer.IdOf("<eos>")] },
+                LearningRate = 0.05,                               // a toy model; VEPA's default is 1e-6
+                WarmupSteps = 0,
+                MaxSteps = 30,
+                Seed = 7,
+            }));
+
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        GrpoTrainer trainer = provider.GetRequiredService<GrpoTrainer>();
+        var records = new List<GrpoStepRecord>();
+        for (int step = 0; step < 30; step++)
+        {
+            GrpoStepRecord record = await trainer.StepAsync(Prompts());
+            records.Add(record);
+            Console.WriteLine($"step {record.Step}: reward {record.RewardMean:F3}, failed {record.FailedRewardCount}, KL {record.Kl:F4}");
+        }
+        #endregion
+
+        records.Should().OnlyContain(r => double.IsFinite(r.Kl) && double.IsFinite(r.Loss));
+        records.Take(3).Average(r => r.RewardMean).Should().BeLessThan(0.5, "the untrained policy answers near chance (1/8)");
+        records.TakeLast(3).Average(r => r.RewardMean).Should().BeGreaterThanOrEqualTo(0.8,
+            $"GRPO must raise the reward; means per step: {string.Join(", ", records.Select(r => r.RewardMean.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
+}
