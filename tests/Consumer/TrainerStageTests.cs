@@ -16,12 +16,13 @@ public sealed class TrainerStageTests
     [Fact]
     public async Task A_stage_composed_through_DI_raises_the_reward_in_a_few_trainer_steps()
     {
+        #region snippet:first-stage
+        // The prompts: question, gold answer, and the token ids the policy model reads (here: "<bos> ball" and so on).
         var tokenizer = new WordTokenizer(Vocabulary);
         IReadOnlyList<PolicyPrompt> Prompts() => Enumerable.Range(0, ColourQuiz.Objects.Length)
             .Select(i => new PolicyPrompt(ColourQuiz.Question(i), ColourQuiz.Gold(i), [tokenizer.IdOf("<bos>"), tokenizer.IdOf(ColourQuiz.Objects[i])]))
             .ToArray();
 
-        #region snippet:first-stage
         var services = new ServiceCollection();
         services.AddRewardModel(new ExactAnswerReward())          // your IRewardModel (or SufficiencyRewardModel over a reader)
             .UseConcurrencyLimit(8);
