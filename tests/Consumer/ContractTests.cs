@@ -1,3 +1,4 @@
+using Vepa.Grpo;
 using Vepa.Rewards;
 using Vepa.Testing;
 
@@ -22,5 +23,25 @@ public sealed class KeywordBlindReaderContractTests : BlindReaderContractTests
 public sealed class SufficiencyOverKeywordReaderContractTests : RewardModelContractTests
 {
     protected override IRewardModel CreateModel() => new SufficiencyRewardModel(new KeywordBlindReader());
+}
+#endregion
+
+#region snippet:policy-contract
+/// <summary>The host's policy model, through Vepa's adapter, meets the policy contract of the Vepa.Testing package.</summary>
+public sealed class ColourAnswerPolicyContractTests : PolicyContractTests
+{
+    private static readonly WordTokenizer Tokenizer = new(["<eos>", "<bos>", "ball", "cube", "red", "blue"]);
+
+    protected override IPolicy CreatePolicy() =>
+        new TorchPolicy(new ColourAnswerModule(Tokenizer.VocabularySize, hidden: 8, seed: 3), Tokenizer);
+
+    protected override IReadOnlyList<PolicyPrompt> CreatePrompts() =>
+    [
+        new("What colour is the ball?", "red", [Tokenizer.IdOf("<bos>"), Tokenizer.IdOf("ball")]),
+        new("What colour is the cube?", "blue", [Tokenizer.IdOf("<bos>"), Tokenizer.IdOf("cube")]),
+    ];
+
+    protected override SamplingOptions CreateSamplingOptions() =>
+        new() { Temperature = 1.0, MaxNewTokens = 3, StopTokenIds = [Tokenizer.IdOf("<eos>")], Seed = 5 };
 }
 #endregion

@@ -26,19 +26,16 @@ public sealed class TrainerStageTests
         var services = new ServiceCollection();
         services.AddRewardModel(new ExactAnswerReward())          // your IRewardModel (or SufficiencyRewardModel over a reader)
             .UseConcurrencyLimit(8);
-        services.AddSingleton<IPolicy>(_ => new TorchPolicy(new ColourAnswerModule(tokenizer.VocabularySize, hidden: 16, seed: 1), tokenizer));
-        services.AddSingleton(provider => new GrpoTrainer(
-            provider.GetRequiredService<IPolicy>(),
-            provider.GetRequiredService<IRewardModel>(),
-            new GrpoTrainerOptions
+        services.AddGrpoTrainer(_ => new TorchPolicy(new ColourAnswerModule(tokenizer.VocabularySize, hidden: 16, seed: 1), tokenizer))
+            .Configure(o =>
             {
-                GroupSize = 8,
-                Sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 2, StopTokenIds = [tokenizer.IdOf("<eos>")] },
-                LearningRate = 0.05,                               // a toy model; VEPA's default is 1e-6
-                WarmupSteps = 0,
-                MaxSteps = 30,
-                Seed = 7,
-            }));
+                o.GroupSize = 8;
+                o.Sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 2, StopTokenIds = [tokenizer.IdOf("<eos>")] };
+                o.LearningRate = 0.05;                             // a toy model; VEPA's default is 1e-6
+                o.WarmupSteps = 0;
+                o.MaxSteps = 30;
+                o.Seed = 7;
+            });
 
         await using ServiceProvider provider = services.BuildServiceProvider();
         GrpoTrainer trainer = provider.GetRequiredService<GrpoTrainer>();
