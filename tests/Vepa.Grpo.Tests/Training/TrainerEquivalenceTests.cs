@@ -92,6 +92,7 @@ public sealed class TrainerEquivalenceTests
             }
 
             largest.Should().BeLessThan(1e-6);
+            Console.WriteLine($"equivalence, mu = {iterations}: largest parameter difference {largest:E2}");
             double moved = module.state_dict().Sum(e => (e.Value - frozen.state_dict()[e.Key]).abs().max().item<double>());
             moved.Should().BeGreaterThan(1e-3, "the step must actually move the parameters");
         }
