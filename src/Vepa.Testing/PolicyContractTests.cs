@@ -15,7 +15,7 @@ namespace Vepa.Testing;
 /// <list type="bullet">
 /// <item><see cref="CreatePolicy"/> (required): a fresh trainable policy for one test; the test disposes it.</item>
 /// <item><see cref="CreatePrompts"/> (required): at least two prompts the policy can encode.</item>
-/// <item><see cref="CreateSamplingOptions"/>: the sampling settings (default: temperature 1, 4 new tokens, seed 1234).</item>
+/// <item><see cref="Sampling"/>: the sampling settings, with a stop token of the policy's vocabulary where it has one (default: temperature 1, 4 new tokens, no stop token); tests without their own seed use 1234.</item>
 /// <item><see cref="GroupSize"/>: completions per prompt (default 2).</item>
 /// <item><see cref="Tolerance"/>: the absolute tolerance for comparing log-probs computed twice (default 1e-5).</item>
 /// </list>
@@ -39,9 +39,18 @@ public abstract class PolicyContractTests
     /// <returns>The prompts.</returns>
     protected abstract IReadOnlyList<PolicyPrompt> CreatePrompts();
 
-    /// <summary>Creates the sampling settings; a seed must be set so that sampling repeats.</summary>
-    /// <returns>The settings; the default samples at temperature 1, at most 4 new tokens, seed 1234.</returns>
-    protected virtual SamplingOptions CreateSamplingOptions() => new() { Temperature = 1.0, MaxNewTokens = 4, Seed = 1234 };
+    /// <summary>Gets the sampling settings the tests use; give a stop token of the policy's vocabulary where it has one.</summary>
+    /// <value>The default samples at temperature 1, at most 4 new tokens, with no stop token. A <see langword="null"/> seed becomes 1234.</value>
+    protected virtual SamplingOptions Sampling => new() { Temperature = 1.0, MaxNewTokens = 4 };
+
+    /// <summary>Returns a copy of <see cref="Sampling"/> with a seed (1234 unless <see cref="Sampling"/> sets one).</summary>
+    /// <returns>The settings for one call.</returns>
+    protected SamplingOptions SeededSampling()
+    {
+        SamplingOptions options = Sampling.Clone();
+        options.Seed ??= 1234;
+        return options;
+    }
 
     /// <summary>The sampler returns prompts × G rows, group after group, each with its text, truncation flag and a prefix-shaped mask.</summary>
     /// <returns>A task that completes when the test has run.</returns>
@@ -51,7 +60,7 @@ public abstract class PolicyContractTests
         using IPolicy policy = CreatePolicy();
         IReadOnlyList<PolicyPrompt> prompts = CreatePrompts();
         prompts.Count.Should().BeGreaterThanOrEqualTo(2, "the contract tests need at least two prompts");
-        SamplingOptions options = CreateSamplingOptions();
+        SamplingOptions options = SeededSampling();
 
         using RolloutBatch batch = await policy.Sampler.SampleAsync(prompts, GroupSize, options);
 
@@ -85,7 +94,8 @@ public abstract class PolicyContractTests
                 mask[(r * batch.Length) + t].Should().BeFalse($"row {r}: the mask is true up to the end of the completion and false after it");
             }
 
-            bool endsWithStop = length > 0 && options.StopTokenIds.Contains(ids[(r * batch.Length) + length - 1]);
+            length.Should().BeGreaterThan(0, $"row {r} has at least one completion token");
+            bool endsWithStop = options.StopTokenIds.Contains(ids[(r * batch.Length) + length - 1]);
             if (batch.Truncated[r])
             {
                 length.Should().Be(options.MaxNewTokens, $"row {r} is truncated, so it used every new token");
@@ -105,8 +115,7 @@ public abstract class PolicyContractTests
     {
         using IPolicy policy = CreatePolicy();
         IReadOnlyList<PolicyPrompt> prompts = CreatePrompts();
-        SamplingOptions options = CreateSamplingOptions();
-        options.Seed.Should().NotBeNull("CreateSamplingOptions must set a seed for this test");
+        SamplingOptions options = SeededSampling();
 
         using RolloutBatch first = await policy.Sampler.SampleAsync(prompts, GroupSize, options);
         using RolloutBatch second = await policy.Sampler.SampleAsync(prompts, GroupSize, options);
@@ -115,13 +124,13 @@ public abstract class PolicyContractTests
         second.Texts.Should().Equal(first.Texts);
     }
 
-    /// <summary>Log-probs are [B, T], finite and at most 0 at every masked-in position, and carry gradient to the trainable parameters.</summary>
+    /// <summary>Log-probs are [B, T], finite and at most 0 at every masked-in position, and carry gradient to every trainable parameter.</summary>
     /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Log_probs_are_valid_and_carry_gradient_to_the_trainable_parameters()
     {
         using IPolicy policy = CreatePolicy();
-        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, CreateSamplingOptions());
+        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, SeededSampling());
         using var scope = NewDisposeScope();
         policy.TrainableParameters.Should().NotBeEmpty();
         foreach (TorchSharp.Modules.Parameter parameter in policy.TrainableParameters)
@@ -129,7 +138,7 @@ public abstract class PolicyContractTests
             parameter.grad?.zero_();
         }
 
-        using PolicyLogProbs result = policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = CreateSamplingOptions().Temperature });
+        using PolicyLogProbs result = policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = SeededSampling().Temperature });
 
         Tensor logProbs = result.LogProbs;
         logProbs.shape.Should().Equal(batch.Count, batch.Length);
@@ -141,8 +150,9 @@ public abstract class PolicyContractTests
 
         logProbs.masked_fill(mask.logical_not(), 0).sum().backward();
 
-        bool reached = policy.TrainableParameters.Any(p => p.grad is not null && p.grad.abs().sum().item<float>() > 0);
-        reached.Should().BeTrue("the gradient of the log-probs reaches the trainable parameters");
+        policy.TrainableParameters.Where(p => p.grad is null).Should().BeEmpty("every trainable parameter takes part in the log-probs");
+        bool nonZero = policy.TrainableParameters.Any(p => p.grad!.abs().sum().to(ScalarType.Float64).item<double>() > 0);
+        nonZero.Should().BeTrue("the gradient of the log-probs is not zero everywhere");
     }
 
     /// <summary>The rows option computes the requested rows, in the requested order, equal to those rows of a full computation.</summary>
@@ -151,10 +161,10 @@ public abstract class PolicyContractTests
     public async Task Requested_rows_equal_those_rows_of_the_full_batch()
     {
         using IPolicy policy = CreatePolicy();
-        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, CreateSamplingOptions());
+        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, SeededSampling());
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        double temperature = CreateSamplingOptions().Temperature;
+        double temperature = SeededSampling().Temperature;
         int[] rows = [batch.Count - 1, 0];
 
         using PolicyLogProbs all = policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature });
@@ -174,12 +184,12 @@ public abstract class PolicyContractTests
     public async Task The_reference_is_a_frozen_independent_copy()
     {
         using IPolicy policy = CreatePolicy();
-        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, CreateSamplingOptions());
+        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, SeededSampling());
         using IPolicy reference = policy.CreateReference();
         reference.TrainableParameters.Should().BeEmpty("the reference is frozen");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var options = new PolicyLogProbOptions { Temperature = CreateSamplingOptions().Temperature };
+        var options = new PolicyLogProbOptions { Temperature = SeededSampling().Temperature };
         Tensor mask = batch.CompletionMask;
 
         Tensor before = MaskedCpu(reference.ComputeLogProbs(batch, options), mask);
@@ -196,10 +206,10 @@ public abstract class PolicyContractTests
     public async Task State_round_trips_exactly()
     {
         using IPolicy policy = CreatePolicy();
-        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, CreateSamplingOptions());
+        using RolloutBatch batch = await policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, SeededSampling());
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var options = new PolicyLogProbOptions { Temperature = CreateSamplingOptions().Temperature };
+        var options = new PolicyLogProbOptions { Temperature = SeededSampling().Temperature };
         Dictionary<string, Tensor> saved = policy.GetState().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         saved.Should().NotBeEmpty();
         Tensor before = MaskedCpu(policy.ComputeLogProbs(batch, options), batch.CompletionMask);
@@ -216,18 +226,33 @@ public abstract class PolicyContractTests
         MaxDifference(MaskedCpu(policy.ComputeLogProbs(batch, options), batch.CompletionMask), before).Should().Be(0, "the restored policy computes the same log-probs");
     }
 
-    /// <summary><see cref="IPolicy.LoadState"/> rejects a state with a missing name, naming it.</summary>
+    /// <summary>A state loads into another instance exactly; a missing or unexpected name, or a wrong shape, is rejected with an error naming it.</summary>
     [Fact]
-    public void Loading_a_state_with_a_missing_name_throws_naming_it()
+    public void State_loads_into_another_instance_and_bad_states_are_rejected_naming_the_problem()
     {
-        using IPolicy policy = CreatePolicy();
-        IReadOnlyDictionary<string, Tensor> state = policy.GetState();
-        string missing = state.Keys.First();
-        var partial = state.Where(kv => kv.Key != missing).ToDictionary(kv => kv.Key, kv => kv.Value);
+        using IPolicy source = CreatePolicy();
+        using IPolicy target = CreatePolicy();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Dictionary<string, Tensor> state = source.GetState().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone() + 0.5);
 
-        Action act = () => policy.LoadState(partial);
+        target.LoadState(state);
 
-        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(missing);
+        foreach ((string name, Tensor value) in target.GetState())
+        {
+            value.eq(state[name]).all().item<bool>().Should().BeTrue($"state '{name}' is loaded exactly");
+        }
+
+        string first = state.Keys.First();
+        var renamed = new Dictionary<string, Tensor>(state);
+        renamed.Remove(first);
+        renamed["not-a-parameter"] = state[first];
+        Action loadRenamed = () => target.LoadState(renamed);
+        loadRenamed.Should().Throw<ArgumentException>().Which.Message.Should().Contain(first).And.Contain("not-a-parameter");
+
+        var reshaped = new Dictionary<string, Tensor>(state) { [first] = zeros(3, 1, 7) };
+        Action loadReshaped = () => target.LoadState(reshaped);
+        loadReshaped.Should().Throw<ArgumentException>().Which.Message.Should().Contain(first);
     }
 
     /// <summary><see langword="null"/> arguments throw <see cref="ArgumentNullException"/>.</summary>
@@ -237,7 +262,7 @@ public abstract class PolicyContractTests
     {
         using IPolicy policy = CreatePolicy();
 
-        Func<Task> sampleNullPrompts = () => policy.Sampler.SampleAsync(null!, GroupSize, CreateSamplingOptions());
+        Func<Task> sampleNullPrompts = () => policy.Sampler.SampleAsync(null!, GroupSize, SeededSampling());
         Func<Task> sampleNullOptions = () => policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, null!);
         Action logProbsOfNull = () => policy.ComputeLogProbs(null!, new PolicyLogProbOptions());
         Action loadNull = () => policy.LoadState(null!);
@@ -259,7 +284,7 @@ public abstract class PolicyContractTests
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
 
-        Func<Task> act = () => policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, CreateSamplingOptions(), cts.Token);
+        Func<Task> act = () => policy.Sampler.SampleAsync(CreatePrompts(), GroupSize, SeededSampling(), cts.Token);
 
         await act.Should().ThrowAsync<OperationCanceledException>();
     }

@@ -41,7 +41,7 @@ public sealed class ColourAnswerPolicyContractTests : PolicyContractTests
         new("What colour is the cube?", "blue", [Tokenizer.IdOf("<bos>"), Tokenizer.IdOf("cube")]),
     ];
 
-    protected override SamplingOptions CreateSamplingOptions() =>
+    protected override SamplingOptions Sampling =>
         new() { Temperature = 1.0, MaxNewTokens = 3, StopTokenIds = [Tokenizer.IdOf("<eos>")], Seed = 5 };
 }
 #endregion

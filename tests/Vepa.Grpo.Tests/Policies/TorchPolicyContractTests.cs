@@ -1,24 +1,16 @@
 using Vepa.Grpo.Tests.Training;
-using Vepa.Testing;
 
 namespace Vepa.Grpo.Tests.Policies;
 
-/// <summary><see cref="TorchPolicy"/> over a KV-cached causal module meets the shared policy contract from Vepa.Testing.</summary>
-[Collection("Sequential")]
-public sealed class TorchPolicyContractTests : PolicyContractTests
-{
-    protected override IPolicy CreatePolicy() => new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 16, seed: 3), ToyTask.Tokenizer);
-
-    protected override IReadOnlyList<PolicyPrompt> CreatePrompts() => ToyTask.Batch(step: 0, prompts: 3);
-
-    protected override SamplingOptions CreateSamplingOptions() => new() { Temperature = 1.0, MaxNewTokens = 3, StopTokenIds = [0], Seed = 11 };
-}
-
-/// <summary>The same contract without a KV cache (the adapter recomputes every prefix) and with G = 3.</summary>
-[Collection("Sequential")]
+/// <summary>
+/// The shared policy contract (Vepa.Testing) for <see cref="TorchPolicy"/> over a module without a KV cache (the adapter
+/// recomputes every prefix), with G = 3; the KV-cached and vision-language cases are in <c>Training/TorchPolicyContractTests.cs</c>.
+/// </summary>
 public sealed class RecomputingTorchPolicyContractTests : PolicyContractTests
 {
     protected override int GroupSize => 3;
+
+    protected override SamplingOptions Sampling => new() { Temperature = 1.0, MaxNewTokens = 3, StopTokenIds = [0], Seed = 11 };
 
     protected override IPolicy CreatePolicy() => new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 5, cache: false), ToyTask.Tokenizer);
 
