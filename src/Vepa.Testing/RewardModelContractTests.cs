@@ -1,4 +1,7 @@
-namespace Vepa.Core.Tests.Rewards;
+using FluentAssertions;
+using Xunit;
+
+namespace Vepa.Testing;
 
 /// <summary>
 /// The contract every <see cref="IRewardModel"/> meets. An implementation's test class inherits this class and overrides
@@ -13,7 +16,7 @@ namespace Vepa.Core.Tests.Rewards;
 /// <item><see cref="CallTimeout"/>: the longest one call may take before the test fails instead of hanging (default 30 s).</item>
 /// <item><see cref="ConcurrentCallers"/>: how many callers score at once in the concurrency test (default 8).</item>
 /// </list>
-/// <para>This class is public and stable: test classes in other test projects inherit it.</para>
+/// <para>Ships in the Vepa.Testing package so that plug-in authors run the same contract as Vepa's own reward models.</para>
 /// </remarks>
 public abstract class RewardModelContractTests
 {
@@ -104,6 +107,8 @@ public abstract class RewardModelContractTests
         return await model.ScoreAsync(requests, cancellationToken).WaitAsync(CallTimeout, CancellationToken.None);
     }
 
+    /// <summary>One result per request; scored values finite without a failure, failed values NaN with a reason.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Returns_one_well_formed_result_per_request()
     {
@@ -120,6 +125,8 @@ public abstract class RewardModelContractTests
         }
     }
 
+    /// <summary>Results follow request order: a request scored alone, in a batch and in a reversed batch gets the same outcome.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Results_are_in_request_order()
     {
@@ -145,6 +152,8 @@ public abstract class RewardModelContractTests
         }
     }
 
+    /// <summary>Repeated requests in one batch each get their own (equal) result.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Duplicate_requests_each_get_their_own_result()
     {
@@ -168,6 +177,8 @@ public abstract class RewardModelContractTests
         }
     }
 
+    /// <summary>An empty batch returns an empty list.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Empty_batch_returns_an_empty_list()
     {
@@ -178,6 +189,8 @@ public abstract class RewardModelContractTests
         results.Should().NotBeNull().And.BeEmpty();
     }
 
+    /// <summary>A <see langword="null"/> batch throws <see cref="ArgumentNullException"/> naming <c>requests</c>.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Null_batch_throws_ArgumentNullException()
     {
@@ -188,6 +201,8 @@ public abstract class RewardModelContractTests
         (await act.Should().ThrowAsync<ArgumentNullException>()).Which.ParamName.Should().Be("requests");
     }
 
+    /// <summary>A cancelled token throws <see cref="OperationCanceledException"/>.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Cancelled_token_throws_OperationCanceledException()
     {
@@ -200,6 +215,8 @@ public abstract class RewardModelContractTests
         await act.Should().ThrowAsync<OperationCanceledException>();
     }
 
+    /// <summary>Concurrent callers get well-formed results that agree with a single call.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Concurrent_calls_are_safe()
     {
@@ -226,6 +243,7 @@ public abstract class RewardModelContractTests
         }
     }
 
+    /// <summary><see cref="IRewardModel.GetService"/> of <see cref="IRewardModel"/> returns a model.</summary>
     [Fact]
     public void GetService_of_IRewardModel_returns_a_model()
     {
@@ -236,6 +254,7 @@ public abstract class RewardModelContractTests
         service.Should().NotBeNull().And.BeAssignableTo<IRewardModel>();
     }
 
+    /// <summary><see cref="IRewardModel.GetService"/> of an unrelated type returns <see langword="null"/>.</summary>
     [Fact]
     public void GetService_of_an_unrelated_type_returns_null()
     {
@@ -244,6 +263,7 @@ public abstract class RewardModelContractTests
         model.GetService(typeof(UnrelatedService)).Should().BeNull();
     }
 
+    /// <summary><see cref="IRewardModel.GetService"/> with a <see langword="null"/> type throws <see cref="ArgumentNullException"/> naming <c>serviceType</c>.</summary>
     [Fact]
     public void GetService_with_a_null_type_throws_ArgumentNullException()
     {
