@@ -13,8 +13,10 @@ namespace Vepa.Grpo;
 /// <see cref="PolicyLoss.Compute"/> (every <see cref="PolicyLossOptions"/> setting, every aggregation): the normalisers each
 /// aggregation needs (per-row token counts, the total token count, B and T) are computed from the mask first, so each
 /// chunk's gradient is final when the chunk is done. <see cref="PolicyLossOptions.Kernel"/> is ignored.</para>
-/// <para><b>Memory.</b> Beyond the inputs: two chunks of logits in the compute dtype, the gradients (hidden-sized, and a
-/// [V, H] accumulator in float32 for float16/bfloat16 inputs, else in their dtype), and a few [B, T] tensors.</para>
+/// <para><b>Memory.</b> Beyond the inputs: one chunk of logits in the compute dtype (worked in place: logits, then
+/// exp, then their gradient; plus the chunk in the input dtype for float16/bfloat16), the gradients (hidden-sized, and the
+/// [V, H] weight gradient, accumulated in float32 for float16/bfloat16 inputs with one [V, H] input-dtype term per chunk),
+/// and a few [B, T] tensors.</para>
 /// <para><b>Cost.</b> The gradients are computed even if backward is never called (when nothing requires grad, or under
 /// <c>no_grad</c>, they are not). Backward only scales them by the incoming gradient.</para>
 /// <para>Under <c>create_graph: true</c> the backward pass falls back to the plain composition (the full logits, formed once)

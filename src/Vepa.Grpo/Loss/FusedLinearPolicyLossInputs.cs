@@ -47,7 +47,7 @@ public sealed record FusedLinearPolicyLossInputs
     /// <value>The default is 1.</value>
     public double Temperature { get; init; } = 1.0;
 
-    /// <summary>Gets the token positions per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk, at least 256 positions.</summary>
+    /// <summary>Gets the token positions per chunk; <see langword="null"/> chooses 32 MiB of float32 logits per chunk, at least 128 positions.</summary>
     /// <value>The default is <see langword="null"/>. With <see cref="RatioLevel.Sequence"/> or per-sequence sampler correction a chunk holds whole rows (at least one), since a row's ratio needs all its tokens.</value>
     public int? ChunkSize { get; init; }
 

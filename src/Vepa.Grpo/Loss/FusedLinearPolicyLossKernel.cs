@@ -11,6 +11,12 @@ namespace Vepa.Grpo;
 /// </summary>
 internal static class FusedLinearPolicyLossKernel
 {
+    /// <summary>The default float32 logits per chunk: 32 MiB (256 positions at V = 32768).</summary>
+    internal const long DefaultChunkBytes = 32L * 1024 * 1024;
+
+    /// <summary>The fewest default positions per chunk: every chunk streams the whole [V, H] weight through three matmuls.</summary>
+    internal const long DefaultMinimumRows = 128;
+
     /// <summary>Runs the loop; fills the call's log-prob buffer, summary and layout.</summary>
     /// <param name="call">The validated call.</param>
     /// <returns>The loss (a scalar in the compute dtype) and the gradients that were asked for (full input shapes).</returns>
@@ -47,7 +53,9 @@ internal static class FusedLinearPolicyLossKernel
         Tensor loss = zeros([], logProbs.dtype, logProbs.device);
         Tensor? summary = null;
 
-        long chunkTokens = RowChunks.ChunkRows(inputs.ChunkSize, batch * time, vocabulary, hiddenFull.device_type, fused: true);
+        long chunkTokens = inputs.ChunkSize is int requested
+            ? Math.Clamp(requested, 1, Math.Max(1, batch * time))
+            : Math.Clamp(Math.Max(DefaultMinimumRows, DefaultChunkBytes / (sizeof(float) * vocabulary)), 1, Math.Max(1, batch * time));
         bool wholeRows = options.RatioLevel == RatioLevel.Sequence
             || (options.SamplerCorrection != SamplerCorrectionMode.None && options.SamplerCorrectionPerSequence);
         foreach (var (b0, rows, t0, positions) in Plan(batch, time, chunkTokens, wholeRows))
@@ -62,7 +70,8 @@ internal static class FusedLinearPolicyLossKernel
             Tensor z = bias is null ? h.mm(weight.t()) : addmm(bias, h, weight.t(), 1.0f, 1.0f);
             if (z.dtype != compute)
             {
-                z = z.to(compute);
+                using Tensor low = z;
+                z = low.to(compute);
             }
 
             if (temperature != 1.0)
@@ -70,10 +79,13 @@ internal static class FusedLinearPolicyLossKernel
                 z.div_(temperature);
             }
 
+            // One chunk of memory, worked in place: z → e = exp(z − max) → (later) dL/dz. A row with NaN or +∞ gives NaN.
+            Tensor target = z.gather(1, targetIndex).squeeze(1);
+            Tensor max = z.amax([1], keepdim: true);
+            z.sub_(max).exp_();
+            Tensor sum = z.sum(1);
+            Tensor lp = target.sub_(sum.log().add_(max.squeeze(1)));
             Tensor chunkLogProbs = Slice(logProbs);
-            Tensor lp = empty([n], compute, z.device);
-            Tensor lse = empty([n], compute, z.device);
-            RowChunks.Forward(z, owned: false, targetIndex, lp, lse, entropyOut: null);
             chunkLogProbs.copy_(lp.view(rows, positions));
 
             var chunkInputs = new PolicyLossInputs
@@ -106,21 +118,32 @@ internal static class FusedLinearPolicyLossKernel
                 continue;
             }
 
-            // z becomes dL/dlogits of the chunk, [n, V], in the compute dtype.
-            RowChunks.Backward(z, lse, targetIndex, coefficient!.reshape(n).to(compute), temperature);
+            // z becomes dL/dlogits = (onehot − e/Σe)·s with s = dL/dlog π / τ, in place: two passes over the chunk.
+            Tensor scale = coefficient!.reshape(n).to(compute).div_(temperature);
+            z.mul_(scale.div(sum).neg_().unsqueeze(1));
+            z.scatter_add_(1, targetIndex, scale.unsqueeze(1));
+            gradBias?.add_(z.sum(0L));
+
+            // The two matmuls run in the inputs' dtype, as autograd's would (bf16 uses the bf16 GEMM); the weight's
+            // gradient is summed over chunks in the compute dtype.
+            Tensor g = z.dtype == dtype ? z : z.to(dtype);
             if (gradHidden is not null)
             {
-                Tensor g = z.dtype == dtype ? z : z.to(dtype);
                 Slice(gradHidden).copy_(g.mm(weight).view(rows, positions, hiddenSize));
             }
 
             if (gradWeight is not null)
             {
-                Tensor hCompute = h.dtype == compute ? h : h.to(compute);
-                gradWeight.addmm_(z.t(), hCompute, 1.0f, 1.0f);
+                if (dtype == compute)
+                {
+                    gradWeight.addmm_(g.t(), h, 1.0f, 1.0f);
+                }
+                else
+                {
+                    using Tensor term = g.t().mm(h);
+                    gradWeight.add_(term);
+                }
             }
-
-            gradBias?.add_(z.sum(0L));
         }
 
         call.Summary = summary!.MoveToOuterDisposeScope();
