@@ -24,7 +24,7 @@ public class FusedLinearPolicyLossBenchmarks
     private PolicyLossOptions _options = null!;
 
     /// <summary>Gets or sets the batch shape as "B×T".</summary>
-    [Params("2x1024")]
+    [Params("2x1024", "8x1024")]
     public string Shape { get; set; } = "2x1024";
 
     /// <summary>Gets or sets the dtype of the hidden states and the weight.</summary>

@@ -15,8 +15,10 @@ namespace Vepa.Grpo;
 /// chunk's gradient is final when the chunk is done. <see cref="PolicyLossOptions.Kernel"/> is ignored.</para>
 /// <para><b>Memory.</b> Beyond the inputs: one chunk of logits in the compute dtype (worked in place: logits, then
 /// exp, then their gradient; plus the chunk in the input dtype for float16/bfloat16), the gradients (hidden-sized, and the
-/// [V, H] weight gradient, accumulated in float32 for float16/bfloat16 inputs with one [V, H] input-dtype term per chunk),
-/// and a few [B, T] tensors.</para>
+/// [V, H] weight gradient), and a few [B, T] tensors. For float16/bfloat16 inputs the weight gradient is accumulated over
+/// the chunks in the inputs' dtype (each chunk's GEMM accumulates in float32 and rounds once), which keeps a float32
+/// [V, H] accumulator out of the peak; the composition's <see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?, bool)"/>
+/// accumulates in float32, so the two differ by a few bf16 roundings.</para>
 /// <para><b>Cost.</b> The gradients are computed even if backward is never called (when nothing requires grad, or under
 /// <c>no_grad</c>, they are not). Backward only scales them by the incoming gradient.</para>
 /// <para>Under <c>create_graph: true</c> the backward pass falls back to the plain composition (the full logits, formed once)

@@ -48,7 +48,7 @@ internal static class FusedLinearPolicyLossKernel
 
         Tensor? gradHiddenFull = call.NeedHidden ? zeros(hiddenFull.shape, dtype, hiddenFull.device) : null;
         Tensor? gradHidden = gradHiddenFull is null ? null : (inputs.Shift ? gradHiddenFull.narrow(1, 0, time) : gradHiddenFull);
-        Tensor? gradWeight = call.NeedWeight ? zeros(weight.shape, compute, weight.device) : null;
+        Tensor? gradWeight = call.NeedWeight ? zeros(weight.shape, dtype, weight.device) : null;
         Tensor? gradBias = call.NeedBias ? zeros(bias!.shape, compute, bias.device) : null;
         Tensor loss = zeros([], logProbs.dtype, logProbs.device);
         Tensor? summary = null;
@@ -124,26 +124,16 @@ internal static class FusedLinearPolicyLossKernel
             z.scatter_add_(1, targetIndex, scale.unsqueeze(1));
             gradBias?.add_(z.sum(0L));
 
-            // The two matmuls run in the inputs' dtype, as autograd's would (bf16 uses the bf16 GEMM); the weight's
-            // gradient is summed over chunks in the compute dtype.
+            // The two matmuls run in the inputs' dtype, as autograd's would (bf16 uses the bf16 GEMM, which accumulates in
+            // float32 and rounds its output); the weight's gradient is summed over the chunks in the inputs' dtype too,
+            // so no float32 [V, H] accumulator exists.
             Tensor g = z.dtype == dtype ? z : z.to(dtype);
             if (gradHidden is not null)
             {
                 Slice(gradHidden).copy_(g.mm(weight).view(rows, positions, hiddenSize));
             }
 
-            if (gradWeight is not null)
-            {
-                if (dtype == compute)
-                {
-                    gradWeight.addmm_(g.t(), h, 1.0f, 1.0f);
-                }
-                else
-                {
-                    using Tensor term = g.t().mm(h);
-                    gradWeight.add_(term);
-                }
-            }
+            gradWeight?.addmm_(g.t(), h, 1.0f, 1.0f);
         }
 
         call.Summary = summary!.MoveToOuterDisposeScope();
