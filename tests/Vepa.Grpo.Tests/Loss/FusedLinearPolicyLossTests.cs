@@ -157,6 +157,20 @@ public sealed class FusedLinearPolicyLossTests
     }
 
     [Fact]
+    public void Only_the_inputs_that_require_grad_get_a_gradient_and_it_matches_the_composition()
+    {
+        using var scope = NewDisposeScope();
+        var options = new PolicyLossOptions { Beta = 0.01, Aggregation = LossAggregation.TokenMean };
+        var data = Data.Create(seed: 43, ScalarType.Float64, withOld: true, shift: false);
+        var expected = data.Reference(options);
+        var frozen = data.Inputs with { Hidden = data.Inputs.Hidden.detach(), Bias = data.Inputs.Bias!.detach(), ChunkSize = 3 };
+        using PolicyLossResult result = FusedLinearPolicyLoss.Compute(frozen, options);
+        result.Loss.requires_grad.Should().BeTrue();
+        Tensor gradWeight = autograd.grad([result.Loss], [frozen.Weight])[0];
+        LossTestData.AssertTensorClose(gradWeight, expected.Grads[1], 1e-10, "d loss / d weight");
+    }
+
+    [Fact]
     public void Bad_inputs_are_rejected_with_the_argument_and_the_first_bad_position()
     {
         using var scope = NewDisposeScope();
