@@ -23,7 +23,8 @@ if (args.Length > 0 && args[0] == "kernels")
 
 // The harness's in-process class has no cases outside a 'kernels' run, so the switcher does not offer it.
 Type[] suites = typeof(Program).Assembly.GetExportedTypes()
-    .Where(t => t != typeof(Vepa.Benchmarks.Kernels.KernelTimingBenchmarks))
+    .Where(t => t != typeof(Vepa.Benchmarks.Kernels.KernelTimingBenchmarks)
+        && t.GetMethods().Any(m => m.IsDefined(typeof(BenchmarkDotNet.Attributes.BenchmarkAttribute), inherit: false)))
     .ToArray();
 BenchmarkSwitcher.FromTypes(suites).Run(args);
 return 0;
