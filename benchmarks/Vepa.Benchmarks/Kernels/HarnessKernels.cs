@@ -35,3 +35,32 @@ internal sealed class PlainTokenLogProbKernel : ITokenLogProbKernel
         return (logits.to(compute) / temperature).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
     }
 }
+
+/// <summary>matmul + <c>log_softmax</c> + <c>gather</c> + <see cref="PolicyLoss.Compute"/>: the linear group's default baseline (the logits exist).</summary>
+internal sealed class MatmulCompositionKernel : ILinearPolicyLossKernel
+{
+    public string Name => "matmul-composition";
+
+    public PolicyLossResult Compute(FusedLinearPolicyLossInputs inputs, PolicyLossOptions options)
+    {
+        var logits = inputs.Hidden.matmul(inputs.Weight.t());
+        if (inputs.Bias is not null)
+        {
+            logits = logits.add(inputs.Bias);
+        }
+
+        var compute = inputs.Hidden.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        var logProbs = (logits.to(compute) / inputs.Temperature).log_softmax(-1).gather(-1, inputs.Targets.unsqueeze(-1)).squeeze(-1);
+        return PolicyLoss.Compute(
+            new PolicyLossInputs
+            {
+                LogProbs = logProbs,
+                Advantages = inputs.Advantages,
+                Mask = inputs.Mask,
+                OldLogProbs = inputs.OldLogProbs,
+                ReferenceLogProbs = inputs.ReferenceLogProbs,
+                SamplerLogProbs = inputs.SamplerLogProbs,
+            },
+            options);
+    }
+}

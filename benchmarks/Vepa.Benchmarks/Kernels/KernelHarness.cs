@@ -56,15 +56,16 @@ internal static class KernelHarness
         Device device = o.Device == "cuda" ? CUDA : CPU;
         var registry = KernelRegistry.CreateDefault();
         var reference = new ReferencePolicyLossKernel();
-        registry.Add(reference).Add(new PlainTokenLogProbKernel());
+        registry.Add(reference).Add(new PlainTokenLogProbKernel()).Add(new MatmulCompositionKernel());
         UserKernels.Register(registry);
 
         bool Selected(string group, string name) => o.Filters.Any(f => f == group || string.Equals(f, name, StringComparison.OrdinalIgnoreCase));
         var loss = registry.PolicyLossKernels.Where(k => Selected("loss", k.Name)).ToList();
         var logProbs = registry.TokenLogProbKernels.Where(k => Selected("logprobs", k.Name)).ToList();
-        if (loss.Count + logProbs.Count == 0)
+        var linear = registry.LinearPolicyLossKernels.Where(k => Selected("linear", k.Name)).ToList();
+        if (loss.Count + logProbs.Count + linear.Count == 0)
         {
-            Console.Error.WriteLine($"--filter {string.Join(',', o.Filters)} selects no kernel. Groups: loss, logprobs. Kernels: {string.Join(", ", registry.PolicyLossKernels.Select(k => k.Name).Concat(registry.TokenLogProbKernels.Select(k => k.Name)))}.");
+            Console.Error.WriteLine($"--filter {string.Join(',', o.Filters)} selects no kernel. Groups: loss, logprobs, linear. Kernels: {string.Join(", ", registry.PolicyLossKernels.Select(k => k.Name).Concat(registry.TokenLogProbKernels.Select(k => k.Name)).Concat(registry.LinearPolicyLossKernels.Select(k => k.Name)))}.");
             return 1;
         }
 
@@ -74,6 +75,7 @@ internal static class KernelHarness
         Console.WriteLine("// Correctness gate (float64, float32, bf16; every variant of docs/kernels.md; awkward shapes)");
         loss = loss.Where(k => Gate(k.Name, k == reference ? null : KernelGate.CheckPolicyLoss(k, reference, gateOptions), ref exit)).ToList();
         logProbs = logProbs.Where(k => Gate(k.Name, KernelGate.CheckTokenLogProbs(k, gateOptions), ref exit)).ToList();
+        linear = linear.Where(k => Gate(k.Name, KernelGate.CheckLinearPolicyLoss(k, reference, gateOptions), ref exit)).ToList();
         if (o.GateOnly)
         {
             return exit;
@@ -128,6 +130,40 @@ internal static class KernelHarness
             }
         }
 
+        // The linear group: hidden [B, T, 1024] and an LM head [32768, 1024], gradients to both.
+        foreach (string shape in linear.Count > 0 ? o.Shapes ?? ["2x1024"] : [])
+        {
+            const int hiddenSize = 1024;
+            const int vocabulary = 32768;
+            var (b, t) = KernelHarnessOptions.ParsePair(shape);
+            using var generator = new Generator(11UL, CPU);
+            var hidden = randn([b, t, hiddenSize], generator: generator).to(o.Dtype).to(device).requires_grad_();
+            var weight = randn([vocabulary, hiddenSize], generator: generator).mul_(0.0625f).to(o.Dtype).to(device).requires_grad_();
+            var cpu = PolicyLossBenchmarkData.Create((int)b, (int)t, seed: 20261128);
+            var inputs = new FusedLinearPolicyLossInputs
+            {
+                Hidden = hidden,
+                Weight = weight,
+                Targets = randint(vocabulary, [b, t], ScalarType.Int64, generator: generator).to(device),
+                Advantages = cpu.Advantages.to(device),
+                Mask = cpu.Mask.to(device),
+                OldLogProbs = (cpu.OldLogProbs! - 8.0).to(device),
+                ReferenceLogProbs = (cpu.ReferenceLogProbs! - 8.0).to(device),
+            };
+            var options = new PolicyLossOptions { Beta = 0.01, KlEstimator = KlEstimator.K3 };
+            long bytes = elementSize * ((2L * b * t * hiddenSize) + (2L * vocabulary * hiddenSize));
+            foreach (var kernel in linear)
+            {
+                Add(new KernelCase("linear", kernel.Name, shape, dtypeName, bytes, 6.0 * b * t * vocabulary * hiddenSize, () =>
+                {
+                    using var scope = NewDisposeScope();
+                    using var result = kernel.Compute(inputs, options);
+                    _ = autograd.grad([result.Loss], [hidden, weight]);
+                    Sync(device);
+                }));
+            }
+        }
+
         // 3. Peak native memory of one call (CPU), then the streaming bandwidth of this machine, then BenchmarkDotNet.
         var peaks = new Dictionary<string, long?>();
         foreach (var c in KernelHarnessState.Cases.Values)
@@ -160,7 +196,7 @@ internal static class KernelHarness
         foreach (var c in KernelHarnessState.Cases.Values.Where(c => measured.ContainsKey(c.Key)))
         {
             var (mean, sd) = measured[c.Key];
-            string baseline = o.Baseline ?? (c.Group == "loss" ? "reference" : "plain");
+            string baseline = o.Baseline ?? c.Group switch { "loss" => "reference", "linear" => "matmul-composition", _ => "plain" };
             string baselineKey = $"{c.Group}/{baseline}/{c.Shape}";
             double? ratio = measured.TryGetValue(baselineKey, out var b) ? mean / b.Mean : null;
             double bytesPerSecond = c.Bytes / (mean * 1e-9);

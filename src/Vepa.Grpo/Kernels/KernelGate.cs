@@ -111,6 +111,129 @@ public static class KernelGate
         return new KernelGateReport(candidate.Name, run, 0, null);
     }
 
+    /// <summary>
+    /// Checks a linear policy-loss kernel (hidden states and LM head → loss) against the plain float64 composition: matmul,
+    /// <c>log_softmax</c>, <c>gather</c>, then <paramref name="reference"/>, with autograd for the hidden states', weight's
+    /// and bias' gradients. Every named variant, three shapes (1×1, 3×7, 2×33; H = 8, V = 37, chunks of 5 positions),
+    /// completions starting at different positions; float64 (1e-10) and float32 (1e-5 values, 1e-4 gradients). bf16 is not
+    /// gated for this contract: its logits are rounded before the softmax, so a ratio at a clip boundary may land on either side.
+    /// </summary>
+    /// <param name="candidate">The kernel under test.</param>
+    /// <param name="reference">The policy-loss reference; it runs on float64 log-probs.</param>
+    /// <param name="options">The gate settings; <see langword="null"/> uses the defaults.</param>
+    /// <returns>The report.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="candidate"/> or <paramref name="reference"/> is <see langword="null"/>.</exception>
+    public static KernelGateReport CheckLinearPolicyLoss(ILinearPolicyLossKernel candidate, IPolicyLossKernel reference, KernelGateOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        ArgumentNullException.ThrowIfNull(reference);
+        options ??= new KernelGateOptions();
+        Device device = options.Device ?? CPU;
+        const int hiddenSize = 8;
+        const int vocabulary = 37;
+        int run = 0;
+        foreach (var dtype in options.Dtypes.Where(d => d is ScalarType.Float64 or ScalarType.Float32))
+        {
+            foreach (var (name, create) in KernelGateCases.Variants)
+            {
+                foreach (var (b, t) in new[] { (1, 1), (3, 7), (2, 33) })
+                {
+                    using var scope = NewDisposeScope();
+                    run++;
+                    var c = new KernelGateCase(name, create(), b, t, ScalarType.Float64, "plain");
+                    string? mismatch = CompareLinear(candidate, reference, c, dtype, hiddenSize, vocabulary, options.Seed + run, device);
+                    if (mismatch is not null)
+                    {
+                        return new KernelGateReport(candidate.Name, run, 0, $"case {run} ({name}, {b}x{t}, H {hiddenSize}, V {vocabulary}, {dtype}): {mismatch}");
+                    }
+                }
+            }
+        }
+
+        return new KernelGateReport(candidate.Name, run, 0, null);
+    }
+
+    private static string? CompareLinear(
+        ILinearPolicyLossKernel candidate, IPolicyLossKernel reference, KernelGateCase c, ScalarType dtype, int hiddenSize, int vocabulary, int seed, Device device)
+    {
+        using var generator = new Generator((ulong)seed, CPU);
+        var hidden = randn([c.Batch, c.Time, hiddenSize], ScalarType.Float64, generator: generator).to(dtype).to(device);
+        var weight = (randn([vocabulary, hiddenSize], ScalarType.Float64, generator: generator) * 0.5).to(dtype).to(device);
+        var bias = (randn([vocabulary], ScalarType.Float64, generator: generator) * 0.3).to(dtype).to(device);
+        var targets = randint(vocabulary, [c.Batch, c.Time], ScalarType.Int64, generator: generator).to(device);
+        const double temperature = 0.9;
+
+        // The reference: float64 copies of the (rounded) inputs, the plain composition, autograd.
+        var h64 = hidden.to(ScalarType.Float64).requires_grad_();
+        var w64 = weight.to(ScalarType.Float64).requires_grad_();
+        var b64 = bias.to(ScalarType.Float64).requires_grad_();
+        var logProbs = (h64.matmul(w64.t()).add(b64) / temperature).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+
+        // Constants near the model's own log-probs: the gate's noise around them, NaN/±∞ padding kept.
+        var shape = KernelGateCases.Create(c, seed, device);
+        var own = logProbs.detach();
+        var old = own + (shape.OldLogProbs! - shape.LogProbs);
+        var constants = new PolicyLossInputs
+        {
+            LogProbs = logProbs,
+            Advantages = shape.Advantages,
+            Mask = shape.Mask.dtype == ScalarType.Bool ? shape.Mask.to(ScalarType.Int64) : shape.Mask,
+            OldLogProbs = old,
+            ReferenceLogProbs = own + (shape.ReferenceLogProbs! - shape.LogProbs),
+            SamplerLogProbs = old + (shape.SamplerLogProbs! - shape.OldLogProbs!),
+        };
+        using var expected = reference.Compute(constants, c.Options);
+        if (!expected.Loss.requires_grad)
+        {
+            return "the reference's loss carries no gradient";
+        }
+
+        var expectedGrads = autograd.grad([expected.Loss], [h64, w64, b64], allow_unused: true);
+
+        Tensor? Narrow(Tensor? x) => x?.to(dtype);
+        var inputs = new FusedLinearPolicyLossInputs
+        {
+            Hidden = hidden.requires_grad_(),
+            Weight = weight.requires_grad_(),
+            Bias = bias.requires_grad_(),
+            Targets = targets,
+            Advantages = Narrow(constants.Advantages)!,
+            Mask = constants.Mask,
+            OldLogProbs = Narrow(constants.OldLogProbs),
+            ReferenceLogProbs = Narrow(constants.ReferenceLogProbs),
+            SamplerLogProbs = Narrow(constants.SamplerLogProbs),
+            Temperature = temperature,
+            ChunkSize = 5,
+        };
+        PolicyLossResult actual;
+        try
+        {
+            actual = candidate.Compute(inputs, c.Options);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"threw {e.GetType().Name}: {e.Message}";
+        }
+
+        using (actual)
+        {
+            if (!actual.Loss.requires_grad)
+            {
+                return "the loss carries no gradient w.r.t. the hidden states, weight and bias (requires_grad is false)";
+            }
+
+            var grads = autograd.grad([actual.Loss], [inputs.Hidden, inputs.Weight, inputs.Bias!], allow_unused: true);
+            Tensor Or0(Tensor? g, Tensor like) => g is null || g.IsInvalid ? zeros_like(like) : g;
+            double valueTolerance = dtype == ScalarType.Float64 ? 1e-10 : 1e-5;
+            double gradientTolerance = dtype == ScalarType.Float64 ? 1e-10 : 1e-4;
+            return CompareScalar("loss", actual.Loss.to(ScalarType.Float64).item<double>(), expected.Loss.item<double>(), valueTolerance)
+                ?? CompareTensor("d loss / d hidden", Or0(grads[0], hidden), Or0(expectedGrads[0], h64), gradientTolerance)
+                ?? CompareTensor("d loss / d weight", Or0(grads[1], weight), Or0(expectedGrads[1], w64), gradientTolerance)
+                ?? CompareTensor("d loss / d bias", Or0(grads[2], bias), Or0(expectedGrads[2], b64), gradientTolerance)
+                ?? CompareStatistics(actual.Statistics, expected.Statistics, valueTolerance);
+        }
+    }
+
     private static string? ComparePolicyLoss(IPolicyLossKernel candidate, IPolicyLossKernel reference, PolicyLossInputs inputs, KernelGateCase c)
     {
         var (valueTolerance, gradientTolerance) = Tolerances(c.Dtype);

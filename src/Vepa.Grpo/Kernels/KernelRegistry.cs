@@ -10,6 +10,7 @@ public sealed class KernelRegistry
     private readonly List<IPolicyLossKernel> _policyLoss = [];
     private readonly List<ITokenLogProbKernel> _tokenLogProbs = [];
     private readonly List<IAdvantageKernel> _advantages = [];
+    private readonly List<ILinearPolicyLossKernel> _linear = [];
 
     /// <summary>Gets the registered policy-loss kernels, in registration order.</summary>
     public IReadOnlyList<IPolicyLossKernel> PolicyLossKernels => _policyLoss;
@@ -17,11 +18,14 @@ public sealed class KernelRegistry
     /// <summary>Gets the registered token log-prob kernels, in registration order.</summary>
     public IReadOnlyList<ITokenLogProbKernel> TokenLogProbKernels => _tokenLogProbs;
 
+    /// <summary>Gets the registered linear (hidden states → loss) policy-loss kernels, in registration order.</summary>
+    public IReadOnlyList<ILinearPolicyLossKernel> LinearPolicyLossKernels => _linear;
+
     /// <summary>Gets the registered advantage kernels, in registration order.</summary>
     public IReadOnlyList<IAdvantageKernel> AdvantageKernels => _advantages;
 
     /// <summary>Creates a registry holding Vepa's kernels: policy loss "fused-tensor", "managed" and "auto"; token log-probs
-    /// "chunked" and "overwriting"; advantages "tensor" and "managed".</summary>
+    /// "chunked" and "overwriting"; advantages "tensor" and "managed"; linear policy loss "fused-linear".</summary>
     /// <returns>A new registry.</returns>
     public static KernelRegistry CreateDefault()
     {
@@ -33,6 +37,7 @@ public sealed class KernelRegistry
         registry.Add(new BuiltInTokenLogProbKernel("overwriting", overwrite: true));
         registry.Add(new BuiltInAdvantageKernel("tensor", AdvantageKernel.Tensor));
         registry.Add(new BuiltInAdvantageKernel("managed", AdvantageKernel.Managed));
+        registry.Add(new BuiltInLinearPolicyLossKernel());
         return registry;
     }
 
@@ -56,6 +61,13 @@ public sealed class KernelRegistry
     /// <exception cref="ArgumentNullException"><paramref name="kernel"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The name is empty or already registered for this contract.</exception>
     public KernelRegistry Add(IAdvantageKernel kernel) => Add(_advantages, kernel, kernel?.Name);
+
+    /// <summary>Registers a linear (hidden states → loss) policy-loss kernel.</summary>
+    /// <param name="kernel">The kernel.</param>
+    /// <returns>This registry.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="kernel"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The name is empty or already registered for this contract.</exception>
+    public KernelRegistry Add(ILinearPolicyLossKernel kernel) => Add(_linear, kernel, kernel?.Name);
 
     private KernelRegistry Add<T>(List<T> list, T kernel, string? name)
         where T : class
@@ -81,6 +93,7 @@ public sealed class KernelRegistry
         IPolicyLossKernel k => k.Name,
         ITokenLogProbKernel k => k.Name,
         IAdvantageKernel k => k.Name,
+        ILinearPolicyLossKernel k => k.Name,
         _ => string.Empty,
     };
 }

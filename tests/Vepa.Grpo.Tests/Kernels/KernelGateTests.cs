@@ -69,6 +69,18 @@ public sealed class KernelGateTests
     }
 
     [Fact]
+    public void The_fused_linear_policy_loss_passes_the_linear_gate_and_a_kernel_that_drops_the_bias_fails()
+    {
+        var kernel = KernelRegistry.CreateDefault().LinearPolicyLossKernels.Single(k => k.Name == "fused-linear");
+        var report = KernelGate.CheckLinearPolicyLoss(kernel, new ReferencePolicyLossKernel(), Quick);
+        report.FirstMismatch.Should().BeNull();
+        report.CasesRun.Should().Be(2 * KernelGateCases.Variants.Count * 3);
+
+        var wrong = KernelGate.CheckLinearPolicyLoss(new DropsBias(), new ReferencePolicyLossKernel(), Quick);
+        wrong.FirstMismatch.Should().StartWith("case 1 (trl-grpo, 1x1, H 8, V 37, Float64): loss: expected ");
+    }
+
+    [Fact]
     public void The_registry_rejects_a_second_kernel_with_the_same_name()
     {
         var registry = KernelRegistry.CreateDefault();
@@ -112,6 +124,14 @@ public sealed class KernelGateTests
             var result = PolicyLoss.Compute(inputs, options);
             return new PolicyLossResult(result.Loss.detach(), result.Statistics);
         }
+    }
+
+    private sealed class DropsBias : ILinearPolicyLossKernel
+    {
+        public string Name => "drops-bias";
+
+        public PolicyLossResult Compute(FusedLinearPolicyLossInputs inputs, PolicyLossOptions options)
+            => FusedLinearPolicyLoss.Compute(inputs with { Bias = null }, options);
     }
 
     private sealed class IgnoresTemperature : ITokenLogProbKernel
