@@ -8,7 +8,7 @@ namespace Vepa.Benchmarks;
 
 /// <summary>
 /// Token log-probs from float32 logits [B, T, V], forward+backward (gradient w.r.t. the logits): the plain
-/// log_softmax + gather path (TRL's naive one, the baseline) against <see cref="TokenLogProbs.FromLogits(Tensor, Tensor, double, int?)"/>
+/// log_softmax + gather path (TRL's naive one, the baseline) against <see cref="TokenLogProbs.FromLogits(Tensor, Tensor, double, int?, bool)"/>
 /// with its default chunk. Each process also measures the peak extra native memory of one forward and one
 /// forward+backward call (columns "Peak native ...").
 /// </summary>

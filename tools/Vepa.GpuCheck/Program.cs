@@ -201,6 +201,40 @@ foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32, ScalarType
     Console.WriteLine($"{(ok ? "ok  " : "FAIL")} token log-probs (fused linear) {dtype,-9} values {fusedValue:E1}, grads {fusedGrad:E1}");
 }
 
+// ---- The correctness gate on the device (every documented variant, awkward shapes, float64/float32/bf16) and the fused
+// linear policy loss against its composition (FromHiddenStates + PolicyLoss.Compute) on the device.
+foreach (var kernel in Vepa.Grpo.Kernels.KernelRegistry.CreateDefault().PolicyLossKernels.Where(k => k.Name == "fused-tensor"))
+{
+    var report = Vepa.Grpo.Kernels.KernelGate.CheckPolicyLoss(kernel, new GateReference(), new Vepa.Grpo.Kernels.KernelGateOptions { Device = dev });
+    if (!report.Passed) failures++;
+    Console.WriteLine($"{(report.Passed ? "ok  " : "FAIL")} gate {kernel.Name}: {report.CasesRun} cases{(report.FirstMismatch is null ? "" : ", first mismatch " + report.FirstMismatch)}");
+}
+
+foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32, ScalarType.BFloat16 })
+{
+    using var scope = NewDisposeScope();
+    var gen = new Generator(11UL, CPU);
+    var hidden = randn(new long[] { 4, 300, 64 }, ScalarType.Float64, generator: gen).to(dtype).to(dev).requires_grad_();
+    var weight = (randn(new long[] { 5000, 64 }, ScalarType.Float64, generator: gen) * 0.2).to(dtype).to(dev).requires_grad_();
+    var targets = randint(5000, new long[] { 4, 300 }, generator: gen).to(dev);
+    var mask = ones(4, 300, ScalarType.Int64).to(dev);
+    mask[1].narrow(0, 0, 40).fill_(0);
+    var adv = randn(new long[] { 4 }, generator: gen).to(dev);
+    var o = new PolicyLossOptions { Beta = 0.01 };
+    using var fusedResult = FusedLinearPolicyLoss.Compute(new FusedLinearPolicyLossInputs { Hidden = hidden, Weight = weight, Targets = targets, Advantages = adv, Mask = mask, ChunkSize = 256 }, o);
+    var fusedGrads = autograd.grad([fusedResult.Loss], [hidden, weight]);
+    var lp = TokenLogProbs.FromHiddenStates(hidden, weight, targets);
+    using var composed = PolicyLoss.Compute(new PolicyLossInputs { LogProbs = lp, Advantages = adv, Mask = mask }, o);
+    var composedGrads = autograd.grad([composed.Loss], [hidden, weight]);
+    double lossDiff = Math.Abs(fusedResult.Loss.to(ScalarType.Float64).item<double>() - composed.Loss.to(ScalarType.Float64).item<double>());
+    double gh = GradDiff(fusedGrads[0], composedGrads[0]);
+    double gw = GradDiff(fusedGrads[1], composedGrads[1]);
+    double tol = dtype == ScalarType.Float64 ? 1e-10 : dtype == ScalarType.Float32 ? 1e-4 : 2e-2;
+    bool ok = lossDiff <= tol && gh <= tol && gw <= tol && fusedGrads[0].device_type == dev.type;
+    if (!ok) failures++;
+    Console.WriteLine($"{(ok ? "ok  " : "FAIL")} fused linear policy loss {dtype,-9} loss {lossDiff:E1}, d/dhidden {gh:E1}, d/dweight {gw:E1}");
+}
+
 // ---- Informal timing of the log-prob kernels (not a benchmark): forward + backward at V = 152k.
 foreach (var (rows, vocabulary) in new[] { (4096, 151936), (16384, 32768) })
 {
@@ -223,3 +257,21 @@ foreach (var (rows, vocabulary) in new[] { (4096, 151936), (16384, 32768) })
 
 Console.WriteLine(failures == 0 ? "ALL OK" : $"{failures} FAILURES");
 return failures == 0 ? 0 : 1;
+
+/// <summary>The tests' plain composition as the gate's float64 reference.</summary>
+internal sealed class GateReference : Vepa.Grpo.Kernels.IPolicyLossKernel
+{
+    public string Name => "reference";
+
+    public bool Supports(PolicyLossInputs inputs, PolicyLossOptions options, out string? reason)
+    {
+        reason = null;
+        return true;
+    }
+
+    public PolicyLossResult Compute(PolicyLossInputs inputs, PolicyLossOptions options)
+    {
+        var (loss, statistics) = ReferencePolicyLoss.Compute(inputs, options);
+        return new PolicyLossResult(loss, statistics);
+    }
+}

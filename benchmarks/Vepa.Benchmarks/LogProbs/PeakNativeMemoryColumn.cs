@@ -54,7 +54,8 @@ internal sealed class PeakNativeMemoryColumn(bool training, bool ratio) : IColum
     {
         string suite = benchmarkCase.Descriptor.Type.Name;
         string method = benchmarkCase.Descriptor.WorkloadMethod.Name;
-        string shape = benchmarkCase.Parameters["Shape"]?.ToString() ?? "";
+        // Every parameter value, in order ("2048 32768" style shapes, or "2x1024 bf16" for suites with a dtype too).
+        string shape = string.Join(" ", benchmarkCase.Parameters.Items.Select(p => p.Value?.ToString()));
         var found = PeakNativeMemory.Lookup(suite, method, shape);
         return found is null ? null : training ? found.Value.Training : found.Value.Forward;
     }

@@ -8,7 +8,7 @@ namespace Vepa.Benchmarks.LogProbs;
 /// <summary>
 /// Token log-probs from float32 hidden states [B, T, H] and an LM-head weight [V, H] (H = 1024), forward+backward
 /// (gradients w.r.t. hidden and weight): matmul + log_softmax + gather (the baseline) against
-/// <see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>, which never forms the
+/// <see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?, bool)"/>, which never forms the
 /// logits. Each process also measures the peak extra native memory of one forward and one forward+backward call.
 /// </summary>
 [MemoryDiagnoser]

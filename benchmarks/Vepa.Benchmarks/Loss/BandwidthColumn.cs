@@ -48,7 +48,8 @@ internal sealed class BandwidthColumn : IColumn
             return $"{own.Value / 1e9:F2} GB/s";
         }
 
-        BenchmarkCase? copy = summary.BenchmarksCases.FirstOrDefault(c => c.Descriptor.WorkloadMethod.Name == nameof(MemoryBandwidthBenchmarks.Copy));
+        BenchmarkCase? copy = summary.BenchmarksCases.FirstOrDefault(c => c.Descriptor.WorkloadMethod.Name == nameof(MemoryBandwidthBenchmarks.Copy)
+            && Equals(c.Parameters["Shape"], benchmarkCase.Parameters["Shape"]));
         double? copyRate = copy is null ? null : BytesPerSecond(summary, copy);
         return copyRate is null or 0 ? "NA" : $"{own.Value / copyRate.Value:P0}";
     }
@@ -62,7 +63,8 @@ internal sealed class BandwidthColumn : IColumn
     private static double? BytesPerSecond(Summary summary, BenchmarkCase benchmarkCase)
     {
         double? meanNanoseconds = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        long bytes = MemoryBandwidthBenchmarks.BytesMoved(benchmarkCase.Descriptor.WorkloadMethod.Name);
+        long bytes = MemoryBandwidthBenchmarks.BytesMoved(
+            benchmarkCase.Descriptor.WorkloadMethod.Name, benchmarkCase.Parameters["Shape"]?.ToString() ?? "256x2048");
         return meanNanoseconds is > 0 && bytes > 0 ? bytes / (meanNanoseconds.Value * 1e-9) : null;
     }
 }

@@ -9,7 +9,8 @@ namespace Vepa.Grpo;
 /// </summary>
 /// <remarks>
 /// Arguments of <c>apply</c>: logits [B, T, V] (float), target ids [B·T] (int64), temperature (double),
-/// rows per chunk (long), an <see cref="EntropySink"/> or <see langword="null"/>.
+/// rows per chunk (long), an <see cref="EntropySink"/> or <see langword="null"/>, overwrite (bool), shift (bool). With shift
+/// the logits are [B, T + 1, V]: the first T positions are used, and backward writes zeros at the last one.
 /// </remarks>
 internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFunction<ChunkedLogitsLogProbFunction>
 {
@@ -19,7 +20,9 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
     /// <inheritdoc />
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        var logits = (Tensor)vars[0];
+        var full = (Tensor)vars[0];
+        bool shift = (bool)vars[6];
+        var logits = shift ? full.narrow(1, 0, full.shape[1] - 1) : full;
         var targetIds = (Tensor)vars[1];
         double temperature = (double)vars[2];
         long chunkRows = (long)vars[3];
@@ -50,7 +53,8 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
                 entropy?.narrow(0, start, count));
         }
 
-        ctx.save_for_backward([logits, targetIds, logSumExp]);
+        ctx.save_for_backward([full, targetIds, logSumExp]);
+        ctx.save_data("shift", shift);
         ctx.save_data("temperature", temperature);
         ctx.save_data("chunkRows", chunkRows);
         ctx.save_data("overwriteLogits", overwriteLogits);
@@ -70,7 +74,9 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
     {
         using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
-        var logits = saved[0];
+        var full = saved[0];
+        bool shift = (bool)ctx.get_data("shift");
+        var logits = shift ? full.narrow(1, 0, full.shape[1] - 1) : full;
         var targetIds = saved[1];
         var logSumExp = saved[2];
         double temperature = (double)ctx.get_data("temperature");
@@ -84,14 +90,21 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
         bool flat = RowChunks.RowsAreFlat(logits);
 
         // Overwriting: the gradient is written into the logits' own storage, chunk by chunk, and handed back as the gradient.
-        var grad = overwriteLogits ? logits : empty(logits.shape, logits.dtype, logits.device);
-        var gradRows = overwriteLogits ? null : grad.view(batch * time, vocabulary);
+        // Shifted: the gradient has the full [B, T + 1, V] shape; its last position is zero and the rest is written below.
+        var gradFull = overwriteLogits ? full : empty(full.shape, full.dtype, full.device);
+        if (shift)
+        {
+            gradFull.narrow(1, time, 1).zero_();
+        }
+
+        var grad = shift ? gradFull.narrow(1, 0, time) : gradFull;
+        var gradRows = overwriteLogits ? null : RowsOf(grad, batch * time, vocabulary, shift);
         var upstream = grad_output.reshape(batch * time).to(compute);
         foreach (var (start, count) in RowChunks.Plan(batch, time, chunkRows, flat))
         {
             using var chunkScope = NewDisposeScope();
             var chunk = RowChunks.RowView(logits, start, count, flat);
-            var destination = gradRows?.narrow(0, start, count) ?? chunk;
+            var destination = overwriteLogits ? chunk : (shift ? RowChunks.RowView(grad, start, count, flat) : gradRows!.narrow(0, start, count));
 
             // Same dtype: work directly in the gradient's memory. Low precision: one float32 chunk, then round once.
             Tensor work;
@@ -120,6 +133,9 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
             }
         }
 
-        return [grad.MoveToOuterDisposeScope(), null!, null!, null!, null!, null!];
+        return [gradFull.MoveToOuterDisposeScope(), null!, null!, null!, null!, null!, null!];
     }
+
+    private static Tensor? RowsOf(Tensor grad, long rows, long vocabulary, bool shift)
+        => shift ? null : grad.view(rows, vocabulary);
 }

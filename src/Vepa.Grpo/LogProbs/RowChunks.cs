@@ -10,7 +10,7 @@ namespace Vepa.Grpo;
 internal static class RowChunks
 {
     /// <summary>
-    /// The default float32 logits per chunk of <see cref="TokenLogProbs.FromLogits(torch.Tensor, torch.Tensor, double, int?)"/> on the CPU:
+    /// The default float32 logits per chunk of <see cref="TokenLogProbs.FromLogits(torch.Tensor, torch.Tensor, double, int?, bool)"/> on the CPU:
     /// 8 MiB (64 rows at V = 32768), small enough that the chunk's few elementwise passes run in the last-level cache.
     /// </summary>
     internal const long DefaultCpuChunkBytes = 8L * 1024 * 1024;

@@ -7,8 +7,8 @@ namespace Vepa.Grpo;
 /// <summary>Argument checks of <see cref="TokenLogProbs"/>; every message names the argument and the actual shape, dtype, device or value.</summary>
 internal static class TokenLogProbValidation
 {
-    /// <summary>Checks the inputs of <see cref="TokenLogProbs.FromLogits(Tensor, Tensor, double, int?)"/>.</summary>
-    internal static void ValidateLogits(Tensor logits, Tensor targets, double temperature, int? chunkSize)
+    /// <summary>Checks the inputs of <see cref="TokenLogProbs.FromLogits(Tensor, Tensor, double, int?, bool)"/>.</summary>
+    internal static void ValidateLogits(Tensor logits, Tensor targets, double temperature, int? chunkSize, bool shift = false)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
@@ -23,14 +23,15 @@ internal static class TokenLogProbValidation
             throw new ArgumentException($"logits must have a vocabulary dimension V >= 1; got shape {Shape(logits)}.", nameof(logits));
         }
 
-        ValidateTargets(targets, logits.shape[0], logits.shape[1], $"logits' first two dimensions (logits {Shape(logits)})");
+        ValidateTargets(targets, logits.shape[0], logits.shape[1], shift, "logits", Shape(logits));
         RequireSameDevice(logits, nameof(logits), targets, nameof(targets));
         ValidateScalars(temperature, chunkSize);
         ValidateTargetRange(targets, logits.shape[2]);
     }
 
-    /// <summary>Checks the inputs of <see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>.</summary>
-    internal static void ValidateHiddenStates(Tensor hidden, Tensor weight, Tensor targets, Tensor? bias, double temperature, int? chunkSize)
+    /// <summary>Checks the inputs of <see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?, bool)"/>.</summary>
+    internal static void ValidateHiddenStates(
+        Tensor hidden, Tensor weight, Tensor targets, Tensor? bias, double temperature, int? chunkSize, bool shift = false)
     {
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(weight);
@@ -75,7 +76,7 @@ internal static class TokenLogProbValidation
             }
         }
 
-        ValidateTargets(targets, hidden.shape[0], hidden.shape[1], $"hidden's first two dimensions (hidden {Shape(hidden)})");
+        ValidateTargets(targets, hidden.shape[0], hidden.shape[1], shift, "hidden", Shape(hidden));
         RequireSameDevice(hidden, nameof(hidden), weight, nameof(weight));
         if (bias is not null)
         {
@@ -108,8 +109,19 @@ internal static class TokenLogProbValidation
         }
     }
 
-    private static void ValidateTargets(Tensor targets, long batch, long time, string what)
+    private static void ValidateTargets(Tensor targets, long batch, long positions, bool shift, string name, string shape)
     {
+        if (shift && positions < 2)
+        {
+            throw new ArgumentException(
+                $"{name} must have at least 2 positions when shift is true (T + 1 positions for T targets); got {shape}.", name);
+        }
+
+        long time = shift ? positions - 1 : positions;
+        string owner = name == "logits" ? "logits'" : name + "'s";
+        string what = shift
+            ? $"{owner} first dimension and its positions minus one, since shift is true ({name} {shape})"
+            : $"{owner} first two dimensions ({name} {shape})";
         if (targets.dtype is not (ScalarType.Int64 or ScalarType.Int32))
         {
             throw new ArgumentException($"targets must hold integer token ids (int64 or int32); got {targets.dtype}.", nameof(targets));

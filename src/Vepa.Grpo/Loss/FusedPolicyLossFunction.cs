@@ -19,6 +19,7 @@ namespace Vepa.Grpo;
 internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<FusedPolicyLossFunction>
 {
     private const string DtypeKey = "dtype";
+    private const string CallKey = "call";
 
     /// <inheritdoc />
     public override string Name => "VepaPolicyLoss";
@@ -34,8 +35,9 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         call.Layout = layout;
         if (coefficient is not null)
         {
-            ctx.save_for_backward([coefficient]);
+            ctx.save_for_backward([coefficient, logProbs]);
             ctx.save_data(DtypeKey, logProbs.dtype);
+            ctx.save_data(CallKey, call);
         }
 
         return loss;
@@ -46,6 +48,14 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
     {
         List<Tensor> saved = ctx.get_saved_variables();
         var dtype = (ScalarType)ctx.get_data(DtypeKey);
+        if (is_grad_enabled())
+        {
+            // create_graph: true. The saved coefficient is a constant, so return the gradient of the same loss formed
+            // with differentiable ops instead (see PolicyLossDoubleBackward).
+            var call = (FusedPolicyLossCall)ctx.get_data(CallKey);
+            return [PolicyLossDoubleBackward.Gradient(saved[1], call.Inputs, call.Options, grad_output), null!];
+        }
+
         using Tensor coefficient = saved[0];
         Tensor grad = coefficient.mul(grad_output);
         if (grad.dtype != dtype)
@@ -58,8 +68,10 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
     }
 
     /// <summary>The forward computation: loss, optional gradient coefficient and the statistics vector with its layout.</summary>
-    private static (Tensor Loss, Tensor? Coefficient, Tensor Summary, FusedPolicyLossSummaryLayout Layout) Run(
-        Tensor logProbs, PolicyLossInputs inputs, PolicyLossOptions o, bool needsGradient)
+    /// <remarks>With <paramref name="aggregation"/>, the tensors are one chunk (a block of rows, or part of one row) of a larger
+    /// batch, and the loss and coefficient are that chunk's share of the whole batch's loss (the fused linear loss).</remarks>
+    internal static (Tensor Loss, Tensor? Coefficient, Tensor Summary, FusedPolicyLossSummaryLayout Layout) Run(
+        Tensor logProbs, PolicyLossInputs inputs, PolicyLossOptions o, bool needsGradient, LossAggregationScope? aggregation = null)
     {
         using var scope = NewDisposeScope();
         ScalarType ct = logProbs.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
@@ -92,7 +104,9 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
 
         Tensor lp = Clean(logProbs);
         Tensor rowTokens = maskF.sum(1);
-        Tensor rowDen = rowTokens.clamp_min(1.0);
+        Tensor rowDen = aggregation?.RowDenominator ?? rowTokens.clamp_min(1.0);
+        long aggregationBatch = aggregation?.Batch ?? batch;
+        long aggregationLength = aggregation?.Length ?? length;
         Tensor tokenCount = maskF.sum();
         Tensor adv;
         if (inputs.Advantages.dim() == 1)
@@ -189,7 +203,8 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         }
         else
         {
-            Tensor capped = ratio.clamp_max(o.EpsilonHigh);
+            // CISPO's ratio factor is a stop-gradient (matters only when this loss is differentiated by autograd).
+            Tensor capped = ratio.clamp_max(o.EpsilonHigh).detach();
             Tensor perLogProb = capped.neg() * adv;
             policy = perLogProb * lp;
             policyDerivative = perLogProb;
@@ -282,17 +297,17 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
         switch (o.Aggregation)
         {
             case LossAggregation.SequenceMeanTokenMean:
-                loss = (masked.sum(1) / rowDen).mean();
-                Tensor rowScale = (rowDen.reciprocal() * (1.0 / batch)).unsqueeze(1);
+                loss = aggregation is null ? (masked.sum(1) / rowDen).mean() : (masked.sum(1) / rowDen).sum() / aggregationBatch;
+                Tensor rowScale = (rowDen.reciprocal() * (1.0 / aggregationBatch)).unsqueeze(1);
                 scale = g => g * rowScale;
                 break;
             case LossAggregation.TokenMean:
-                Tensor den = tokenCount.clamp_min(1.0);
+                Tensor den = aggregation?.TokenDenominator ?? tokenCount.clamp_min(1.0);
                 loss = masked.sum() / den;
                 scale = g => g / den;
                 break;
             case LossAggregation.ConstantNormalizer:
-                double normaliser = batch * (double)(o.MaxCompletionLength ?? (int)length);
+                double normaliser = aggregationBatch * (double)(o.MaxCompletionLength ?? (int)aggregationLength);
                 loss = masked.sum() / normaliser;
                 scale = g => g / normaliser;
                 break;

@@ -19,13 +19,26 @@ internal static class FusedTensorPolicyLoss
         var call = new FusedPolicyLossCall(inputs, options, needsGradient);
         Tensor loss = FusedPolicyLossFunction.apply(inputs.LogProbs, call);
 
+        var statistics = Statistics(call.Summary!, call.Layout!, inputs, options);
+        return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
+    }
+
+    /// <summary>Reads the statistics vector with one device→host copy, throws for invalid values, and forms the statistics.</summary>
+    /// <param name="summaryTensor">The float64 statistics vector.</param>
+    /// <param name="layout">Where each quantity sits.</param>
+    /// <param name="inputs">The inputs (for the error path only).</param>
+    /// <param name="options">The options (for the error path only).</param>
+    /// <returns>The statistics.</returns>
+    /// <exception cref="ArgumentException">A valid position holds NaN or infinity, or a mask holds a value other than 0/1.</exception>
+    internal static PolicyLossStatistics Statistics(
+        Tensor summaryTensor, FusedPolicyLossSummaryLayout layout, PolicyLossInputs inputs, PolicyLossOptions options)
+    {
         double[] summary;
-        using (Tensor host = call.Summary!.cpu())
+        using (Tensor host = summaryTensor.cpu())
         {
             summary = host.data<double>().ToArray();
         }
 
-        FusedPolicyLossSummaryLayout layout = call.Layout!;
         double tokens = summary[FusedPolicyLossSummaryLayout.TokenCount];
         if (layout.Checks.Any(i => summary[i] != tokens))
         {
@@ -34,7 +47,7 @@ internal static class FusedTensorPolicyLoss
 
         double denominator = Math.Max(1.0, tokens);
         double At(int index) => index < 0 ? 0.0 : summary[index];
-        var statistics = new PolicyLossStatistics(
+        return new PolicyLossStatistics(
             ClipFractionLow: At(layout.ClipLow) / denominator,
             ClipFractionHigh: At(layout.ClipHigh) / denominator,
             DualClipFraction: At(layout.DualClip) / denominator,
@@ -42,6 +55,5 @@ internal static class FusedTensorPolicyLoss
             MeanKl: At(layout.KlSum) / denominator,
             SamplerCorrectionFraction: At(layout.Sampler) / denominator,
             TokenCount: (long)tokens);
-        return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
     }
 }

@@ -36,6 +36,62 @@ internal static class ManagedPolicyLoss
         return reason is null;
     }
 
+    /// <summary>
+    /// Checks whether the managed kernel can run once the constant inputs are converted: <see cref="PolicyLossInputs.LogProbs"/>
+    /// must be a contiguous CPU float32/float64 tensor (it is read and its gradient written in place); every other tensor
+    /// must be on the CPU, and is converted to the log-probs' dtype and made contiguous when it is not already
+    /// (float64 advantages with float32 log-probs, an int64 HF <c>completion_mask</c>, a sliced reference tensor).
+    /// </summary>
+    /// <param name="inputs">The (validated) inputs.</param>
+    /// <param name="reason">Why it cannot, or <see langword="null"/>.</param>
+    /// <returns><see langword="true"/> when <see cref="Compute"/> can run on these inputs.</returns>
+    public static bool CanRunAfterConversion(PolicyLossInputs inputs, [NotNullWhen(false)] out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var dtype = inputs.LogProbs.dtype;
+        if (dtype is not (torch.ScalarType.Float32 or torch.ScalarType.Float64))
+        {
+            reason = $"LogProbs has dtype {dtype}; the managed kernel needs Float32 or Float64.";
+            return false;
+        }
+
+        reason = CheckLayout("LogProbs", inputs.LogProbs)
+            ?? CheckCpu("Advantages", inputs.Advantages)
+            ?? CheckCpu("OldLogProbs", inputs.OldLogProbs)
+            ?? CheckCpu("ReferenceLogProbs", inputs.ReferenceLogProbs)
+            ?? CheckCpu("SamplerLogProbs", inputs.SamplerLogProbs)
+            ?? CheckCpu("Mask", inputs.Mask);
+        return reason is null;
+    }
+
+    /// <summary>
+    /// Returns the inputs with every constant tensor in the form the kernel reads in place: the log-probs' dtype (a bool
+    /// mask stays as it is; uint8/int32/int64 masks become the log-probs' dtype, so their values are still checked to be
+    /// 0/1) and contiguous. Tensors already in that form are passed through; the converted ones belong to the
+    /// caller's dispose scope. The conversion is exact with respect to the loss: every kernel computes in the log-probs'
+    /// dtype anyway.
+    /// </summary>
+    /// <param name="inputs">The inputs; <see cref="CanRunAfterConversion"/> must have returned <see langword="true"/>.</param>
+    /// <returns>Inputs on which <see cref="CanRun"/> returns <see langword="true"/>.</returns>
+    public static PolicyLossInputs Convert(PolicyLossInputs inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var dtype = inputs.LogProbs.dtype;
+        torch.Tensor? Float(torch.Tensor? t) => t is null ? null : Contiguous(t.dtype == dtype ? t : t.to(dtype));
+        var mask = inputs.Mask;
+        var convertedMask = mask.dtype == torch.ScalarType.Bool || mask.dtype == dtype
+            ? Contiguous(mask)
+            : mask.to(dtype).contiguous();
+        return inputs with
+        {
+            Advantages = Float(inputs.Advantages)!,
+            OldLogProbs = Float(inputs.OldLogProbs),
+            ReferenceLogProbs = Float(inputs.ReferenceLogProbs),
+            SamplerLogProbs = Float(inputs.SamplerLogProbs),
+            Mask = convertedMask,
+        };
+    }
+
     /// <summary>Computes the loss, its statistics and (when LogProbs requires grad) its gradient in one sweep.</summary>
     /// <param name="inputs">The validated inputs; <see cref="CanRun"/> must have returned <see langword="true"/>.</param>
     /// <param name="options">The validated options.</param>
@@ -47,6 +103,8 @@ internal static class ManagedPolicyLoss
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(options);
         using var scope = torch.NewDisposeScope();
+        var original = inputs;
+        inputs = Convert(inputs);
         var logProbs = inputs.LogProbs;
         bool needGradient = logProbs.requires_grad && torch.is_grad_enabled();
         var plan = ManagedLossPlan.Create(inputs, options, needGradient);
@@ -70,7 +128,7 @@ internal static class ManagedPolicyLoss
 
         var lossTensor = gradient is null
             ? torch.tensor(loss, logProbs.dtype, logProbs.device)
-            : ManagedLossFunction.apply(logProbs, new ManagedLossFunction.Precomputed(loss, gradient));
+            : ManagedLossFunction.apply(logProbs, new ManagedLossFunction.Precomputed(loss, gradient, original, options));
         return new PolicyLossResult(lossTensor.MoveToOuterDisposeScope(), statistics);
     }
 
@@ -83,6 +141,13 @@ internal static class ManagedPolicyLoss
 
         return (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
     }
+
+    private static torch.Tensor Contiguous(torch.Tensor tensor) => tensor.is_contiguous() ? tensor : tensor.contiguous();
+
+    private static string? CheckCpu(string name, torch.Tensor? tensor)
+        => tensor is null || tensor.device_type == DeviceType.CPU
+            ? null
+            : $"{name} is on {tensor.device}; the managed kernel needs CPU tensors.";
 
     private static string? CheckFloat(string name, torch.Tensor? tensor, torch.ScalarType dtype)
     {

@@ -19,11 +19,11 @@ public static class PolicyLoss
 
         return options.Kernel switch
         {
-            PolicyLossKernel.Managed => ManagedPolicyLoss.CanRun(inputs, out string? why)
+            PolicyLossKernel.Managed => ManagedPolicyLoss.CanRunAfterConversion(inputs, out string? why)
                 ? ManagedPolicyLoss.Compute(inputs, options)
                 : throw new ArgumentException($"The managed kernel cannot run on these inputs: {why}", nameof(inputs)),
             PolicyLossKernel.FusedTensor => FusedTensorPolicyLoss.Compute(inputs, options),
-            _ => ManagedPolicyLoss.CanRun(inputs, out _)
+            _ => ManagedPolicyLoss.CanRunAfterConversion(inputs, out _)
                 ? ManagedPolicyLoss.Compute(inputs, options)
                 : FusedTensorPolicyLoss.Compute(inputs, options),
         };

@@ -21,7 +21,7 @@ public sealed record PolicyLossInputs
     /// <summary>Gets the per-sequence advantages, [B] (or [B, T] for per-token advantages), any floating dtype.</summary>
     public required torch.Tensor Advantages { get; init; }
 
-    /// <summary>Gets the completion mask, [B, T], bool or a floating dtype holding only 0 and 1 (other values are rejected).</summary>
+    /// <summary>Gets the completion mask, [B, T]: bool, uint8, int32, int64 (HF's <c>completion_mask</c>) or a floating dtype; a non-bool mask must hold only 0 and 1 (other values are rejected with their first position).</summary>
     public required torch.Tensor Mask { get; init; }
 
     /// <summary>Gets log π_old per token, [B, T]; <see langword="null"/> means on-policy (π_old = stopgrad(π_θ), ρ = 1).</summary>

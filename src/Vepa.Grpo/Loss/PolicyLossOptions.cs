@@ -92,63 +92,63 @@ public sealed class PolicyLossOptions
         var problems = new List<string>();
         if (!(EpsilonLow >= 0 && EpsilonLow < 1))
         {
-            problems.Add($"EpsilonLow must be in [0, 1); got {EpsilonLow}.");
+            problems.Add(Invariant($"EpsilonLow must be in [0, 1); got {EpsilonLow}."));
         }
 
         if (!(EpsilonHigh >= 0) || double.IsPositiveInfinity(EpsilonHigh))
         {
-            problems.Add($"EpsilonHigh must be finite and >= 0; got {EpsilonHigh}.");
+            problems.Add(Invariant($"EpsilonHigh must be finite and >= 0; got {EpsilonHigh}."));
         }
 
         if (Objective == PolicyObjective.Cispo && !(EpsilonHigh > 0))
         {
-            problems.Add($"EpsilonHigh is CISPO's absolute cap on the ratio and must be > 0; got {EpsilonHigh}.");
+            problems.Add(Invariant($"EpsilonHigh is CISPO's absolute cap on the ratio and must be > 0; got {EpsilonHigh}."));
         }
 
         if (Objective == PolicyObjective.Cispo && (Delta is not null || DualClip is not null))
         {
-            problems.Add($"Delta and DualClip apply to the Clip objective only; got Objective = Cispo with Delta = {Delta?.ToString(CultureInfo.InvariantCulture) ?? "null"}, DualClip = {DualClip?.ToString(CultureInfo.InvariantCulture) ?? "null"}.");
+            problems.Add(Invariant($"Delta and DualClip apply to the Clip objective only; got Objective = Cispo with Delta = {Delta?.ToString(CultureInfo.InvariantCulture) ?? "null"}, DualClip = {DualClip?.ToString(CultureInfo.InvariantCulture) ?? "null"}."));
         }
 
         if (Delta is double delta && !(delta > 1 + EpsilonHigh))
         {
-            problems.Add($"Delta must be > 1 + EpsilonHigh ({1 + EpsilonHigh}); got {delta}.");
+            problems.Add(Invariant($"Delta must be > 1 + EpsilonHigh ({1 + EpsilonHigh}); got {delta}."));
         }
 
         if (DualClip is double c && !(c > 1))
         {
-            problems.Add($"DualClip must be > 1; got {c}.");
+            problems.Add(Invariant($"DualClip must be > 1; got {c}."));
         }
 
         if (LogRatioClamp is double lrc && !(lrc > 0))
         {
-            problems.Add($"LogRatioClamp must be > 0; got {lrc}.");
+            problems.Add(Invariant($"LogRatioClamp must be > 0; got {lrc}."));
         }
 
         if (!(Beta >= 0) || double.IsPositiveInfinity(Beta))
         {
-            problems.Add($"Beta must be finite and >= 0; got {Beta}.");
+            problems.Add(Invariant($"Beta must be finite and >= 0; got {Beta}."));
         }
 
         if (KlLogRatioClamp is double klc && !(klc > 0))
         {
-            problems.Add($"KlLogRatioClamp must be > 0; got {klc}.");
+            problems.Add(Invariant($"KlLogRatioClamp must be > 0; got {klc}."));
         }
 
         if (KlValueClamp is double kvc && !(kvc > 0))
         {
-            problems.Add($"KlValueClamp must be > 0; got {kvc}.");
+            problems.Add(Invariant($"KlValueClamp must be > 0; got {kvc}."));
         }
 
         if (MaxCompletionLength is int lmax && lmax < 1)
         {
-            problems.Add($"MaxCompletionLength must be >= 1; got {lmax}.");
+            problems.Add(Invariant($"MaxCompletionLength must be >= 1; got {lmax}."));
         }
 
         if (SamplerCorrection != SamplerCorrectionMode.None
             && !(SamplerCorrectionMin >= 0 && SamplerCorrectionMax > SamplerCorrectionMin && !double.IsPositiveInfinity(SamplerCorrectionMax)))
         {
-            problems.Add($"Sampler-correction bounds must satisfy 0 <= SamplerCorrectionMin < SamplerCorrectionMax < infinity; got [{SamplerCorrectionMin}, {SamplerCorrectionMax}].");
+            problems.Add(Invariant($"Sampler-correction bounds must satisfy 0 <= SamplerCorrectionMin < SamplerCorrectionMax < infinity; got [{SamplerCorrectionMin}, {SamplerCorrectionMax}]."));
         }
 
         if (!Enum.IsDefined(Objective) || !Enum.IsDefined(RatioLevel) || !Enum.IsDefined(Aggregation) || !Enum.IsDefined(KlEstimator)
@@ -162,6 +162,8 @@ public sealed class PolicyLossOptions
             throw new ArgumentException("Invalid PolicyLossOptions: " + string.Join(" ", problems), "options");
         }
     }
+
+    private static string Invariant(FormattableString message) => FormattableString.Invariant(message);
 
     /// <summary>Returns a copy of these options.</summary>
     /// <returns>A new instance with the same settings.</returns>

@@ -6,11 +6,15 @@ namespace Vepa.Grpo;
 /// <remarks>The caller owns <see cref="Loss"/>; dispose the result (or let the surrounding dispose scope do it).</remarks>
 public sealed class PolicyLossResult : IDisposable
 {
-    /// <summary>Initializes a new instance of the <see cref="PolicyLossResult"/> class.</summary>
-    /// <param name="loss">The scalar loss.</param>
+    /// <summary>Initializes a new instance of the <see cref="PolicyLossResult"/> class (public so that a user's
+    /// <see cref="Kernels.IPolicyLossKernel"/> can return one).</summary>
+    /// <param name="loss">The scalar loss; the result takes ownership of it.</param>
     /// <param name="statistics">The statistics.</param>
-    internal PolicyLossResult(torch.Tensor loss, PolicyLossStatistics statistics)
+    /// <exception cref="ArgumentNullException"><paramref name="loss"/> or <paramref name="statistics"/> is <see langword="null"/>.</exception>
+    public PolicyLossResult(torch.Tensor loss, PolicyLossStatistics statistics)
     {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(statistics);
         Loss = loss;
         Statistics = statistics;
     }

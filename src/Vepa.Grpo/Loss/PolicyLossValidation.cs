@@ -41,9 +41,11 @@ internal static class PolicyLossValidation
 
         Tensor mask = Required(inputs.Mask, nameof(PolicyLossInputs.Mask));
         RequireShape(mask, nameof(PolicyLossInputs.Mask), b, t);
-        if (mask.dtype != ScalarType.Bool && !mask.is_floating_point())
+        if (mask.dtype is not (ScalarType.Bool or ScalarType.Byte or ScalarType.Int32 or ScalarType.Int64) && !mask.is_floating_point())
         {
-            throw Error(nameof(PolicyLossInputs.Mask), $"Mask must be bool or a floating tensor holding 0/1; got {mask.dtype}.");
+            throw Error(
+                nameof(PolicyLossInputs.Mask),
+                $"Mask must be bool, an integer tensor (uint8, int32, int64) or a floating tensor holding 0/1; got {mask.dtype}.");
         }
 
         RequireDevice(mask, nameof(PolicyLossInputs.Mask), device);

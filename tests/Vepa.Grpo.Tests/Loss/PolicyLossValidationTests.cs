@@ -56,9 +56,9 @@ public sealed class PolicyLossValidationTests
         logp.ParamName.Should().Be("inputs.LogProbs");
         logp.Message.Should().StartWith("LogProbs must be float32, float64, bfloat16 or float16; got Int64.");
 
-        ArgumentException mask = Reject(Valid() with { Mask = ones(8, 16, dtype: ScalarType.Int32) });
+        ArgumentException mask = Reject(Valid() with { Mask = ones(8, 16, dtype: ScalarType.Int16) });
         mask.ParamName.Should().Be("inputs.Mask");
-        mask.Message.Should().StartWith("Mask must be bool or a floating tensor holding 0/1; got Int32.");
+        mask.Message.Should().StartWith("Mask must be bool, an integer tensor (uint8, int32, int64) or a floating tensor holding 0/1; got Int16.");
 
         Reject(Valid() with { Advantages = zeros(8, dtype: ScalarType.Int32) }).Message
             .Should().StartWith("Advantages must be float32, float64, bfloat16 or float16; got Int32.");

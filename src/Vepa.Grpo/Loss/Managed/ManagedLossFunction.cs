@@ -20,7 +20,8 @@ internal sealed class ManagedLossFunction : torch.autograd.SingleTensorFunction<
         ArgumentNullException.ThrowIfNull(vars);
         var logProbs = (torch.Tensor)vars[0];
         var precomputed = (Precomputed)vars[1];
-        ctx.save_for_backward([precomputed.Gradient]);
+        ctx.save_for_backward([precomputed.Gradient, logProbs]);
+        ctx.save_data(nameof(Precomputed), precomputed);
         return torch.tensor(precomputed.Loss, logProbs.dtype, logProbs.device);
     }
 
@@ -29,7 +30,16 @@ internal sealed class ManagedLossFunction : torch.autograd.SingleTensorFunction<
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(grad_output);
-        var saved = ctx.get_saved_variables()[0];
+        var savedVariables = ctx.get_saved_variables();
+        if (torch.is_grad_enabled())
+        {
+            // create_graph: true. The saved gradient is a constant; return the gradient of the same loss formed with
+            // differentiable ops instead (see PolicyLossDoubleBackward).
+            var precomputed = (Precomputed)ctx.get_data(nameof(Precomputed));
+            return [PolicyLossDoubleBackward.Gradient(savedVariables[1], precomputed.Inputs, precomputed.Options, grad_output), null!];
+        }
+
+        var saved = savedVariables[0];
         if (IsOne(grad_output))
         {
             // loss.backward() seeds 1: hand out the saved gradient itself (autograd never writes into an incoming gradient it
@@ -61,5 +71,7 @@ internal sealed class ManagedLossFunction : torch.autograd.SingleTensorFunction<
     /// <summary>The kernel's results handed to <see cref="forward"/>.</summary>
     /// <param name="Loss">The loss value.</param>
     /// <param name="Gradient">dLoss/dLogProbs, [B, T], not requiring grad.</param>
-    internal sealed record Precomputed(double Loss, torch.Tensor Gradient);
+    /// <param name="Inputs">The caller's inputs (for a differentiable backward under <c>create_graph</c>).</param>
+    /// <param name="Options">The options.</param>
+    internal sealed record Precomputed(double Loss, torch.Tensor Gradient, PolicyLossInputs Inputs, PolicyLossOptions Options);
 }

@@ -1,0 +1,32 @@
+namespace Vepa.Grpo.Kernels;
+
+/// <summary>
+/// A policy-loss implementation that the <see cref="KernelRegistry"/>, the correctness gate and the benchmark harness can run
+/// by name: Vepa's own kernels, a custom CUDA kernel, another formula, or a reference exported from Python.
+/// </summary>
+/// <remarks>
+/// <para><b>Contract.</b> Inputs: <see cref="PolicyLossInputs"/> (already validated) and <see cref="PolicyLossOptions"/>.
+/// Outputs: a <see cref="PolicyLossResult"/> whose <see cref="PolicyLossResult.Loss"/> is a scalar that autograd can
+/// differentiate w.r.t. <see cref="PolicyLossInputs.LogProbs"/> (the gradient is the third output the gate checks), and its
+/// <see cref="PolicyLossResult.Statistics"/>. The kernel must not dispose its inputs; the caller owns the result.</para>
+/// <para>A kernel that cannot run a case (an option it does not implement, a device or dtype) returns
+/// <see langword="false"/> from <see cref="Supports"/>; the gate reports such cases as skipped, never as passed.</para>
+/// </remarks>
+public interface IPolicyLossKernel
+{
+    /// <summary>Gets the name the kernel is registered, filtered and reported under (e.g. "managed").</summary>
+    string Name { get; }
+
+    /// <summary>Tells whether the kernel implements these options on these inputs.</summary>
+    /// <param name="inputs">The inputs.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="reason">Why not, or <see langword="null"/>.</param>
+    /// <returns><see langword="true"/> when <see cref="Compute"/> handles the case.</returns>
+    bool Supports(PolicyLossInputs inputs, PolicyLossOptions options, out string? reason);
+
+    /// <summary>Computes the loss (differentiable w.r.t. the log-probs) and its statistics.</summary>
+    /// <param name="inputs">The inputs.</param>
+    /// <param name="options">The options.</param>
+    /// <returns>The loss and its statistics.</returns>
+    PolicyLossResult Compute(PolicyLossInputs inputs, PolicyLossOptions options);
+}
