@@ -8,6 +8,7 @@ namespace Vepa.Grpo.Kernels;
 /// and ε; the combination of several reward components is not part of this contract). Output: the advantages [P, G], with 0
 /// for NaN rewards and for groups whose valid rewards are all equal. The kernel must not dispose its input.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public interface IAdvantageKernel
 {
     /// <summary>Gets the name the kernel is registered, filtered and reported under.</summary>

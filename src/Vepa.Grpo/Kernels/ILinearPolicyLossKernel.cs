@@ -9,6 +9,7 @@ namespace Vepa.Grpo.Kernels;
 /// <see cref="PolicyLossOptions"/>. Output: the loss, differentiable w.r.t. the hidden states, the weight and the bias (the
 /// gradients are the outputs the gate checks), and its statistics. The kernel must not dispose its inputs.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public interface ILinearPolicyLossKernel
 {
     /// <summary>Gets the name the kernel is registered, filtered and reported under.</summary>

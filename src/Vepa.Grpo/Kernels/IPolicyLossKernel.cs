@@ -12,6 +12,7 @@ namespace Vepa.Grpo.Kernels;
 /// <para>A kernel that cannot run a case (an option it does not implement, a device or dtype) returns
 /// <see langword="false"/> from <see cref="Supports"/>; the gate reports such cases as skipped, never as passed.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public interface IPolicyLossKernel
 {
     /// <summary>Gets the name the kernel is registered, filtered and reported under (e.g. "managed").</summary>

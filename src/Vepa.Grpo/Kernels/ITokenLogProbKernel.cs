@@ -8,6 +8,7 @@ namespace Vepa.Grpo.Kernels;
 /// call fresh logits), targets [B, T] int64, a temperature τ &gt; 0. Output: log-probs [B, T], differentiable w.r.t. the
 /// logits (the gradient is the second output the gate checks). The kernel must not dispose its inputs.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public interface ITokenLogProbKernel
 {
     /// <summary>Gets the name the kernel is registered, filtered and reported under.</summary>

@@ -11,6 +11,7 @@ namespace Vepa.Grpo.Kernels;
 /// </summary>
 /// <remarks>The gate never throws for a failing kernel: an exception or a loss without a graph is reported as that case's
 /// mismatch. Not thread-safe with respect to the kernels it runs (it runs them one case at a time).</remarks>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public static class KernelGate
 {
     /// <summary>Checks a policy-loss kernel against a float64 reference kernel (for example a plain autograd composition).</summary>

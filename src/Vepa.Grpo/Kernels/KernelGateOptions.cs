@@ -3,6 +3,7 @@ using TorchSharp;
 namespace Vepa.Grpo.Kernels;
 
 /// <summary>Settings of the correctness gate.</summary>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public sealed class KernelGateOptions
 {
     /// <summary>Gets or sets the device the cases run on.</summary>

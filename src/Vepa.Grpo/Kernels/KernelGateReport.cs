@@ -5,6 +5,7 @@ namespace Vepa.Grpo.Kernels;
 /// <param name="CasesRun">The cases that ran and were compared.</param>
 /// <param name="CasesSkipped">The cases the kernel declared it does not support.</param>
 /// <param name="FirstMismatch">The first case whose loss, statistics or gradient left the tolerance (or that threw), described with the case, the quantity, expected and actual values; <see langword="null"/> when every case passed.</param>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public sealed record KernelGateReport(string Kernel, int CasesRun, int CasesSkipped, string? FirstMismatch)
 {
     /// <summary>Gets a value indicating whether every case that ran passed (a kernel that ran no case does not pass).</summary>

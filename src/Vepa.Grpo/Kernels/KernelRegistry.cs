@@ -5,6 +5,7 @@ namespace Vepa.Grpo.Kernels;
 /// <see cref="CreateDefault"/> holds Vepa's own kernels; add yours with <see cref="Add(IPolicyLossKernel)"/> and its overloads.
 /// </summary>
 /// <remarks>Names are unique per contract (ordinal, case-insensitive). Not thread-safe for concurrent additions.</remarks>
+[System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public sealed class KernelRegistry
 {
     private readonly List<IPolicyLossKernel> _policyLoss = [];

@@ -7,7 +7,7 @@ namespace Vepa.Grpo;
 /// <summary>
 /// Makes any <see cref="PolicyModule"/> a policy: batched sampling (temperature, top-k, top-p, stop tokens, padding, truncation
 /// flags; KV-cached when the module offers it), per-token log-probs through the fused LM-head kernel
-/// (<see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>, so [B, T, V] logits are never formed),
+/// (<see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?, bool)"/>, so [B, T, V] logits are never formed),
 /// frozen reference copies, and named state.
 /// </summary>
 /// <remarks>

@@ -386,10 +386,18 @@ public sealed class GrpoTrainer : IDisposable
             GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
             return StepScores.AllFailed(requests.Count, reason);
         }
+        catch (RewardConfigurationException)
+        {
+            // A misconfigured reward pipeline (401, wrong model, ...) must stop training loudly: scoring the batch as
+            // failed would silently train on nothing, and scoring it as a penalty would punish the policy for it.
+            throw;
+        }
         catch (Exception e)
         {
-            string reason = $"the reward model threw {e.GetType().Name}: {e.Message}";
-            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
+            // The reason names the exception type only: messages of HTTP clients may quote response bodies and
+            // echoed credentials, and the reason reaches the step record, the logs and the step log.
+            string reason = $"the reward model threw {e.GetType().Name}";
+            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, null);
             return StepScores.AllFailed(requests.Count, reason);
         }
 

@@ -9,6 +9,9 @@ internal sealed class ExactAnswerRewardModel(Func<RewardRequest, double>? score 
 
     public bool Throw { get; set; }
 
+    /// <summary>Gets or sets the exception thrown when <see cref="Throw"/> is set; an HTTP error quoting a secret by default.</summary>
+    public Exception ThrowWith { get; set; } = new HttpRequestException("reader unavailable: Authorization: Bearer sk-secret-123");
+
     public TimeSpan? Delay { get; set; }
 
     public int Calls { get; private set; }
@@ -24,7 +27,7 @@ internal sealed class ExactAnswerRewardModel(Func<RewardRequest, double>? score 
 
         if (Throw)
         {
-            throw new HttpRequestException("reader unavailable");
+            throw ThrowWith;
         }
 
         return requests.Select((r, i) => FailRows.Contains(i)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using TorchSharp;
 
 namespace Vepa.Grpo.Tests.Training;
@@ -10,7 +12,9 @@ public sealed class TrainerFaultTests
     {
         using var policy = NewPolicy();
         using var reward = new ExactAnswerRewardModel(Words) { Throw = true };
-        using var trainer = new GrpoTrainer(policy, reward, Options());
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs)));
+        using var trainer = new GrpoTrainer(policy, reward, Options(), loggerFactory: loggerFactory);
         var before = Snapshot(policy);
 
         var record = await trainer.StepAsync(Prompts());
@@ -22,6 +26,30 @@ public sealed class TrainerFaultTests
         record.AdvantageMin.Should().Be(0);
         trainer.CompletedSteps.Should().Be(1);
         Snapshot(policy).Should().Equal(before, "β = 0 and all advantages 0: the gradient is exactly 0 and AdamW does not move");
+        var warning = logs.GetSnapshot().Should().ContainSingle(r => r.Level == LogLevel.Warning).Subject;
+        warning.Message.Should().Contain(nameof(HttpRequestException));
+        warning.Exception.Should().BeNull("an HTTP client's exception message may quote echoed credentials");
+        logs.GetSnapshot().Should().NotContain(r => r.Message.Contains("sk-secret-123", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_misconfigured_reward_pipeline_stops_training_instead_of_scoring_the_batch_as_failed()
+    {
+        using var policy = NewPolicy();
+        var cause = new RewardFailure("HTTP 401 Unauthorized", IsTransient: false, Kind: RewardFailureKind.Configuration);
+        using var reward = new ExactAnswerRewardModel(Words)
+        {
+            Throw = true,
+            ThrowWith = new RewardConfigurationException("12 of 12 reward calls failed: HTTP 401 Unauthorized", cause, 12, 12),
+        };
+        using var trainer = new GrpoTrainer(policy, reward, Options());
+        var before = Snapshot(policy);
+
+        var step = () => trainer.StepAsync(Prompts());
+
+        (await step.Should().ThrowAsync<RewardConfigurationException>()).Which.Cause!.Kind.Should().Be(RewardFailureKind.Configuration);
+        trainer.CompletedSteps.Should().Be(0);
+        Snapshot(policy).Should().Equal(before);
     }
 
     [Fact]

@@ -1,8 +1,11 @@
-namespace Vepa.Rewards;
+using System.Text;
+
+namespace Vepa;
 
 /// <summary>The reward pipeline is misconfigured: too large a share of a batch failed with <see cref="RewardFailureKind.Configuration"/>
 /// (HTTP 401, 403, 404, a 400 that is not about the context length, a wrong model name), so the batch is neither scored nor excluded.</summary>
-/// <remarks>Thrown by the configuration circuit breaker (<see cref="ConfigurationCircuitBreakerRewardModelBuilderExtensions.UseConfigurationCircuitBreaker"/>).
+/// <remarks>Thrown by the configuration circuit breaker (<c>UseConfigurationCircuitBreaker</c> in Vepa.Rewards, or any reward model) and rethrown by the GRPO trainer, which
+/// never turns it into failed (NaN) rewards).
 /// The message names the cause (a failure reason, which is safe to log); <see cref="ToString"/> never prints inner exception messages.</remarks>
 public sealed class RewardConfigurationException : Exception
 {
@@ -52,5 +55,19 @@ public sealed class RewardConfigurationException : Exception
 
     /// <summary>Returns the type, the message and the stack trace; inner exceptions are named by type only.</summary>
     /// <returns>The text.</returns>
-    public override string ToString() => SafeExceptionText.Format(this);
+    public override string ToString()
+    {
+        var builder = new StringBuilder(GetType().FullName).Append(": ").Append(Message);
+        for (Exception? inner = InnerException; inner is not null; inner = inner.InnerException)
+        {
+            builder.Append(" ---> ").Append(inner.GetType().FullName).Append(" (message not shown: it may quote the server's response)");
+        }
+
+        if (StackTrace is { } stackTrace)
+        {
+            builder.Append(Environment.NewLine).Append(stackTrace);
+        }
+
+        return builder.ToString();
+    }
 }
