@@ -1,0 +1,416 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Vepa.Grpo;
+
+/// <summary>
+/// A trainer checkpoint folder: <c>policy.safetensors</c>, <c>reference.safetensors</c> (β &gt; 0), <c>optimizer.safetensors</c>
+/// (AdamW moments), <c>rng.safetensors</c> (the global torch generator) and <c>trainer.json</c> (format, step, AdamW step counts,
+/// step-log position, options, and the length and SHA-256 of every file). Written under a temporary name and renamed when complete.
+/// </summary>
+internal sealed class GrpoCheckpoint : IDisposable
+{
+    public const string MetadataFile = "trainer.json";
+    public const string PolicyFile = "policy.safetensors";
+    public const string ReferenceFile = "reference.safetensors";
+    public const string OptimizerFile = "optimizer.safetensors";
+    public const string RngFile = "rng.safetensors";
+    public const string Format = "vepa.grpo.checkpoint";
+    public const int Version = 1;
+    private const string FolderPrefix = "step-";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private GrpoCheckpoint(string directory)
+    {
+        Directory = directory;
+    }
+
+    public string Directory { get; }
+
+    public int Step { get; private set; }
+
+    public Dictionary<string, Tensor> Policy { get; private set; } = [];
+
+    public Dictionary<string, Tensor>? Reference { get; private set; }
+
+    public long[] OptimizerSteps { get; private set; } = [];
+
+    public Tensor[] ExpAvg { get; private set; } = [];
+
+    public Tensor[] ExpAvgSq { get; private set; } = [];
+
+    public Tensor RngState { get; private set; } = null!;
+
+    public long? StepLogLength { get; private set; }
+
+    /// <summary>Writes a checkpoint into <paramref name="root"/>/step-NNNNNNNN and prunes old ones; returns its path.</summary>
+    public static string Write(string root, GrpoCheckpointState state, int? keep)
+    {
+        System.IO.Directory.CreateDirectory(root);
+        string name = FolderPrefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
+        string final = Path.Combine(root, name);
+        string temp = Path.Combine(root, $".tmp-{name}-{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(temp);
+        try
+        {
+            var files = new JsonObject();
+            using (var scope = NewDisposeScope())
+            {
+                Save(temp, PolicyFile, CpuCopies(state.Policy), files);
+                if (state.Reference is not null)
+                {
+                    Save(temp, ReferenceFile, CpuCopies(state.Reference), files);
+                }
+
+                var optimizer = new Dictionary<string, Tensor>();
+                for (int i = 0; i < state.ExpAvg.Length; i++)
+                {
+                    optimizer[$"{i}.exp_avg"] = state.ExpAvg[i].detach().cpu().contiguous();
+                    optimizer[$"{i}.exp_avg_sq"] = state.ExpAvgSq[i].detach().cpu().contiguous();
+                }
+
+                Save(temp, OptimizerFile, optimizer, files);
+                Save(temp, RngFile, new Dictionary<string, Tensor> { ["torch"] = state.RngState.cpu().contiguous() }, files);
+            }
+
+            var metadata = new JsonObject
+            {
+                ["format"] = Format,
+                ["version"] = Version,
+                ["step"] = state.Step,
+                ["optimizer"] = new JsonObject
+                {
+                    ["type"] = "AdamW",
+                    ["parameters"] = state.ExpAvg.Length,
+                    ["steps"] = new JsonArray(state.OptimizerSteps.Select(s => (JsonNode)s).ToArray()),
+                },
+                ["step_log_length"] = state.StepLogLength,
+                ["has_reference"] = state.Reference is not null,
+                ["files"] = files,
+                ["options"] = JsonSerializer.SerializeToNode(state.Options, JsonOptions),
+            };
+            string metadataPath = Path.Combine(temp, MetadataFile);
+            using (var stream = new FileStream(metadataPath, FileMode.CreateNew, FileAccess.Write))
+            {
+                using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                {
+                    metadata.WriteTo(writer);
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            string? previous = null;
+            if (System.IO.Directory.Exists(final))
+            {
+                previous = Path.Combine(root, $".old-{name}-{Guid.NewGuid():N}");
+                System.IO.Directory.Move(final, previous);
+            }
+
+            System.IO.Directory.Move(temp, final);
+            if (previous is not null)
+            {
+                System.IO.Directory.Delete(previous, recursive: true);
+            }
+        }
+        catch
+        {
+            if (System.IO.Directory.Exists(temp))
+            {
+                System.IO.Directory.Delete(temp, recursive: true);
+            }
+
+            throw;
+        }
+
+        if (keep is int k)
+        {
+            foreach (var old in Checkpoints(root).OrderByDescending(c => c.Step).Skip(k))
+            {
+                System.IO.Directory.Delete(old.Path, recursive: true);
+            }
+        }
+
+        return final;
+    }
+
+    /// <summary>Reads and fully checks a checkpoint against the trainer's policy and optimizer; throws before anything is applied.</summary>
+    public static GrpoCheckpoint Read(string path, IPolicy policy, bool hasReference, Parameter[] parameters)
+    {
+        string directory = Resolve(path);
+        string metadataPath = Path.Combine(directory, MetadataFile);
+        JsonNode metadata;
+        try
+        {
+            metadata = JsonNode.Parse(File.ReadAllBytes(metadataPath))
+                ?? throw new InvalidDataException($"{metadataPath}: the file is empty JSON (null).");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{metadataPath}: not valid JSON ({e.Message}); the checkpoint is corrupted or was not written completely.", e);
+        }
+
+        var checkpoint = new GrpoCheckpoint(directory);
+        try
+        {
+            checkpoint.Load(metadataPath, metadata, policy, hasReference, parameters);
+            return checkpoint;
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in Policy.Values)
+        {
+            t.Dispose();
+        }
+
+        foreach (var t in Reference?.Values ?? Enumerable.Empty<Tensor>())
+        {
+            t.Dispose();
+        }
+
+        foreach (var t in ExpAvg.Concat(ExpAvgSq))
+        {
+            t.Dispose();
+        }
+
+        RngState?.Dispose();
+    }
+
+    private void Load(string metadataPath, JsonNode metadata, IPolicy policy, bool hasReference, Parameter[] parameters)
+    {
+        string? format = Value<string>(metadata, "format", metadataPath);
+        if (format != Format)
+        {
+            throw new InvalidDataException($"{metadataPath}: \"format\" is \"{format}\", expected \"{Format}\"; this is not a Vepa GRPO checkpoint.");
+        }
+
+        int version = Value<int>(metadata, "version", metadataPath);
+        if (version != Version)
+        {
+            throw new InvalidDataException($"{metadataPath}: checkpoint format version {version} is not supported (this library reads version {Version}).");
+        }
+
+        Step = Value<int>(metadata, "step", metadataPath);
+        StepLogLength = metadata["step_log_length"]?.GetValue<long>();
+        bool savedReference = Value<bool>(metadata, "has_reference", metadataPath);
+        if (savedReference != hasReference)
+        {
+            throw new InvalidDataException(
+                $"{metadataPath}: the checkpoint {(savedReference ? "has" : "has no")} reference model but this trainer {(hasReference ? "keeps one (β > 0)" : "keeps none (β = 0)")}; resume with the β the checkpoint was written with.");
+        }
+
+        var files = metadata["files"] as JsonObject ?? throw new InvalidDataException($"{metadataPath}: the \"files\" table is missing.");
+        foreach (var (name, entry) in files)
+        {
+            Verify(Path.Combine(Directory, name), entry, metadataPath);
+        }
+
+        Policy = LoadTensors(PolicyFile, files);
+        CheckState(Path.Combine(Directory, PolicyFile), Policy, policy.GetState());
+        if (hasReference)
+        {
+            Reference = LoadTensors(ReferenceFile, files);
+            CheckState(Path.Combine(Directory, ReferenceFile), Reference, policy.GetState());
+        }
+
+        var optimizerMeta = metadata["optimizer"] ?? throw new InvalidDataException($"{metadataPath}: the \"optimizer\" entry is missing.");
+        int count = Value<int>(optimizerMeta, "parameters", metadataPath);
+        string optimizerPath = Path.Combine(Directory, OptimizerFile);
+        if (count != parameters.Length)
+        {
+            throw new InvalidDataException($"{optimizerPath}: the optimizer state covers {count} parameters but the policy has {parameters.Length} trainable parameters; the checkpoint is of another model.");
+        }
+
+        OptimizerSteps = (optimizerMeta["steps"] as JsonArray ?? throw new InvalidDataException($"{metadataPath}: optimizer.steps is missing."))
+            .Select(n => n!.GetValue<long>()).ToArray();
+        if (OptimizerSteps.Length != count)
+        {
+            throw new InvalidDataException($"{metadataPath}: optimizer.steps has {OptimizerSteps.Length} entries, expected {count}.");
+        }
+
+        var optimizer = LoadTensors(OptimizerFile, files);
+        ExpAvg = new Tensor[count];
+        ExpAvgSq = new Tensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            ExpAvg[i] = Moment(optimizer, $"{i}.exp_avg", parameters[i], optimizerPath);
+            ExpAvgSq[i] = Moment(optimizer, $"{i}.exp_avg_sq", parameters[i], optimizerPath);
+        }
+
+        var rng = LoadTensors(RngFile, files);
+        RngState = rng.TryGetValue("torch", out var state)
+            ? state
+            : throw new InvalidDataException($"{Path.Combine(Directory, RngFile)}: the tensor \"torch\" (the generator state) is missing.");
+    }
+
+    private static Tensor Moment(Dictionary<string, Tensor> tensors, string name, Parameter parameter, string path)
+    {
+        if (!tensors.TryGetValue(name, out var moment))
+        {
+            throw new InvalidDataException($"{path}: the tensor \"{name}\" is missing.");
+        }
+
+        if (!moment.shape.SequenceEqual(parameter.shape))
+        {
+            throw new InvalidDataException($"{path}: \"{name}\" is [{string.Join(", ", moment.shape)}] but its parameter is [{string.Join(", ", parameter.shape)}]; the checkpoint is of another model.");
+        }
+
+        return moment;
+    }
+
+    private static void CheckState(string path, Dictionary<string, Tensor> saved, IReadOnlyDictionary<string, Tensor> expected)
+    {
+        var problems = new List<string>();
+        problems.AddRange(expected.Keys.Where(k => !saved.ContainsKey(k)).Select(k => $"missing \"{k}\""));
+        problems.AddRange(saved.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"unexpected \"{k}\""));
+        foreach (var (name, value) in expected)
+        {
+            if (saved.TryGetValue(name, out var tensor))
+            {
+                if (!tensor.shape.SequenceEqual(value.shape))
+                {
+                    problems.Add($"\"{name}\" is [{string.Join(", ", tensor.shape)}], the model's is [{string.Join(", ", value.shape)}]");
+                }
+                else if (tensor.dtype != value.dtype)
+                {
+                    problems.Add($"\"{name}\" is {tensor.dtype}, the model's is {value.dtype}");
+                }
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"{path}: the saved state does not fit this policy (a checkpoint of another model?): {string.Join("; ", problems.Take(8))}{(problems.Count > 8 ? $"; and {problems.Count - 8} more" : "")}.");
+        }
+    }
+
+    private Dictionary<string, Tensor> LoadTensors(string name, JsonObject files)
+    {
+        string path = Path.Combine(Directory, name);
+        if (!files.ContainsKey(name))
+        {
+            throw new InvalidDataException($"{Path.Combine(Directory, MetadataFile)}: the file table does not list {name}.");
+        }
+
+        try
+        {
+            var loaded = Safetensors.LoadStateDict(path);
+            foreach (var t in loaded.Values)
+            {
+                t.DetachFromDisposeScope();
+            }
+
+            return loaded;
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: not a readable safetensors file ({e.GetType().Name}: {e.Message}).", e);
+        }
+    }
+
+    private static void Verify(string path, JsonNode? entry, string metadataPath)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{path}: the file is missing (listed in {metadataPath}).");
+        }
+
+        long expectedLength = Value<long>(entry!, "bytes", metadataPath);
+        string expectedHash = Value<string>(entry!, "sha256", metadataPath)!;
+        long length = new FileInfo(path).Length;
+        if (length != expectedLength)
+        {
+            throw new InvalidDataException($"{path}: the file is {length} bytes but {expectedLength} were written; it is truncated or was changed.");
+        }
+
+        string hash = Sha256(path);
+        if (!string.Equals(hash, expectedHash, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"{path}: the SHA-256 is {hash} but {expectedHash} was written; the file is corrupted.");
+        }
+    }
+
+    private static T Value<T>(JsonNode node, string name, string path)
+    {
+        try
+        {
+            var value = node[name];
+            return value is null ? throw new InvalidDataException($"{path}: \"{name}\" is missing.") : value.GetValue<T>();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: \"{name}\" is not a {typeof(T).Name} ({e.Message}).", e);
+        }
+    }
+
+    private static string Resolve(string path)
+    {
+        if (File.Exists(Path.Combine(path, MetadataFile)))
+        {
+            return path;
+        }
+
+        if (!System.IO.Directory.Exists(path))
+        {
+            throw new FileNotFoundException($"No checkpoint at {path}: the folder does not exist.", path);
+        }
+
+        var newest = Checkpoints(path).OrderByDescending(c => c.Step).FirstOrDefault();
+        return newest.Path ?? throw new FileNotFoundException(
+            $"No checkpoint at {path}: it holds no {MetadataFile} and no complete {FolderPrefix}NNNNNNNN checkpoint folder.", path);
+    }
+
+    private static IEnumerable<(string Path, int Step)> Checkpoints(string root)
+    {
+        foreach (var folder in System.IO.Directory.EnumerateDirectories(root, FolderPrefix + "*"))
+        {
+            string name = System.IO.Path.GetFileName(folder);
+            if (int.TryParse(name.AsSpan(FolderPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int step)
+                && File.Exists(System.IO.Path.Combine(folder, MetadataFile)))
+            {
+                yield return (folder, step);
+            }
+        }
+    }
+
+    private static Dictionary<string, Tensor> CpuCopies(IReadOnlyDictionary<string, Tensor> state)
+        => state.ToDictionary(e => e.Key, e => e.Value.detach().cpu().contiguous(), StringComparer.Ordinal);
+
+    private static void Save(string folder, string name, Dictionary<string, Tensor> tensors, JsonObject files)
+    {
+        string path = Path.Combine(folder, name);
+        using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            Safetensors.SaveStateDict(stream, tensors, leaveOpen: true);
+            stream.Flush(flushToDisk: true);
+        }
+
+        files[name] = new JsonObject { ["bytes"] = new FileInfo(path).Length, ["sha256"] = Sha256(path) };
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,354 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Vepa.Grpo;
+
+/// <summary>
+/// Makes any <see cref="PolicyModule"/> a policy: batched sampling (temperature, top-k, top-p, stop tokens, padding, truncation
+/// flags; KV-cached when the module offers it), per-token log-probs through the fused LM-head kernel
+/// (<see cref="TokenLogProbs.FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?)"/>, so [B, T, V] logits are never formed),
+/// frozen reference copies, and named state.
+/// </summary>
+/// <remarks>
+/// <para>Prompts are grouped into buckets that share the number of prompt tokens and the shape of their inputs; each bucket runs as
+/// one batch with no padding inside the prompt. Completions are scored in one causal forward pass over prefix + prompt + completion.</para>
+/// <para>The policy owns the module and disposes it. The module's train/eval mode is left to the caller (dropout makes the trainer's
+/// old and new log-probs differ even at μ = 1). Not thread-safe.</para>
+/// </remarks>
+public sealed class TorchPolicy : IPolicy
+{
+    private readonly TorchRolloutSampler _sampler;
+    private readonly Parameter[] _trainable;
+    private bool _disposed;
+
+    /// <summary>Initializes a new instance of the <see cref="TorchPolicy"/> class.</summary>
+    /// <param name="module">The model; the policy owns it from now on.</param>
+    /// <param name="tokenizer">Decodes completions to text for the reward.</param>
+    /// <param name="options">The settings; <see langword="null"/> uses the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> or <paramref name="tokenizer"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The LM head is not [V, H] (or its bias not [V]), V differs from the tokenizer's vocabulary size, or an option is invalid.</exception>
+    public TorchPolicy(PolicyModule module, ITokenizer tokenizer, TorchPolicyOptions? options = null)
+        : this(module, tokenizer, options, frozen: false)
+    {
+    }
+
+    private TorchPolicy(PolicyModule module, ITokenizer tokenizer, TorchPolicyOptions? options, bool frozen)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        options = options?.Clone() ?? new TorchPolicyOptions();
+        options.Validate();
+        var weight = module.LmHeadWeight ?? throw new ArgumentException($"{module.GetType().Name}.LmHeadWeight returned null.", nameof(module));
+        if (weight.dim() != 2)
+        {
+            throw new ArgumentException($"The LM head weight must be [V, H]; {module.GetType().Name}.LmHeadWeight is [{string.Join(", ", weight.shape)}].", nameof(module));
+        }
+
+        if (module.LmHeadBias is Tensor bias && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
+        {
+            throw new ArgumentException($"The LM head bias must be [V = {weight.shape[0]}]; {module.GetType().Name}.LmHeadBias is [{string.Join(", ", bias.shape)}].", nameof(module));
+        }
+
+        if (weight.shape[0] != tokenizer.VocabularySize)
+        {
+            throw new ArgumentException($"The LM head has V = {weight.shape[0]} rows but the tokenizer has {tokenizer.VocabularySize} ids.", nameof(tokenizer));
+        }
+
+        Module = module;
+        Tokenizer = tokenizer;
+        Options = options;
+        IsFrozen = frozen;
+        _trainable = frozen ? [] : module.parameters().Where(p => p.requires_grad).ToArray();
+        _sampler = new TorchRolloutSampler(this, options.Seed);
+    }
+
+    /// <summary>Gets the module.</summary>
+    public PolicyModule Module { get; }
+
+    /// <summary>Gets the tokenizer completions are decoded with.</summary>
+    public ITokenizer Tokenizer { get; }
+
+    /// <summary>Gets whether this is a frozen copy (a reference) with no trainable parameters.</summary>
+    public bool IsFrozen { get; }
+
+    /// <inheritdoc />
+    public IRolloutSampler Sampler => _sampler;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Parameter> TrainableParameters => _trainable;
+
+    /// <summary>Gets the settings (a copy taken at construction).</summary>
+    internal TorchPolicyOptions Options { get; }
+
+    /// <inheritdoc />
+    public PolicyLogProbs ComputeLogProbs(RolloutBatch rollouts, PolicyLogProbOptions options)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(rollouts);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(rollouts.Count);
+        int[] rows = options.Rows?.ToArray() ?? Enumerable.Range(0, rollouts.Count).ToArray();
+        var weight = Module.LmHeadWeight;
+        var bias = Module.LmHeadBias;
+        long length = rollouts.Length;
+
+        using var scope = NewDisposeScope();
+        var parts = new List<Tensor>();
+        var entropies = new List<Tensor>();
+        var order = new List<long>();
+        var completionIds = rollouts.CompletionIds.to(weight.device);
+        foreach (var bucket in PromptBuckets.Group(rows.Length, i => rollouts.PromptOf(rows[i])))
+        {
+            int[] bucketRows = bucket.Select(i => rows[i]).ToArray();
+            var promptIndex = new Dictionary<int, int>();
+            var uniquePrompts = new List<PolicyPrompt>();
+            var rowToPrompt = new int[bucketRows.Length];
+            for (int i = 0; i < bucketRows.Length; i++)
+            {
+                int p = bucketRows[i] / rollouts.GroupSize;
+                if (!promptIndex.TryGetValue(p, out int local))
+                {
+                    local = uniquePrompts.Count;
+                    promptIndex.Add(p, local);
+                    uniquePrompts.Add(rollouts.Prompts[p]);
+                }
+
+                rowToPrompt[i] = local;
+            }
+
+            var prefix = EncodePrefixRows(uniquePrompts, rowToPrompt, out long prefixLength);
+            var promptIds = PromptIdRows(uniquePrompts, rowToPrompt);
+            var targets = completionIds.index_select(0, tensor(bucketRows.Select(r => (long)r).ToArray(), device: weight.device));
+            var input = length > 1 ? cat([promptIds, targets.narrow(1, 0, length - 1)], 1) : promptIds;
+            long context = prefixLength + promptIds.shape[1];
+            var hidden = Module.Forward(prefix, input, null);
+            ValidateHidden(hidden, bucketRows.Length, context + length - 1, "the log-prob pass");
+            var completionHidden = hidden.narrow(1, context - 1, length);
+            if (options.ComputeEntropy)
+            {
+                parts.Add(TokenLogProbs.FromHiddenStates(completionHidden, weight, targets, out var entropy, bias, options.Temperature, Options.LogProbChunkSize));
+                entropies.Add(entropy);
+            }
+            else
+            {
+                parts.Add(TokenLogProbs.FromHiddenStates(completionHidden, weight, targets, bias, options.Temperature, Options.LogProbChunkSize));
+            }
+
+            order.AddRange(bucket.Select(i => (long)i));
+        }
+
+        var inverse = new long[order.Count];
+        for (int i = 0; i < order.Count; i++)
+        {
+            inverse[order[i]] = i;
+        }
+
+        var inverseIndex = tensor(inverse, device: weight.device);
+        var logProbs = parts.Count == 1 && IsIdentity(inverse) ? parts[0] : cat(parts, 0).index_select(0, inverseIndex);
+        Tensor? entropyAll = options.ComputeEntropy
+            ? (entropies.Count == 1 && IsIdentity(inverse) ? entropies[0] : cat(entropies, 0).index_select(0, inverseIndex))
+            : null;
+        return new PolicyLogProbs(logProbs.MoveToOuterDisposeScope(), entropyAll?.MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The copy is built with <see cref="PolicyModule.CloneArchitecture"/>, moved to this module's device and dtype, and given this module's state.</remarks>
+    /// <exception cref="InvalidOperationException"><see cref="PolicyModule.CloneArchitecture"/> returned <see langword="null"/> or a module whose state does not match.</exception>
+    public IPolicy CreateReference()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var clone = Module.CloneArchitecture()
+            ?? throw new InvalidOperationException($"{Module.GetType().Name}.CloneArchitecture returned null.");
+        var weight = Module.LmHeadWeight;
+        clone.to(weight.device);
+        clone.to(weight.dtype);
+        var reference = new TorchPolicy(clone, Tokenizer, Options, frozen: true);
+        try
+        {
+            reference.LoadState(GetState());
+        }
+        catch (ArgumentException e)
+        {
+            reference.Dispose();
+            throw new InvalidOperationException($"{Module.GetType().Name}.CloneArchitecture returned a module whose state does not match: {e.Message}", e);
+        }
+
+        foreach (var parameter in clone.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+
+        return reference;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, Tensor> GetState()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Module.state_dict();
+    }
+
+    /// <inheritdoc />
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(state);
+        var own = Module.state_dict();
+        var problems = new List<string>();
+        foreach (var name in own.Keys.Where(k => !state.ContainsKey(k)))
+        {
+            problems.Add($"missing \"{name}\"");
+        }
+
+        foreach (var name in state.Keys.Where(k => !own.ContainsKey(k)))
+        {
+            problems.Add($"unexpected \"{name}\"");
+        }
+
+        foreach (var (name, target) in own)
+        {
+            if (state.TryGetValue(name, out var source))
+            {
+                if (source is null)
+                {
+                    problems.Add($"\"{name}\" is null");
+                }
+                else if (!source.shape.SequenceEqual(target.shape))
+                {
+                    problems.Add($"\"{name}\" has shape [{string.Join(", ", source.shape)}], expected [{string.Join(", ", target.shape)}]");
+                }
+                else if (source.dtype != target.dtype)
+                {
+                    problems.Add($"\"{name}\" has dtype {source.dtype}, expected {target.dtype}");
+                }
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"The state does not fit {Module.GetType().Name}: {string.Join("; ", problems)}.", nameof(state));
+        }
+
+        using var noGrad = no_grad();
+        foreach (var (name, target) in own)
+        {
+            target.copy_(state[name]);
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        return serviceType.IsInstanceOfType(this) ? this
+            : serviceType.IsInstanceOfType(Module) ? Module
+            : serviceType.IsInstanceOfType(Tokenizer) ? Tokenizer
+            : null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _sampler.Dispose();
+        Module.Dispose();
+    }
+
+    /// <summary>Encodes the prefixes of <paramref name="prompts"/> and repeats them to rows; returns null and P = 0 without a prefix.</summary>
+    internal Tensor? EncodePrefixRows(IReadOnlyList<PolicyPrompt> prompts, int[] rowToPrompt, out long prefixLength)
+    {
+        var prefix = Module.EncodePrefix(prompts);
+        if (prefix is null)
+        {
+            prefixLength = 0;
+            return null;
+        }
+
+        long hiddenSize = Module.LmHeadWeight.shape[1];
+        if (prefix.dim() != 3 || prefix.shape[0] != prompts.Count || prefix.shape[2] != hiddenSize)
+        {
+            throw new InvalidOperationException(
+                $"{Module.GetType().Name}.EncodePrefix must return [N = {prompts.Count}, P, H = {hiddenSize}]; it returned [{string.Join(", ", prefix.shape)}].");
+        }
+
+        prefixLength = prefix.shape[1];
+        return IsIdentity(rowToPrompt) ? prefix : prefix.index_select(0, tensor(rowToPrompt.Select(i => (long)i).ToArray(), device: prefix.device));
+    }
+
+    /// <summary>Builds the prompt token ids [rows, L] for prompts that share L.</summary>
+    internal Tensor PromptIdRows(IReadOnlyList<PolicyPrompt> prompts, int[] rowToPrompt)
+    {
+        int length = prompts[0].PromptTokenIds.Count;
+        long vocabulary = Module.LmHeadWeight.shape[0];
+        var ids = new long[rowToPrompt.Length * length];
+        for (int r = 0; r < rowToPrompt.Length; r++)
+        {
+            var source = prompts[rowToPrompt[r]].PromptTokenIds;
+            for (int t = 0; t < length; t++)
+            {
+                long id = source[t];
+                if (id >= vocabulary)
+                {
+                    throw new ArgumentException($"Prompt token id {id} (position {t}) is outside the vocabulary [0, {vocabulary}).", "prompts");
+                }
+
+                ids[(r * length) + t] = id;
+            }
+        }
+
+        return tensor(ids, [rowToPrompt.Length, length], ScalarType.Int64).to(Module.LmHeadWeight.device);
+    }
+
+    /// <summary>Checks a forward pass's output is [rows, positions, H].</summary>
+    internal void ValidateHidden(Tensor hidden, long rows, long positions, string pass)
+    {
+        long hiddenSize = Module.LmHeadWeight.shape[1];
+        if (hidden is null || hidden.dim() != 3 || hidden.shape[0] != rows || hidden.shape[1] != positions || hidden.shape[2] != hiddenSize)
+        {
+            throw new InvalidOperationException(
+                $"{Module.GetType().Name}.Forward must return [B = {rows}, positions = {positions}, H = {hiddenSize}] in {pass}; it returned {(hidden is null ? "null" : $"[{string.Join(", ", hidden.shape)}]")}.");
+        }
+
+        if (positions == 0)
+        {
+            throw new InvalidOperationException("A prompt must give the module at least one position (prompt tokens or a prefix).");
+        }
+    }
+
+    private static bool IsIdentity(IReadOnlyList<long> order)
+    {
+        for (int i = 0; i < order.Count; i++)
+        {
+            if (order[i] != i)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsIdentity(IReadOnlyList<int> order)
+    {
+        for (int i = 0; i < order.Count; i++)
+        {
+            if (order[i] != i)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

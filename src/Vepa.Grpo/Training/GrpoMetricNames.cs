@@ -1,0 +1,45 @@
+namespace Vepa.Grpo;
+
+/// <summary>Names of the meter and instruments the <see cref="GrpoTrainer"/> publishes through <c>System.Diagnostics.Metrics</c>.</summary>
+/// <remarks>Subscribe with <c>MeterListener</c>, OpenTelemetry (<c>AddMeter(GrpoMetricNames.MeterName)</c>) or <c>dotnet-counters</c>. Histograms get one measurement per step.</remarks>
+public static class GrpoMetricNames
+{
+    /// <summary>The name of the meter: <c>Vepa.Grpo</c>.</summary>
+    public const string MeterName = "Vepa.Grpo";
+
+    /// <summary>Counter of completed steps. Unit <c>{step}</c>.</summary>
+    public const string Steps = "vepa.grpo.steps";
+
+    /// <summary>Counter of rollouts sampled. Unit <c>{rollout}</c>.</summary>
+    public const string Rollouts = "vepa.grpo.rollouts";
+
+    /// <summary>Counter of rollouts whose reward failed. Unit <c>{rollout}</c>.</summary>
+    public const string FailedRewards = "vepa.grpo.rewards.failed";
+
+    /// <summary>Counter of completion tokens trained on. Unit <c>{token}</c>.</summary>
+    public const string Tokens = "vepa.grpo.tokens";
+
+    /// <summary>Histogram of the step's mean reward.</summary>
+    public const string Reward = "vepa.grpo.reward";
+
+    /// <summary>Histogram of the step's mean loss.</summary>
+    public const string Loss = "vepa.grpo.loss";
+
+    /// <summary>Histogram of the step's token-mean KL.</summary>
+    public const string Kl = "vepa.grpo.kl";
+
+    /// <summary>Histogram of the step's gradient norm.</summary>
+    public const string GradNorm = "vepa.grpo.grad_norm";
+
+    /// <summary>Histogram of the step's fraction of zero-signal groups.</summary>
+    public const string ZeroSignalFraction = "vepa.grpo.zero_signal_fraction";
+
+    /// <summary>Histogram of the step's mean completion length. Unit <c>{token}</c>.</summary>
+    public const string CompletionLength = "vepa.grpo.completion_length";
+
+    /// <summary>Histogram of the duration of each phase of a step, in seconds, tagged with <see cref="PhaseTag"/>. Unit <c>s</c>.</summary>
+    public const string PhaseDuration = "vepa.grpo.phase.duration";
+
+    /// <summary>Tag on <see cref="PhaseDuration"/>: <c>generation</c>, <c>reward</c>, <c>log_probs</c>, <c>update</c> or <c>total</c>.</summary>
+    public const string PhaseTag = "vepa.grpo.phase";
+}

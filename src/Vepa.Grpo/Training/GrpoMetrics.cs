@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Vepa.Grpo;
+
+/// <summary>The trainer's instruments on the "Vepa.Grpo" meter.</summary>
+internal sealed class GrpoMetrics : IDisposable
+{
+    private readonly Meter _meter;
+    private readonly Counter<long> _steps;
+    private readonly Counter<long> _rollouts;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _tokens;
+    private readonly Histogram<double> _reward;
+    private readonly Histogram<double> _loss;
+    private readonly Histogram<double> _kl;
+    private readonly Histogram<double> _gradNorm;
+    private readonly Histogram<double> _zeroSignal;
+    private readonly Histogram<double> _length;
+    private readonly Histogram<double> _phase;
+    private readonly bool _ownsMeter;
+
+    public GrpoMetrics(IMeterFactory? meterFactory)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(GrpoMetricNames.MeterName) ?? new Meter(GrpoMetricNames.MeterName);
+        _steps = _meter.CreateCounter<long>(GrpoMetricNames.Steps, "{step}", "Completed GRPO steps.");
+        _rollouts = _meter.CreateCounter<long>(GrpoMetricNames.Rollouts, "{rollout}", "Rollouts sampled.");
+        _failed = _meter.CreateCounter<long>(GrpoMetricNames.FailedRewards, "{rollout}", "Rollouts whose reward failed.");
+        _tokens = _meter.CreateCounter<long>(GrpoMetricNames.Tokens, "{token}", "Completion tokens trained on.");
+        _reward = _meter.CreateHistogram<double>(GrpoMetricNames.Reward, null, "Mean reward of a step.");
+        _loss = _meter.CreateHistogram<double>(GrpoMetricNames.Loss, null, "Mean loss of a step.");
+        _kl = _meter.CreateHistogram<double>(GrpoMetricNames.Kl, null, "Token-mean KL of a step.");
+        _gradNorm = _meter.CreateHistogram<double>(GrpoMetricNames.GradNorm, null, "Gradient norm of a step.");
+        _zeroSignal = _meter.CreateHistogram<double>(GrpoMetricNames.ZeroSignalFraction, null, "Fraction of zero-signal groups of a step.");
+        _length = _meter.CreateHistogram<double>(GrpoMetricNames.CompletionLength, "{token}", "Mean completion length of a step.");
+        _phase = _meter.CreateHistogram<double>(GrpoMetricNames.PhaseDuration, "s", "Duration of a phase of a step.");
+    }
+
+    public void Record(GrpoStepRecord record)
+    {
+        _steps.Add(1);
+        _rollouts.Add(record.RolloutCount);
+        _failed.Add(record.FailedRewardCount);
+        _tokens.Add(record.CompletionTokens);
+        RecordFinite(_reward, record.RewardMean);
+        RecordFinite(_loss, record.Loss);
+        RecordFinite(_kl, record.Kl);
+        RecordFinite(_gradNorm, record.GradNorm);
+        RecordFinite(_zeroSignal, record.ZeroSignalGroupFraction);
+        RecordFinite(_length, record.CompletionLengthMean);
+        Phase("generation", record.Timings.Generation);
+        Phase("reward", record.Timings.Reward);
+        Phase("log_probs", record.Timings.LogProbs);
+        Phase("update", record.Timings.Update);
+        Phase("total", record.Timings.Total);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
+
+    private static void RecordFinite(Histogram<double> histogram, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            histogram.Record(value);
+        }
+    }
+
+    private void Phase(string phase, TimeSpan duration)
+        => _phase.Record(duration.TotalSeconds, new TagList { { GrpoMetricNames.PhaseTag, phase } });
+}

@@ -1,0 +1,99 @@
+namespace Vepa.Grpo;
+
+/// <summary>What one GRPO step did: the numbers people watch in TRL and verl runs. Means are over the rollouts (or tokens) named.</summary>
+/// <remarks>A value that does not exist in a step (no scored reward, no update) is <see cref="double.NaN"/>.</remarks>
+public sealed record GrpoStepRecord
+{
+    /// <summary>Gets the 1-based step number.</summary>
+    public required int Step { get; init; }
+
+    /// <summary>Gets the learning rate of this step's optimizer updates.</summary>
+    public required double LearningRate { get; init; }
+
+    /// <summary>Gets P, the prompts of the step.</summary>
+    public required int PromptCount { get; init; }
+
+    /// <summary>Gets B = P × G, the rollouts of the step.</summary>
+    public required int RolloutCount { get; init; }
+
+    /// <summary>Gets the mean reward over the scored rollouts (TRL <c>reward</c>).</summary>
+    public required double RewardMean { get; init; }
+
+    /// <summary>Gets the standard deviation (Bessel-corrected) of the scored rewards (TRL <c>reward_std</c> over the batch).</summary>
+    public required double RewardStd { get; init; }
+
+    /// <summary>Gets the mean of each named reward component over the scored rollouts (for the sufficiency reward: s, h, gamma).</summary>
+    public required IReadOnlyDictionary<string, double> RewardComponents { get; init; }
+
+    /// <summary>Gets the rollouts whose reward failed (NaN): excluded from the statistics, advantage 0.</summary>
+    public required int FailedRewardCount { get; init; }
+
+    /// <summary>Gets the fraction of groups that carry no signal (fewer than 2 scored rewards or all equal) after resampling (TRL <c>frac_reward_zero_std</c>).</summary>
+    public required double ZeroSignalGroupFraction { get; init; }
+
+    /// <summary>Gets the groups sampled again (summed over rounds) under <see cref="ZeroSignalGroupHandling.Resample"/>.</summary>
+    public required int ResampledGroupCount { get; init; }
+
+    /// <summary>Gets the groups dropped from the update.</summary>
+    public required int DroppedGroupCount { get; init; }
+
+    /// <summary>Gets the mean advantage over the rows in the update.</summary>
+    public required double AdvantageMean { get; init; }
+
+    /// <summary>Gets the standard deviation of the advantages over the rows in the update.</summary>
+    public required double AdvantageStd { get; init; }
+
+    /// <summary>Gets the smallest advantage.</summary>
+    public required double AdvantageMin { get; init; }
+
+    /// <summary>Gets the largest advantage.</summary>
+    public required double AdvantageMax { get; init; }
+
+    /// <summary>Gets the mean loss over the micro-batches of the step.</summary>
+    public required double Loss { get; init; }
+
+    /// <summary>Gets the token-mean KL estimate against the reference (0 when β = 0; TRL <c>kl</c>).</summary>
+    public required double Kl { get; init; }
+
+    /// <summary>Gets the fraction of tokens clipped below (ρ &lt; 1 − ε_low, A &lt; 0; TRL <c>clip_ratio/low_mean</c>).</summary>
+    public required double ClipFractionLow { get; init; }
+
+    /// <summary>Gets the fraction of tokens clipped above (ρ &gt; 1 + ε_high, A &gt; 0; TRL <c>clip_ratio/high_mean</c>).</summary>
+    public required double ClipFractionHigh { get; init; }
+
+    /// <summary>Gets the fraction of tokens where verl's dual clip is active.</summary>
+    public required double DualClipFraction { get; init; }
+
+    /// <summary>Gets the token-mean importance ratio ρ.</summary>
+    public required double MeanRatio { get; init; }
+
+    /// <summary>Gets the token-mean entropy of the policy over the completion tokens (NaN when not computed; TRL <c>entropy</c>).</summary>
+    public required double Entropy { get; init; }
+
+    /// <summary>Gets the mean completion length in tokens (TRL <c>completions/mean_length</c>).</summary>
+    public required double CompletionLengthMean { get; init; }
+
+    /// <summary>Gets the longest completion in tokens.</summary>
+    public required int CompletionLengthMax { get; init; }
+
+    /// <summary>Gets the fraction of completions truncated at the length limit (TRL <c>completions/clipped_ratio</c>).</summary>
+    public required double TruncatedFraction { get; init; }
+
+    /// <summary>Gets the total gradient norm before clipping, averaged over the step's optimizer updates (TRL <c>grad_norm</c>).</summary>
+    public required double GradNorm { get; init; }
+
+    /// <summary>Gets the optimizer steps taken.</summary>
+    public required int OptimizerSteps { get; init; }
+
+    /// <summary>Gets the optimizer steps skipped because the gradient norm was not finite (the parameters were left unchanged).</summary>
+    public required int SkippedOptimizerSteps { get; init; }
+
+    /// <summary>Gets the completion tokens of the step, Σ mask.</summary>
+    public required long CompletionTokens { get; init; }
+
+    /// <summary>Gets completion tokens per second of step time.</summary>
+    public required double TokensPerSecond { get; init; }
+
+    /// <summary>Gets where the step's time went.</summary>
+    public required GrpoStepTimings Timings { get; init; }
+}

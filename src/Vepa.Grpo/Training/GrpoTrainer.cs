@@ -1,0 +1,706 @@
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Vepa.Grpo;
+
+/// <summary>
+/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/>, turns the
+/// rewards into group-relative advantages, computes the old and reference log-probs, and runs μ passes of minibatch updates of the
+/// clipped-ratio loss with AdamW.
+/// </summary>
+/// <remarks>
+/// <para><b>Driving it.</b> Call <see cref="StepAsync"/> per batch of prompts (a host app can interleave evaluation, logging or
+/// early stopping), or <see cref="TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>
+/// over a stream of batches, which also writes checkpoints. <see cref="ResumeAsync"/> restores a checkpoint exactly.</para>
+/// <para><b>Failures.</b> A rollout whose reward failed (NaN) is excluded from the statistics with advantage 0 and counted; a reward
+/// model that throws or exceeds <see cref="GrpoTrainerOptions.RewardTimeout"/> fails every rollout of the step, and the step still
+/// completes. A non-finite gradient norm skips that optimizer step. Cancellation between phases leaves the policy at the end of the
+/// previous step.</para>
+/// <para><b>Ownership.</b> The trainer owns its optimizer and the reference copy; it does not own the policy, the sampler or the reward
+/// model. Tensor work runs synchronously inside one dispose scope per step; no scope spans an <c>await</c>. Not thread-safe: one step at a time.</para>
+/// </remarks>
+public sealed class GrpoTrainer : IDisposable
+{
+    private readonly IPolicy _policy;
+    private readonly IRolloutSampler _sampler;
+    private readonly IRewardModel _rewardModel;
+    private readonly GrpoTrainerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly GrpoMetrics _metrics;
+    private readonly Parameter[] _parameters;
+    private readonly AdamW _optimizer;
+    private IPolicy? _reference;
+    private StepLogWriter? _stepLog;
+    private int _busy;
+    private bool _disposed;
+
+    /// <summary>Initializes a new instance of the <see cref="GrpoTrainer"/> class.</summary>
+    /// <param name="policy">The policy to train; not owned.</param>
+    /// <param name="rewardModel">Scores the rollouts; not owned.</param>
+    /// <param name="options">The settings (copied); <see langword="null"/> uses the VEPA defaults.</param>
+    /// <param name="sampler">Where rollouts come from; <see langword="null"/> uses <see cref="IPolicy.Sampler"/>. Not owned.</param>
+    /// <param name="loggerFactory">Creates the trainer's logger; <see langword="null"/> logs nothing.</param>
+    /// <param name="meterFactory">Creates the "Vepa.Grpo" meter; <see langword="null"/> uses a meter the trainer owns.</param>
+    /// <param name="timeProvider">Times the phases; <see langword="null"/> uses <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="policy"/> or <paramref name="rewardModel"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the message lists every problem), or the policy has no trainable parameters.</exception>
+    public GrpoTrainer(
+        IPolicy policy,
+        IRewardModel rewardModel,
+        GrpoTrainerOptions? options = null,
+        IRolloutSampler? sampler = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(rewardModel);
+        options = options?.Clone() ?? new GrpoTrainerOptions();
+        options.Validate();
+        _parameters = policy.TrainableParameters.ToArray();
+        if (_parameters.Length == 0)
+        {
+            throw new ArgumentException("The policy has no trainable parameters (is it a frozen reference copy?).", nameof(policy));
+        }
+
+        _policy = policy;
+        _sampler = sampler ?? policy.Sampler ?? throw new ArgumentException("The policy's Sampler is null and no sampler was given.", nameof(policy));
+        _rewardModel = rewardModel;
+        _options = options;
+        _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _metrics = new GrpoMetrics(meterFactory);
+        _optimizer = optim.AdamW(_parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
+        _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
+    }
+
+    /// <summary>Occurs after each completed step, with its record, on the thread that ran the step.</summary>
+    public event EventHandler<GrpoStepRecord>? StepCompleted;
+
+    /// <summary>Gets the number of completed steps (after <see cref="ResumeAsync"/>: the checkpoint's step).</summary>
+    public int CompletedSteps { get; private set; }
+
+    /// <summary>Gets a copy of the settings.</summary>
+    public GrpoTrainerOptions Options => _options.Clone();
+
+    /// <summary>Gets the policy being trained.</summary>
+    public IPolicy Policy => _policy;
+
+    /// <summary>Gets the frozen reference policy, or <see langword="null"/> when β = 0 (none is kept).</summary>
+    public IPolicy? Reference => _reference;
+
+    /// <summary>Gets the learning rate the next step will use.</summary>
+    public double NextLearningRate => LearningRates.At(_options, CompletedSteps + 1);
+
+    /// <summary>Runs one GRPO step on a batch of prompts.</summary>
+    /// <param name="prompts">The P prompts of the step; the batch has P × G rollouts.</param>
+    /// <param name="cancellationToken">Cancels the step between phases (sampling, scoring); the policy is then unchanged.</param>
+    /// <returns>The step's record.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="prompts"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="prompts"/> is empty or holds null, or <see cref="GrpoTrainerOptions.MiniBatchSize"/> exceeds P × G.</exception>
+    /// <exception cref="InvalidOperationException">A step is already running, or the sampler, policy or reward model broke its contract (wrong row count, wrong shapes, wrong result count, missing sampler log-probs for sampler correction).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ValidatePrompts(prompts);
+        if (Interlocked.Exchange(ref _busy, 1) == 1)
+        {
+            throw new InvalidOperationException("A GRPO step is already running; the trainer runs one step at a time.");
+        }
+
+        try
+        {
+            return await RunStepAsync(prompts, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>Trains on a stream of prompt batches, one step per batch, until the stream ends or <see cref="GrpoTrainerOptions.MaxSteps"/> steps are complete.</summary>
+    /// <param name="batches">The prompt batches. After <see cref="ResumeAsync"/>, start the stream at batch <see cref="CompletedSteps"/> + 1.</param>
+    /// <param name="progress">Receives each step's record; <see langword="null"/> for none.</param>
+    /// <param name="cancellationToken">Cancels training; a checkpoint of the last completed step is written first when <see cref="GrpoTrainerOptions.CheckpointDirectory"/> is set.</param>
+    /// <returns>The records of the steps run by this call.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<IReadOnlyList<GrpoStepRecord>> TrainAsync(
+        IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> batches, IProgress<GrpoStepRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var records = new List<GrpoStepRecord>();
+        int lastCheckpoint = -1;
+        try
+        {
+            await foreach (var prompts in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                if (CompletedSteps >= _options.MaxSteps)
+                {
+                    break;
+                }
+
+                var record = await StepAsync(prompts, cancellationToken).ConfigureAwait(false);
+                records.Add(record);
+                progress?.Report(record);
+                if (_options.CheckpointEverySteps is int every && CompletedSteps % every == 0)
+                {
+                    await SaveCheckpointAsync(_options.CheckpointDirectory!, CancellationToken.None).ConfigureAwait(false);
+                    lastCheckpoint = CompletedSteps;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            if (_options.CheckpointDirectory is not null && lastCheckpoint != CompletedSteps && CompletedSteps > 0)
+            {
+                await SaveCheckpointAsync(_options.CheckpointDirectory, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        if (_options.CheckpointDirectory is not null && lastCheckpoint != CompletedSteps && CompletedSteps > 0)
+        {
+            await SaveCheckpointAsync(_options.CheckpointDirectory, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return records;
+    }
+
+    /// <summary>Trains on a sequence of prompt batches; see <see cref="TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>.</summary>
+    /// <param name="batches">The prompt batches.</param>
+    /// <param name="progress">Receives each step's record; <see langword="null"/> for none.</param>
+    /// <param name="cancellationToken">Cancels training (after writing a checkpoint when a checkpoint folder is set).</param>
+    /// <returns>The records of the steps run by this call.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<IReadOnlyList<GrpoStepRecord>> TrainAsync(
+        IEnumerable<IReadOnlyList<PolicyPrompt>> batches, IProgress<GrpoStepRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        return TrainAsync(ToAsync(batches, cancellationToken), progress, cancellationToken);
+    }
+
+    /// <summary>Writes a checkpoint of the current state (policy, reference, optimizer, step, RNG, options, step-log position) atomically.</summary>
+    /// <param name="directory">The checkpoint folder; the checkpoint goes to a sub-folder <c>step-NNNNNNNN</c> written under a temporary name and renamed when complete.</param>
+    /// <param name="cancellationToken">Cancels before the write starts (a started write completes, so no half-written checkpoint is left).</param>
+    /// <returns>The path of the checkpoint folder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="InvalidOperationException">A step is running.</exception>
+    /// <exception cref="IOException">The files could not be written.</exception>
+    public Task<string> SaveCheckpointAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        string path = GrpoCheckpoint.Write(directory, CaptureCheckpointState(), _options.KeepCheckpoints);
+        GrpoTrainerLog.CheckpointWritten(_logger, CompletedSteps, path);
+        return Task.FromResult(path);
+    }
+
+    /// <summary>Restores a checkpoint: policy, reference, optimizer state, step, RNG state and step-log position, so training continues exactly where it stopped.</summary>
+    /// <param name="path">A checkpoint folder (holding <c>trainer.json</c>), or a folder of checkpoints (the newest complete one is used).</param>
+    /// <param name="cancellationToken">Cancels before anything is loaded.</param>
+    /// <returns>A task that completes when the state is restored.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="InvalidOperationException">A step is running.</exception>
+    /// <exception cref="FileNotFoundException">No checkpoint exists at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint is corrupted, truncated or does not fit this policy or optimizer; the message names the file and the problem, and nothing was changed.</exception>
+    public Task ResumeAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Volatile.Read(ref _busy) == 1)
+        {
+            throw new InvalidOperationException("Cannot resume while a GRPO step is running.");
+        }
+
+        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference is not null, _parameters);
+        using (checkpoint)
+        {
+            ApplyCheckpoint(checkpoint);
+        }
+
+        GrpoTrainerLog.Resumed(_logger, checkpoint.Directory, CompletedSteps);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Releases the optimizer, the reference copy and the step log (not the policy, sampler or reward model).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _optimizer.Dispose();
+        _reference?.Dispose();
+        _stepLog?.Dispose();
+        _metrics.Dispose();
+    }
+
+    private static async IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> ToAsync(
+        IEnumerable<IReadOnlyList<PolicyPrompt>> batches, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var batch in batches)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return batch;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static void ValidatePrompts(IReadOnlyList<PolicyPrompt> prompts)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0)
+        {
+            throw new ArgumentException("A step needs at least one prompt; got 0.", nameof(prompts));
+        }
+
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i] is null)
+            {
+                throw new ArgumentException($"prompts[{i}] is null.", nameof(prompts));
+            }
+        }
+    }
+
+    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken)
+    {
+        int groupSize = _options.GroupSize;
+        int rows = prompts.Count * groupSize;
+        if (_options.MiniBatchSize is int mini && mini > rows)
+        {
+            throw new ArgumentException($"MiniBatchSize ({mini}) is larger than the batch: {prompts.Count} prompts × G = {groupSize} = {rows} rows.", nameof(prompts));
+        }
+
+        if (_options.MicroBatchSize is int micro && _options.MiniBatchSize is null && micro > rows)
+        {
+            throw new ArgumentException($"MicroBatchSize ({micro}) is larger than the batch: {prompts.Count} prompts × G = {groupSize} = {rows} rows.", nameof(prompts));
+        }
+
+        int step = CompletedSteps + 1;
+        long start = _timeProvider.GetTimestamp();
+        var phases = new PhaseTimes();
+
+        long t0 = _timeProvider.GetTimestamp();
+        RolloutBatch batch = await SampleAsync(prompts, step, round: 0, cancellationToken).ConfigureAwait(false);
+        phases.Generation += _timeProvider.GetElapsedTime(t0);
+        try
+        {
+            t0 = _timeProvider.GetTimestamp();
+            var scores = await ScoreAsync(batch, step, cancellationToken).ConfigureAwait(false);
+            phases.Reward += _timeProvider.GetElapsedTime(t0);
+
+            int resampled = 0;
+            if (_options.ZeroSignalGroups == ZeroSignalGroupHandling.Resample)
+            {
+                for (int round = 1; round <= _options.MaxResampleRounds; round++)
+                {
+                    int[] zero = ZeroSignalGroups(scores.Values, groupSize);
+                    if (zero.Length == 0)
+                    {
+                        break;
+                    }
+
+                    t0 = _timeProvider.GetTimestamp();
+                    using var again = await SampleAsync(zero.Select(p => prompts[p]).ToArray(), step, round, cancellationToken).ConfigureAwait(false);
+                    phases.Generation += _timeProvider.GetElapsedTime(t0);
+                    t0 = _timeProvider.GetTimestamp();
+                    var againScores = await ScoreAsync(again, step, cancellationToken).ConfigureAwait(false);
+                    phases.Reward += _timeProvider.GetElapsedTime(t0);
+                    var merged = RolloutMerge.ReplaceGroups(batch, again, zero, _options.Sampling.PadTokenId);
+                    batch.Dispose();
+                    batch = merged;
+                    scores = scores.ReplaceGroups(againScores, zero, groupSize);
+                    resampled += zero.Length;
+                }
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            var record = Update(batch, scores, step, resampled, phases, start);
+            CompletedSteps = step;
+            Publish(record);
+            return record;
+        }
+        finally
+        {
+            batch.Dispose();
+        }
+    }
+
+    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken)
+    {
+        var sampling = _options.Sampling.Clone();
+        sampling.Seed = StepSeeds.Derive(_options.Seed, step, StepSeeds.Sampling, round);
+        var batch = await _sampler.SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("The sampler returned null.");
+        if (batch.Count != prompts.Count * _options.GroupSize || batch.GroupSize != _options.GroupSize || batch.PromptCount != prompts.Count)
+        {
+            int count = batch.Count, g = batch.GroupSize;
+            batch.Dispose();
+            throw new InvalidOperationException(
+                $"The sampler returned {count} rollouts with G = {g}; expected prompts × G = {prompts.Count} × {_options.GroupSize} = {prompts.Count * _options.GroupSize}.");
+        }
+
+        return batch;
+    }
+
+    private async Task<StepScores> ScoreAsync(RolloutBatch batch, int step, CancellationToken cancellationToken)
+    {
+        var requests = _options.RewardRequestFactory is { } factory ? batch.ToRewardRequests(factory) : batch.ToRewardRequests();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_options.RewardTimeout is TimeSpan limit)
+        {
+            timeout.CancelAfter(limit);
+        }
+
+        IReadOnlyList<RewardResult>? results;
+        try
+        {
+            results = await _rewardModel.ScoreAsync(requests, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException e)
+        {
+            string reason = $"reward scoring timed out after {_options.RewardTimeout}";
+            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
+            return StepScores.AllFailed(requests.Count, reason);
+        }
+        catch (Exception e)
+        {
+            string reason = $"the reward model threw {e.GetType().Name}: {e.Message}";
+            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
+            return StepScores.AllFailed(requests.Count, reason);
+        }
+
+        if (results is null)
+        {
+            throw new InvalidOperationException("The reward model returned null; it must return one result per request.");
+        }
+
+        if (results.Count != requests.Count)
+        {
+            throw new InvalidOperationException($"The reward model returned {results.Count} results for {requests.Count} requests; it must return one per request.");
+        }
+
+        return StepScores.From(results);
+    }
+
+    private static int[] ZeroSignalGroups(double[] values, int groupSize)
+    {
+        var zero = new List<int>();
+        for (int p = 0; p < values.Length / groupSize; p++)
+        {
+            int valid = 0;
+            double min = double.PositiveInfinity, max = double.NegativeInfinity;
+            for (int g = 0; g < groupSize; g++)
+            {
+                double v = values[(p * groupSize) + g];
+                if (!double.IsNaN(v))
+                {
+                    valid++;
+                    min = Math.Min(min, v);
+                    max = Math.Max(max, v);
+                }
+            }
+
+            if (valid < 2 || min == max)
+            {
+                zero.Add(p);
+            }
+        }
+
+        return [.. zero];
+    }
+
+    private GrpoStepRecord Update(RolloutBatch batch, StepScores scores, int step, int resampled, PhaseTimes phases, long start)
+    {
+        int groupSize = _options.GroupSize;
+        int rows = batch.Count;
+        double temperature = _options.Sampling.Temperature;
+        var loss = _options.Loss;
+        using var scope = NewDisposeScope();
+        var device = _parameters[0].device;
+
+        using var rewards = RewardTensors.FromResults(scores.Results, groupSize);
+        using var advantage = GroupAdvantages.Compute(rewards, _options.Advantages);
+        double[] advantageValues = advantage.Advantages.reshape(-1).data<double>().ToArray();
+        bool[] zeroSignal = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
+        var advantages = advantage.Advantages.reshape(-1).to(device);
+
+        bool drop = _options.ZeroSignalGroups != ZeroSignalGroupHandling.Keep;
+        var active = Enumerable.Range(0, rows).Where(r => !(drop && zeroSignal[r / groupSize])).ToArray();
+        int dropped = drop ? zeroSignal.Count(z => z) : 0;
+
+        var mask = batch.CompletionMask.to(device);
+        if (_options.MaskTruncatedCompletions)
+        {
+            var truncated = tensor(batch.Truncated.ToArray(), device: device);
+            mask = mask.logical_and(truncated.logical_not().unsqueeze(1));
+        }
+
+        var samplerLogProbs = loss.SamplerCorrection == SamplerCorrectionMode.None ? null
+            : batch.SamplerLogProbs?.to(device) ?? throw new InvalidOperationException(
+                $"Loss.SamplerCorrection is {loss.SamplerCorrection}, but the sampler reported no log-probs (RolloutBatch.SamplerLogProbs is null).");
+
+        int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
+        int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
+        int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
+        bool needOld = _options.Iterations * miniBatches > 1;
+
+        long t0 = _timeProvider.GetTimestamp();
+        Tensor? old = null, reference = null;
+        if (active.Length > 0 && (needOld || _reference is not null))
+        {
+            using var noGrad = no_grad();
+            var all = new PolicyLogProbOptions { Temperature = temperature };
+            if (needOld)
+            {
+                old = CheckShape(_policy.ComputeLogProbs(batch, all).LogProbs, rows, batch.Length, "the old log-probs");
+            }
+
+            if (_reference is not null)
+            {
+                reference = CheckShape(_reference.ComputeLogProbs(batch, all).LogProbs, rows, batch.Length, "the reference log-probs");
+            }
+        }
+
+        phases.LogProbs += _timeProvider.GetElapsedTime(t0);
+
+        t0 = _timeProvider.GetTimestamp();
+        double learningRate = LearningRates.At(_options, step);
+        foreach (var group in _optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+
+        var totals = new UpdateTotals();
+        for (int iteration = 0; iteration < _options.Iterations && active.Length > 0; iteration++)
+        {
+            int[] order = _options.ShuffleMiniBatches
+                ? Shuffle(active, StepSeeds.Derive(_options.Seed, step, StepSeeds.Shuffle, iteration))
+                : active;
+            for (int m = 0; m < order.Length; m += miniSize)
+            {
+                int[] minibatch = order[m..Math.Min(order.Length, m + miniSize)];
+                _optimizer.zero_grad();
+                for (int u = 0; u < minibatch.Length; u += microSize)
+                {
+                    int[] microbatch = minibatch[u..Math.Min(minibatch.Length, u + microSize)];
+                    using var microScope = NewDisposeScope();
+                    bool entropy = _options.ComputeEntropy && iteration == 0;
+                    var index = tensor(microbatch.Select(r => (long)r).ToArray(), device: device);
+                    var current = _policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy });
+                    var logProbs = CheckShape(current.LogProbs, microbatch.Length, batch.Length, "the policy's log-probs");
+                    var microMask = mask.index_select(0, index);
+                    using var result = PolicyLoss.Compute(
+                        new PolicyLossInputs
+                        {
+                            LogProbs = logProbs,
+                            OldLogProbs = old?.index_select(0, index) ?? logProbs.detach(),
+                            ReferenceLogProbs = reference?.index_select(0, index),
+                            SamplerLogProbs = samplerLogProbs?.index_select(0, index),
+                            Advantages = advantages.index_select(0, index),
+                            Mask = microMask,
+                        },
+                        loss);
+                    (result.Loss * ((double)microbatch.Length / minibatch.Length)).backward();
+                    totals.Add(result, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
+                }
+
+                double norm = ClipGradients();
+                if (double.IsFinite(norm))
+                {
+                    _optimizer.step();
+                    totals.AddNorm(norm);
+                }
+                else
+                {
+                    _optimizer.zero_grad();
+                    totals.Skipped++;
+                    GrpoTrainerLog.NonFiniteGradient(_logger, step, norm);
+                }
+            }
+        }
+
+        if (_reference is not null && _options.ReferenceSyncSteps is int sync && step % sync == 0)
+        {
+            SyncReference(_options.ReferenceSyncMixAlpha);
+        }
+
+        phases.Update += _timeProvider.GetElapsedTime(t0);
+        return BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start);
+    }
+
+    private GrpoStepRecord BuildRecord(
+        RolloutBatch batch, StepScores scores, int step, int resampled, int dropped, bool[] zeroSignal, double[] advantageValues,
+        int[] active, double learningRate, UpdateTotals totals, PhaseTimes phases, long start)
+    {
+        var lengths = batch.CompletionLengths;
+        long tokens = lengths.Sum(l => (long)l);
+        var activeAdvantages = active.Select(r => advantageValues[r]).ToArray();
+        var total = _timeProvider.GetElapsedTime(start);
+        return new GrpoStepRecord
+        {
+            Step = step,
+            LearningRate = learningRate,
+            PromptCount = batch.PromptCount,
+            RolloutCount = batch.Count,
+            RewardMean = Statistics.Mean(scores.Values),
+            RewardStd = Statistics.Std(scores.Values),
+            RewardComponents = scores.ComponentMeans(),
+            FailedRewardCount = scores.Values.Count(double.IsNaN),
+            ZeroSignalGroupFraction = (double)zeroSignal.Count(z => z) / zeroSignal.Length,
+            ResampledGroupCount = resampled,
+            DroppedGroupCount = dropped,
+            AdvantageMean = Statistics.Mean(activeAdvantages),
+            AdvantageStd = Statistics.Std(activeAdvantages),
+            AdvantageMin = activeAdvantages.Length == 0 ? double.NaN : activeAdvantages.Min(),
+            AdvantageMax = activeAdvantages.Length == 0 ? double.NaN : activeAdvantages.Max(),
+            Loss = totals.MeanLoss,
+            Kl = totals.TokenMean(totals.Kl),
+            ClipFractionLow = totals.TokenMean(totals.ClipLow),
+            ClipFractionHigh = totals.TokenMean(totals.ClipHigh),
+            DualClipFraction = totals.TokenMean(totals.DualClip),
+            MeanRatio = totals.TokenMean(totals.Ratio),
+            Entropy = totals.EntropyTokens == 0 ? double.NaN : totals.Entropy / totals.EntropyTokens,
+            CompletionLengthMean = lengths.Average(),
+            CompletionLengthMax = lengths.Max(),
+            TruncatedFraction = (double)batch.Truncated.Count(t => t) / batch.Count,
+            GradNorm = totals.Norms == 0 ? double.NaN : totals.NormSum / totals.Norms,
+            OptimizerSteps = totals.Norms,
+            SkippedOptimizerSteps = totals.Skipped,
+            CompletionTokens = tokens,
+            TokensPerSecond = total > TimeSpan.Zero ? tokens / total.TotalSeconds : double.NaN,
+            Timings = new GrpoStepTimings(phases.Generation, phases.Reward, phases.LogProbs, phases.Update, total),
+        };
+    }
+
+    private void Publish(GrpoStepRecord record)
+    {
+        _metrics.Record(record);
+        _stepLog?.Append(record);
+        GrpoTrainerLog.StepCompleted(_logger, record.Step, record.RewardMean, record.RewardStd, record.FailedRewardCount, record.ZeroSignalGroupFraction,
+            record.Loss, record.Kl, record.ClipFractionLow, record.ClipFractionHigh, record.Entropy, record.CompletionLengthMean, record.GradNorm,
+            record.LearningRate, record.Timings.Total.TotalSeconds);
+        StepCompleted?.Invoke(this, record);
+    }
+
+    private double ClipGradients()
+    {
+        if (_options.MaxGradNorm is double max)
+        {
+            return nn.utils.clip_grad_norm_(_parameters.Where(p => p.grad is not null), max, 2.0);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var squares = _parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float64).square().sum()).ToArray();
+        return squares.Length == 0 ? 0.0 : Math.Sqrt(stack(squares).sum().item<double>());
+    }
+
+    private void SyncReference(double alpha)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var policyState = _policy.GetState();
+        var mixed = new Dictionary<string, Tensor>();
+        foreach (var (name, value) in _reference!.GetState())
+        {
+            mixed[name] = value.is_floating_point() ? (value * (1 - alpha)) + (policyState[name].to(value.dtype, value.device) * alpha) : value;
+        }
+
+        _reference.LoadState(mixed);
+    }
+
+    private GrpoCheckpointState CaptureCheckpointState()
+    {
+        if (Volatile.Read(ref _busy) == 1)
+        {
+            throw new InvalidOperationException("Cannot write a checkpoint while a GRPO step is running.");
+        }
+
+        var adam = _optimizer.state_dict().State.Cast<AdamW.State>().ToArray();
+        return new GrpoCheckpointState(
+            CompletedSteps,
+            _policy.GetState(),
+            _reference?.GetState(),
+            adam.Select(s => s.step).ToArray(),
+            adam.Select(s => s.exp_avg).ToArray(),
+            adam.Select(s => s.exp_avg_sq).ToArray(),
+            random.get_rng_state(),
+            _stepLog?.Flush(),
+            _options);
+    }
+
+    private void ApplyCheckpoint(GrpoCheckpoint checkpoint)
+    {
+        _policy.LoadState(checkpoint.Policy);
+        if (_reference is not null)
+        {
+            _reference.LoadState(checkpoint.Reference!);
+        }
+
+        var states = _optimizer.state_dict().State.Cast<AdamW.State>().ToArray();
+        using (no_grad())
+        {
+            for (int i = 0; i < states.Length; i++)
+            {
+                states[i].step = checkpoint.OptimizerSteps[i];
+                states[i].exp_avg.copy_(checkpoint.ExpAvg[i]);
+                states[i].exp_avg_sq.copy_(checkpoint.ExpAvgSq[i]);
+            }
+        }
+
+        random.set_rng_state(checkpoint.RngState);
+        if (_stepLog is not null)
+        {
+            _stepLog.TruncateTo(checkpoint.StepLogLength ?? 0);
+        }
+
+        CompletedSteps = checkpoint.Step;
+    }
+
+    private static Tensor CheckShape(Tensor logProbs, long rows, long length, string what)
+    {
+        if (logProbs is null || logProbs.dim() != 2 || logProbs.shape[0] != rows || logProbs.shape[1] != length)
+        {
+            throw new InvalidOperationException(
+                $"The policy returned {what} shaped {(logProbs is null ? "null" : $"[{string.Join(", ", logProbs.shape)}]")}; expected [rows = {rows}, T = {length}] like the rollouts' completion mask.");
+        }
+
+        return logProbs;
+    }
+
+    private static double MaskedSum(Tensor values, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        return values.detach().to(ScalarType.Float64).masked_fill(mask.logical_not(), 0.0).sum().item<double>();
+    }
+
+    private static int[] Shuffle(int[] rows, long seed)
+    {
+        var copy = (int[])rows.Clone();
+        new Random(unchecked((int)seed ^ (int)(seed >> 32))).Shuffle(copy);
+        return copy;
+    }
+}

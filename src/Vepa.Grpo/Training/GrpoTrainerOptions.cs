@@ -1,0 +1,299 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text.Json.Serialization;
+
+namespace Vepa.Grpo;
+
+/// <summary>
+/// Settings of the <see cref="GrpoTrainer"/>. The defaults follow the VEPA paper: G = 4, temperature 0.9, β = 0.01 with k3 against
+/// the frozen pre-stage model, clip ε = 0.2, sequence-mean of token-mean, AdamW at 1e-6, constant after a 5 % linear warm-up.
+/// </summary>
+/// <remarks>
+/// <para>The advantage and loss settings are the kernels' own options, nested (<see cref="Advantages"/>, <see cref="Loss"/>), and the
+/// sampling settings are <see cref="SamplingOptions"/> (<see cref="Sampling"/>). docs/trainer.md maps every setting to its TRL and verl name.</para>
+/// <para><see cref="Validate"/> checks data annotations, the rules that span settings and the nested options, and throws one
+/// <see cref="ArgumentException"/> listing every problem; the trainer calls it, and the DI registration runs it at start-up.
+/// Bind it from configuration (an <c>appsettings.json</c> section). Not thread-safe to mutate; the trainer keeps its own copy.</para>
+/// </remarks>
+public sealed class GrpoTrainerOptions
+{
+    /// <summary>Gets or sets G, the completions sampled per prompt.</summary>
+    /// <value>The default is 4 (VEPA). Must be in [2, 4096].</value>
+    [Range(2, 4096, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public int GroupSize { get; set; } = 4;
+
+    /// <summary>Gets or sets how completions are sampled; its temperature is also the temperature of the log-probs.</summary>
+    /// <value>The default is temperature 0.9 (VEPA), top-p 1, no top-k, 128 new tokens, no stop tokens. Its <see cref="SamplingOptions.Seed"/> is ignored: the trainer derives one per step from <see cref="Seed"/>.</value>
+    [Required]
+    public SamplingOptions Sampling { get; set; } = new() { Temperature = 0.9 };
+
+    /// <summary>Gets or sets how rewards become advantages.</summary>
+    /// <value>The default is the group std normalisation with ε = 1e-4 (GRPO, TRL). Its <see cref="AdvantageOptions.GroupSize"/>, when set, must equal <see cref="GroupSize"/>.</value>
+    [Required]
+    public AdvantageOptions Advantages { get; set; } = new();
+
+    /// <summary>Gets or sets the policy loss.</summary>
+    /// <value>The default is VEPA's: clip ε = 0.2, β = 0.01 with k3, sequence-mean of token-mean.</value>
+    [Required]
+    public PolicyLossOptions Loss { get; set; } = new() { Beta = 0.01, KlEstimator = KlEstimator.K3 };
+
+    /// <summary>Gets or sets the peak learning rate of AdamW.</summary>
+    /// <value>The default is 1e-6 (VEPA). Must be finite and &gt; 0.</value>
+    [Range(double.Epsilon, double.MaxValue, ErrorMessage = "{0} must be > 0.")]
+    public double LearningRate { get; set; } = 1e-6;
+
+    /// <summary>Gets or sets the schedule after the warm-up.</summary>
+    /// <value>The default is <see cref="LearningRateSchedule.Constant"/> (VEPA).</value>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
+
+    /// <summary>Gets or sets the fraction of <see cref="MaxSteps"/> spent in the linear warm-up (rounded up to whole steps); ignored when <see cref="WarmupSteps"/> is set.</summary>
+    /// <value>The default is 0.05 (VEPA). Must be in [0, 1].</value>
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public double WarmupRatio { get; set; } = 0.05;
+
+    /// <summary>Gets or sets the warm-up length in steps; <see langword="null"/> uses <see cref="WarmupRatio"/>.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be in [0, <see cref="MaxSteps"/>].</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? WarmupSteps { get; set; }
+
+    /// <summary>Gets or sets the learning rate the linear and cosine schedules end at, as a fraction of the peak.</summary>
+    /// <value>The default is 0. Must be in [0, 1].</value>
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public double MinLearningRateRatio { get; set; }
+
+    /// <summary>Gets or sets the number of training steps: the schedule's horizon and where <see cref="GrpoTrainer.TrainAsync(IEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/> stops.</summary>
+    /// <value>The default is 220 (the paper's run). Must be ≥ 1.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int MaxSteps { get; set; } = 220;
+
+    /// <summary>Gets or sets AdamW's β₁.</summary>
+    /// <value>The default is 0.9. Must be in [0, 1).</value>
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public double AdamBeta1 { get; set; } = 0.9;
+
+    /// <summary>Gets or sets AdamW's β₂.</summary>
+    /// <value>The default is 0.999. Must be in [0, 1).</value>
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public double AdamBeta2 { get; set; } = 0.999;
+
+    /// <summary>Gets or sets AdamW's ε.</summary>
+    /// <value>The default is 1e-8. Must be finite and &gt; 0.</value>
+    [Range(double.Epsilon, double.MaxValue, ErrorMessage = "{0} must be > 0.")]
+    public double AdamEpsilon { get; set; } = 1e-8;
+
+    /// <summary>Gets or sets AdamW's decoupled weight decay.</summary>
+    /// <value>The default is 0 (TRL). Must be finite and ≥ 0.</value>
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be >= 0.")]
+    public double WeightDecay { get; set; }
+
+    /// <summary>Gets or sets the total gradient norm the gradients are clipped to before each optimizer step; <see langword="null"/> disables clipping (the norm is still reported).</summary>
+    /// <value>The default is 1 (TRL). When set, must be finite and &gt; 0.</value>
+    [Range(double.Epsilon, double.MaxValue, ErrorMessage = "{0} must be > 0.")]
+    public double? MaxGradNorm { get; set; } = 1.0;
+
+    /// <summary>Gets or sets μ, the passes over each batch of rollouts. With μ = 1 and one minibatch there is one optimizer step per batch and no separate forward pass for the old log-probs (π_old = stopgrad(π_θ)).</summary>
+    /// <value>The default is 1 (TRL). Must be in [1, 64].</value>
+    [Range(1, 64, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public int Iterations { get; set; } = 1;
+
+    /// <summary>Gets or sets the rows (completions) per optimizer step; <see langword="null"/> uses the whole batch.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be ≥ 1 and at most the batch's rows (prompts × G, checked per step).</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? MiniBatchSize { get; set; }
+
+    /// <summary>Gets or sets the rows per forward/backward pass; gradients of the micro-batches of a minibatch are accumulated. <see langword="null"/> uses the minibatch.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be ≥ 1 and divide <see cref="MiniBatchSize"/> when that is set.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? MicroBatchSize { get; set; }
+
+    /// <summary>Gets or sets whether the rows are shuffled (seeded) before they are cut into minibatches, in every pass.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool ShuffleMiniBatches { get; set; } = true;
+
+    /// <summary>Gets or sets whether truncated completions (no stop token within the length limit) are masked out of the loss.</summary>
+    /// <value>The default is <see langword="false"/> (TRL).</value>
+    public bool MaskTruncatedCompletions { get; set; }
+
+    /// <summary>Gets or sets what happens to zero-signal groups.</summary>
+    /// <value>The default is <see cref="ZeroSignalGroupHandling.Keep"/>.</value>
+    public ZeroSignalGroupHandling ZeroSignalGroups { get; set; } = ZeroSignalGroupHandling.Keep;
+
+    /// <summary>Gets or sets the most resampling rounds per step for <see cref="ZeroSignalGroupHandling.Resample"/>.</summary>
+    /// <value>The default is 3. Must be in [1, 16].</value>
+    [Range(1, 16, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public int MaxResampleRounds { get; set; } = 3;
+
+    /// <summary>Gets or sets how often (in steps) the reference model is moved towards the policy (TR-DPO): π_ref ← α·π_θ + (1 − α)·π_ref. <see langword="null"/> keeps the reference frozen (VEPA).</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be ≥ 1.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? ReferenceSyncSteps { get; set; }
+
+    /// <summary>Gets or sets α, the weight of the policy when the reference is synced.</summary>
+    /// <value>The default is 0.6 (TRL). Must be in [0, 1].</value>
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    public double ReferenceSyncMixAlpha { get; set; } = 0.6;
+
+    /// <summary>Gets or sets the seed every random choice of a step derives from (the sampling seed and the minibatch shuffles of step s depend only on it and s), so runs and resumed runs repeat exactly.</summary>
+    /// <value>The default is 42.</value>
+    public long Seed { get; set; } = 42;
+
+    /// <summary>Gets or sets whether the per-token entropy is computed in the first update pass, for the step record (one more pass over the vocabulary).</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool ComputeEntropy { get; set; } = true;
+
+    /// <summary>Gets or sets how long one step's reward scoring may take before every unscored rollout counts as failed; <see langword="null"/> waits indefinitely.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be positive.</value>
+    public TimeSpan? RewardTimeout { get; set; }
+
+    /// <summary>Gets or sets the folder checkpoints are written to; <see langword="null"/> writes none automatically.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Gets or sets how often (in steps) a checkpoint is written to <see cref="CheckpointDirectory"/>; <see langword="null"/> writes one only on cancellation and at the end of training.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be ≥ 1 and needs <see cref="CheckpointDirectory"/>.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? CheckpointEverySteps { get; set; }
+
+    /// <summary>Gets or sets how many of the newest checkpoints are kept in <see cref="CheckpointDirectory"/>; older ones are deleted. <see langword="null"/> keeps all.</summary>
+    /// <value>The default is 3. When set, must be ≥ 1.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? KeepCheckpoints { get; set; } = 3;
+
+    /// <summary>Gets or sets the JSON-lines file one step record per line is appended to; <see langword="null"/> writes none.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? StepLogPath { get; set; }
+
+    /// <summary>Gets or sets how a rollout becomes a reward request; <see langword="null"/> uses <see cref="RolloutBatch.ToRewardRequests()"/> (the completion text is the evidence).</summary>
+    /// <value>The default is <see langword="null"/>. Not bound from configuration and not saved in checkpoints.</value>
+    [JsonIgnore]
+    public Func<PolicyPrompt, string, int, RewardRequest>? RewardRequestFactory { get; set; }
+
+    /// <summary>Checks every setting, the rules that span settings, and the nested options.</summary>
+    /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
+    public void Validate()
+    {
+        var problems = Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid GrpoTrainerOptions: " + string.Join(" ", problems), "options");
+        }
+    }
+
+    /// <summary>Returns a deep copy of these options (nested options included).</summary>
+    /// <returns>A new instance with the same settings.</returns>
+    public GrpoTrainerOptions Clone()
+    {
+        var copy = (GrpoTrainerOptions)MemberwiseClone();
+        copy.Sampling = Sampling?.Clone()!;
+        copy.Loss = Loss?.Clone()!;
+        copy.Advantages = Advantages is null ? null! : new AdvantageOptions
+        {
+            Normalization = Advantages.Normalization,
+            Epsilon = Advantages.Epsilon,
+            GroupSize = Advantages.GroupSize,
+            Combination = Advantages.Combination,
+        };
+        return copy;
+    }
+
+    /// <summary>Lists every problem (empty when valid).</summary>
+    internal List<string> Problems()
+    {
+        var problems = new List<string>();
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+        foreach (var result in results)
+        {
+            string? member = result.MemberNames.FirstOrDefault();
+            object? value = member is null ? null : typeof(GrpoTrainerOptions).GetProperty(member)?.GetValue(this);
+            string shown = value is null ? "null" : Convert.ToString(value, CultureInfo.InvariantCulture)!;
+            problems.Add($"{result.ErrorMessage} Got {shown}.");
+        }
+
+        if (double.IsInfinity(LearningRate) || double.IsNaN(LearningRate))
+        {
+            problems.Add(Format($"LearningRate must be finite and > 0; got {LearningRate}."));
+        }
+
+        if (AdamBeta1 >= 1 || AdamBeta2 >= 1)
+        {
+            problems.Add(Format($"AdamBeta1 and AdamBeta2 must be < 1; got {AdamBeta1} and {AdamBeta2}."));
+        }
+
+        if (double.IsInfinity(AdamEpsilon) || double.IsInfinity(WeightDecay) || (MaxGradNorm is double g && double.IsInfinity(g)))
+        {
+            problems.Add("AdamEpsilon, WeightDecay and MaxGradNorm must be finite.");
+        }
+
+        if (WarmupSteps is int warmup && warmup > MaxSteps)
+        {
+            problems.Add($"WarmupSteps must be <= MaxSteps ({MaxSteps}); got {warmup}.");
+        }
+
+        if (MiniBatchSize is int mini && MicroBatchSize is int micro && (micro > mini || mini % micro != 0))
+        {
+            problems.Add($"MicroBatchSize must divide MiniBatchSize; got MicroBatchSize = {micro}, MiniBatchSize = {mini}.");
+        }
+
+        if (RewardTimeout is TimeSpan timeout && timeout <= TimeSpan.Zero)
+        {
+            problems.Add(Format($"RewardTimeout must be positive; got {timeout}."));
+        }
+
+        if (CheckpointEverySteps is not null && string.IsNullOrWhiteSpace(CheckpointDirectory))
+        {
+            problems.Add("CheckpointEverySteps needs CheckpointDirectory.");
+        }
+
+        if (!Enum.IsDefined(Schedule))
+        {
+            problems.Add($"Schedule has an undefined value ({(int)Schedule}).");
+        }
+
+        if (!Enum.IsDefined(ZeroSignalGroups))
+        {
+            problems.Add($"ZeroSignalGroups has an undefined value ({(int)ZeroSignalGroups}).");
+        }
+
+        if (Sampling is not null)
+        {
+            Nested(problems, Sampling.Validate);
+            if (Sampling.Temperature == 0)
+            {
+                problems.Add("Sampling.Temperature must be > 0 for training (0 is greedy decoding, which has no log-probs to train).");
+            }
+        }
+
+        if (Advantages is not null)
+        {
+            Nested(problems, Advantages.Validate);
+            if (Advantages.GroupSize is int ag && ag != GroupSize)
+            {
+                problems.Add($"Advantages.GroupSize ({ag}) must equal GroupSize ({GroupSize}) when set.");
+            }
+        }
+
+        if (Loss is not null)
+        {
+            Nested(problems, Loss.Validate);
+        }
+
+        return problems;
+    }
+
+    private static void Nested(List<string> problems, Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException e)
+        {
+            string message = e.Message;
+            int suffix = message.LastIndexOf(" (Parameter", StringComparison.Ordinal);
+            problems.Add(suffix > 0 ? message[..suffix] : message);
+        }
+    }
+
+    private static string Format(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
