@@ -1,54 +1,104 @@
-using Vepa.Samples.SceneVepa;
-using System.Diagnostics;
-using TorchSharp;
+// SceneVepa: a VEPA stage on rendered scenes with a small vision-language policy, reproducing the paper's three measurements
+// in miniature. See docs/main-job.md.
+using System.ClientModel;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using Spectre.Console;
 using Vepa.Rewards;
-using Vepa.Samples.SceneVepa.Model;
+using Vepa.Samples.SceneVepa;
 using Vepa.Samples.SceneVepa.Reading;
-using Vepa.Samples.SceneVepa.Stages;
-using Vepa.Samples.SceneVepa.World;
-using static TorchSharp.torch;
+using Vepa.Samples.SceneVepa.Report;
 
-torch.set_num_threads(1);
-torch.manual_seed(1);
-var random = new Random(1);
-var sw = Stopwatch.StartNew();
-var model = new SceneVlm(new VlmSize(), new Generator(1));
-Console.WriteLine($"vocab {Vocabulary.Size}, params {model.parameters().Sum(p => p.numel())}");
-int capSteps = int.Parse(args[0], CultureInfo.InvariantCulture);
-string ck = $"/tmp/cap{capSteps}.bin";
-if (File.Exists(ck)) { model.load(ck); } else {
-double loss = Supervised.Train(model, capSteps, _ =>
+RunOptions options;
+try
 {
-    var list = new List<SupervisedExample>();
-    for (int i = 0; i < 64; i++)
+    options = RunOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    await Console.Error.WriteLineAsync("error: " + ex.Message.Replace(Environment.NewLine, Environment.NewLine + "error: ", StringComparison.Ordinal));
+    await Console.Error.WriteLineAsync("Run with --help for the options.");
+    return 2;
+}
+
+if (options.ShowHelp)
+{
+    Console.WriteLine(RunOptions.Usage);
+    return 0;
+}
+
+// The output folder must be writable before anything trains.
+try
+{
+    Directory.CreateDirectory(options.OutputFolder);
+    string probe = Path.Combine(options.OutputFolder, ".write-test");
+    await File.WriteAllTextAsync(probe, "ok");
+    File.Delete(probe);
+}
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+{
+    await Console.Error.WriteLineAsync($"error: the output folder \"{options.OutputFolder}\" cannot be written: {ex.Message}");
+    return 3;
+}
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancellation.Cancel();
+};
+
+// The reader VEPA trains against: the offline scene reader, or an LLM behind an OpenAI-compatible endpoint.
+IRewardModel trainingReward;
+string readerName;
+IChatClient? chat = null;
+if (options.ReaderEndpoint is not null)
+{
+    chat = new OpenAIClient(
+            new ApiKeyCredential(Environment.GetEnvironmentVariable("READER_API_KEY") ?? "none"),
+            new OpenAIClientOptions { Endpoint = options.ReaderEndpoint, NetworkTimeout = TimeSpan.FromSeconds(30) })
+        .GetChatClient(options.ReaderModel)
+        .AsIChatClient();
+    IBlindReader llmReader = chat.AsBlindReader();
+    try
     {
-        var s = Scene.Random(random);
-        var q = QuestionGenerator.Generate(s, random, 0);
-        list.Add(new SupervisedExample(s, q.Question, Vocabulary.EvidenceTask, Captions.Coarse(s, random)));
+        using var probeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation.Token);
+        probeTimeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await llmReader.ReadAsync(new BlindReaderQuery("what color is the object at center?", "big red circle at center"), probeTimeout.Token);
     }
-    return list;
-}, double.Parse(args[1], CultureInfo.InvariantCulture), (s, l) => { if (s % 100 == 0) Console.WriteLine($"{s} {l:F3} {sw.Elapsed.TotalSeconds:F1}s"); }, default);
-Console.WriteLine($"caption loss {loss:F3} in {sw.Elapsed.TotalSeconds:F1}s"); model.save(ck); }
-async Task Eval() {
-var evalRandom = new Random(99);
-var items = Enumerable.Range(0, 400).Select(_ => QuestionGenerator.Generate(Scene.Random(evalRandom), evalRandom, 0.3)).ToList();
-var images = Batches.Images(items.Select(i => i.Scene).ToList());
-var ev = Decoding.Greedy(model, images, items.Select(i => i.Question).ToList(), Vocabulary.EvidenceTask, 16);
-foreach (var strict in new[] { false, true })
+    catch (Exception ex) when (ex is BlindReaderException or OperationCanceledException or HttpRequestException)
+    {
+        await Console.Error.WriteLineAsync($"error: the reader at {options.ReaderEndpoint} (model \"{options.ReaderModel}\") did not answer a test question: {ex.Message}");
+        chat.Dispose();
+        return 4;
+    }
+
+    trainingReward = new SufficiencyRewardModel(llmReader).AsBuilder().UseResilience(o => o.ConcurrencyLimit.MaxConcurrency = 16).Build();
+    readerName = $"LLM reader ({options.ReaderModel})";
+}
+else
 {
-    var reward = new SufficiencyRewardModel(new SceneBlindReader(strict));
-    var res = await reward.ScoreAsync(items.Select((it, i) => it.ToRequest(ev[i])).ToList());
-    Console.WriteLine($"strict={strict} mean R {res.Average(r => r.Value):F3}");
-    foreach (var fam in QuestionGenerator.Families)
-        Console.WriteLine($"  {fam}: {items.Select((it, i) => (it, res[i])).Where(x => x.it.Family == fam).Average(x => x.Item2.Value):F3}");
+    trainingReward = new SufficiencyRewardModel(new SceneBlindReader(strict: false));
+    readerName = "training reader";
 }
-for (int i = 0; i < 8; i++) Console.WriteLine($"{items[i].Question} [{items[i].Gold}] -> {ev[i]}   truth: {string.Join(", ", items[i].Scene.Objects.Select(o => o.Phrase))}");
-Console.WriteLine($"{sw.Elapsed.TotalSeconds:F1}s");
+
+var console = AnsiConsole.Console;
+console.Write(new Rule("[bold]SceneVepa[/]: a VEPA stage on rendered scenes").LeftJustified());
+try
+{
+    var run = await new MainJob(options, trainingReward, readerName, console).RunAsync(cancellation.Token);
+    ConsoleReport.Print(console, run);
+    console.MarkupLineInterpolated($"Report: [link]{Path.Combine(Path.GetFullPath(options.OutputFolder), "report.md")}[/]");
+    return 0;
 }
-await Eval();
-if (args.Length > 2) {
-var reward0 = new SufficiencyRewardModel(new SceneBlindReader(false));
-var vr = new Random(5);
-await Lab.RunAsync(model, reward0, _ => Enumerable.Range(0, int.Parse(args[3], CultureInfo.InvariantCulture)).Select(_ => QuestionGenerator.Generate(Scene.Random(vr), vr, 0.3)).ToList(), int.Parse(args[2], CultureInfo.InvariantCulture), double.Parse(args[4], CultureInfo.InvariantCulture), 4, new Generator(3));
-await Eval();
+catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+{
+    console.MarkupLine("[yellow]Stopped.[/] Finished stages and the VEPA checkpoint are kept; continue with:");
+    console.WriteLine($"  dotnet run -c Release --project samples/Vepa.Samples.SceneVepa -- {string.Join(' ', args.Where(a => a != "--resume"))} --resume");
+    return 130;
+}
+finally
+{
+    trainingReward.Dispose();
+    chat?.Dispose();
 }

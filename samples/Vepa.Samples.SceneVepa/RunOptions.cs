@@ -15,11 +15,15 @@ internal sealed record RunOptions
 
     public string? ReaderModel { get; init; }
 
-    public int CaptionSteps { get; init; } = 1500;
+    public int CaptionSteps { get; init; } = 2000;
 
-    public int VepaSteps { get; init; } = 120;
+    public int VepaSteps { get; init; } = 100;
 
-    public int PromptsPerStep { get; init; } = 16;
+    public double VepaLearningRate { get; init; } = 1e-3;
+
+    public double SftLearningRate { get; init; } = 1e-3;
+
+    public int PromptsPerStep { get; init; } = 32;
 
     public int SftExamples { get; init; } = 400;
 
@@ -42,12 +46,14 @@ internal sealed record RunOptions
           --seeds N               seeds for VEPA, SFT and evaluation (default 3)
           --quick                 smoke configuration: 1 seed, short stages (about a minute)
           --resume                continue from the checkpoints in DIR (stages already finished are loaded, not rerun)
-          --caption-steps N       caption pretraining steps (default 1500)
-          --vepa-steps N          VEPA (GRPO) steps per seed (default 120)
-          --prompts-per-step N    VEPA prompts per step, each sampled G = 4 times (default 16)
+          --caption-steps N       caption pretraining steps (default 2000)
+          --vepa-steps N          VEPA (GRPO) steps per seed (default 100)
+          --prompts-per-step N    VEPA prompts per step, each sampled G = 4 times (default 32)
           --sft-examples N        size of the limited QA set for SFT (default 400)
           --sft-steps N           SFT steps, the same for SFT and VEPA+SFT (default 150)
           --eval-items N          held-out questions before the visual-dependency filter (default 600)
+          --vepa-lr X             VEPA learning rate (default 1e-3; the paper's 1e-6 is for a 2B model)
+          --sft-lr X              SFT learning rate (default 1e-3)
           --model-dim N           model width (default 64)
           --layers N              decoder layers (default 2)
           --reader-endpoint URL   score evidence with an LLM behind an OpenAI-compatible endpoint instead of the offline reader
@@ -64,7 +70,7 @@ internal sealed record RunOptions
         bool quick = args.Contains("--quick");
         if (quick)
         {
-            options = options with { Quick = true, Seeds = 1, CaptionSteps = 500, VepaSteps = 40, PromptsPerStep = 12, SftExamples = 200, SftSteps = 60, EvalItems = 240 };
+            options = options with { Quick = true, Seeds = 1, CaptionSteps = 700, VepaSteps = 40, PromptsPerStep = 16, SftExamples = 200, SftSteps = 60, EvalItems = 200 };
         }
 
         for (int i = 0; i < args.Count; i++)
@@ -122,6 +128,12 @@ internal sealed record RunOptions
                 case "--eval-items":
                     options = options with { EvalItems = Int(ref i, 20, 1_000_000) ?? options.EvalItems };
                     break;
+                case "--vepa-lr":
+                    options = options with { VepaLearningRate = Real(ref i) ?? options.VepaLearningRate };
+                    break;
+                case "--sft-lr":
+                    options = options with { SftLearningRate = Real(ref i) ?? options.SftLearningRate };
+                    break;
                 case "--model-dim":
                     options = options with { ModelDim = Int(ref i, 8, 1024) ?? options.ModelDim };
                     break;
@@ -161,6 +173,24 @@ internal sealed record RunOptions
 
             i++;
             return args[i];
+        }
+
+        double? Real(ref int i)
+        {
+            string name = args[i];
+            string? text = Value(ref i);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !(value > 0 && value < 1))
+            {
+                problems.Add($"{name} must be a number in (0, 1); got \"{text}\".");
+                return null;
+            }
+
+            return value;
         }
 
         int? Int(ref int i, int min, int max)

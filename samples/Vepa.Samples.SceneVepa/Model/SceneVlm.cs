@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Vepa.Grpo;
 using Vepa.Samples.SceneVepa.World;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ internal sealed record VlmSize(int ModelDim = 64, int Layers = 2, int Heads = 4,
 /// A small vision-language model: a patch encoder turns the 24×24 image into 9 visual tokens (one per 8×8 patch), which prefix a
 /// small causal transformer decoder over the word vocabulary; an LM head maps hidden states to words.
 /// </summary>
-internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class SceneVlm : PolicyModule
 {
     private readonly Sequential patchEncoder;
     private readonly Parameter patchPosition;
@@ -64,7 +65,21 @@ internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
     public VlmSize Size { get; }
 
     /// <summary>Gets the LM head weight [V, D].</summary>
-    public Tensor HeadWeight => head.weight!;
+    public override Tensor LmHeadWeight => head.weight!;
+
+    /// <summary>Stacks the prompts' images ([3, 24, 24] each) and encodes them into the visual prefix.</summary>
+    public override Tensor? EncodePrefix(IReadOnlyList<PolicyPrompt> prompts)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Any(p => p.Inputs is null))
+        {
+            throw new ArgumentException("Every prompt of the scene policy carries its image [3, 24, 24] as Inputs.", nameof(prompts));
+        }
+
+        return EncodeImages(torch.stack(prompts.Select(p => p.Inputs!).ToArray()));
+    }
+
+    public override PolicyModule CloneArchitecture() => new SceneVlm(Size);
 
     /// <summary>Encodes images [B, 3, 24, 24] into visual prefix tokens [B, 9, D].</summary>
     public Tensor EncodeImages(Tensor images)
@@ -77,8 +92,22 @@ internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>Hidden states [B, T, D] of the token positions, given visual prefix tokens [B, 9, D] and token ids [B, T].</summary>
-    public override Tensor forward(Tensor prefix, Tensor tokens)
+    public Tensor TokenHidden(Tensor prefix, Tensor tokens)
     {
+        using var scope = torch.NewDisposeScope();
+        return Forward(prefix, tokens, cache: null)[.., (int)prefix.shape[1]..].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hidden states [B, P + T, D] of every position (the policy-module contract; recomputed, no KV cache).</summary>
+    public override Tensor Forward(Tensor? prefix, Tensor tokens, KeyValueCache? cache)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (cache is not null)
+        {
+            throw new ArgumentException("SceneVlm does not support a KV cache; it recomputes.", nameof(cache));
+        }
+
         long t = tokens.shape[1];
         long total = prefix.shape[1] + t;
         if (total > Size.MaxTokens + VlmSize.Patches)
@@ -93,7 +122,7 @@ internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
             x = block.Forward(x, mask);
         }
 
-        return finalNorm.forward(x[.., (int)prefix.shape[1]..]);
+        return finalNorm.forward(x);
     }
 
     /// <summary>Logits [B, T, V] (evaluation and supervised training; GRPO goes through the fused log-prob kernel instead).</summary>
@@ -106,6 +135,8 @@ internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
         return copy;
     }
 
+    public int ParameterCount => (int)parameters().Sum(p => p.numel());
+
     private sealed class DecoderBlock : nn.Module
     {
         private readonly LayerNorm norm1;
@@ -115,10 +146,15 @@ internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
         private readonly Sequential mlp;
         private readonly int heads;
 
+        // Scalars held for the module's lifetime: an implicit Scalar made per call can be finalized while native code still uses it.
+        private static readonly Scalar NegativeInfinity = float.NegativeInfinity;
+        private readonly Scalar scale;
+
         public DecoderBlock(int d, int heads)
             : base(nameof(DecoderBlock))
         {
             this.heads = heads;
+            scale = 1.0 / Math.Sqrt(d / heads);
             norm1 = nn.LayerNorm(d);
             qkv = nn.Linear(d, 3 * d);
             proj = nn.Linear(d, d);
@@ -136,8 +172,8 @@ internal sealed class SceneVlm : nn.Module<Tensor, Tensor, Tensor>
             var q = parts[0];
             var k = parts[1];
             var v = parts[2];
-            var scores = torch.matmul(q, k.transpose(-2, -1)) / Math.Sqrt(hd);
-            scores = scores.masked_fill(causalMask, float.NegativeInfinity);
+            var scores = torch.matmul(q, k.transpose(-2, -1)).mul(scale);
+            scores = scores.masked_fill(causalMask, NegativeInfinity);
             var attention = torch.matmul(scores.softmax(-1), v).permute(0, 2, 1, 3).reshape(b, t, d);
             x = x + proj.forward(attention);
             return x + mlp.forward(norm2.forward(x));

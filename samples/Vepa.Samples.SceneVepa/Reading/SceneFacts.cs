@@ -177,6 +177,39 @@ internal sealed class SceneFacts
             return 0;
         }
 
+        // [at] POS [SIZE] [COLOUR] (SHAPE | object): a position first, then at least one attribute.
+        int first = s[i] == "at" ? i + 1 : i;
+        int leading = TryPosition(s, first, out int leadingCell);
+        if (leading > 0)
+        {
+            int e = first + leading;
+            int? lsize = e < s.Count ? IndexOf(Attributes.Sizes, s[e]) : null;
+            if (lsize is not null)
+            {
+                e++;
+            }
+
+            int? lcol = e < s.Count ? IndexOf(Attributes.Colours, s[e]) : null;
+            if (lcol is not null)
+            {
+                e++;
+            }
+
+            int? lshape = e < s.Count ? IndexOf(Attributes.Shapes, s[e]) : null;
+            if (lshape is not null || (e < s.Count && s[e] == "object" && (lsize is not null || lcol is not null)))
+            {
+                e++;
+            }
+
+            if (lsize is null && lcol is null && lshape is null)
+            {
+                return 0;
+            }
+
+            facts.Objects.Add(new ObjectFact(lsize, lcol, lshape, leadingCell));
+            return e - i;
+        }
+
         // [SIZE] [COLOUR] [SHAPE | object] [at POS]: at least one attribute, and a head word or a position.
         int k = i;
         int? size = IndexOf(Attributes.Sizes, s[k]);

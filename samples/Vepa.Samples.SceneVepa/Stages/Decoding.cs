@@ -8,6 +8,9 @@ namespace Vepa.Samples.SceneVepa.Stages;
 /// <summary>Greedy decoding for evaluation (recomputes the sequence each step; the model is tiny).</summary>
 internal static class Decoding
 {
+    // Held for the process's lifetime: an implicit Scalar made per call can be finalized while native code still uses it.
+    private static readonly Scalar EndOfEvidence = (long)Vocabulary.Eos;
+
     public static string[] Greedy(SceneVlm model, Tensor images, IReadOnlyList<string> questions, int task, int maxNewTokens)
     {
         using var scope = torch.NewDisposeScope();
@@ -19,9 +22,9 @@ internal static class Decoding
         var done = torch.zeros(questions.Count, dtype: ScalarType.Bool);
         for (int step = 0; step < maxNewTokens; step++)
         {
-            var hidden = model.forward(prefix, tokens);
+            var hidden = model.TokenHidden(prefix, tokens);
             var next = model.Logits(hidden[.., -1]).argmax(-1);
-            next = next.masked_fill(done, Vocabulary.Eos);
+            next = next.masked_fill(done, EndOfEvidence);
             tokens = torch.cat([tokens, next.unsqueeze(1)], dim: 1);
             done = done.logical_or(next.eq(Vocabulary.Eos));
             if (done.all().item<bool>())

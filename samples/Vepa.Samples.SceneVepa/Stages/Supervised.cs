@@ -26,7 +26,7 @@ internal static class Supervised
             {
                 var images = Batches.Images(examples.Select(e => e.Scene).ToList());
                 var (inputs, labels) = Batches.TeacherForcing(examples.Select(e => e.Question).ToList(), examples[0].Task, examples.Select(e => e.Target).ToList());
-                var hidden = model.forward(model.EncodeImages(images), inputs);
+                var hidden = model.TokenHidden(model.EncodeImages(images), inputs);
                 var logits = model.Logits(hidden);
                 var l = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), labels.reshape(-1), ignore_index: -100);
                 optimizer.zero_grad();

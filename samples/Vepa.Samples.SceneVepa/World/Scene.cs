@@ -30,6 +30,9 @@ internal sealed record SceneObject(int Colour, int Shape, int Size, int Cell)
     public int Column => Cell % 3;
 
     public string Phrase => $"{Attributes.Sizes[Size]} {Attributes.Colours[Colour]} {Attributes.Shapes[Shape]} at {Attributes.CellNames[Cell]}";
+
+    /// <summary>Gets the same description with the position first ("top left big red circle").</summary>
+    public string PositionFirstPhrase => $"{Attributes.CellNames[Cell]} {Attributes.Sizes[Size]} {Attributes.Colours[Colour]} {Attributes.Shapes[Shape]}";
 }
 
 /// <summary>A scene: up to nine objects on a 3×3 grid (the ground-truth scene graph) and how it is drawn.</summary>
