@@ -1,6 +1,6 @@
 // A tiny, complete VEPA stage on CPU: a policy writes evidence for synthetic scenes, a frozen rule-based blind reader
-// answers from that evidence alone, the sufficiency reward R = s·h·γ scores it, and GRPO (Vepa's advantage, fused
-// log-prob and policy-loss kernels) updates the policy. Runs in well under a minute.
+// answers from that evidence alone, the sufficiency reward R = s·h·γ scores it, and Vepa's GrpoTrainer (sampling, rewards,
+// advantages, fused log-probs, the clipped-ratio loss with k3 KL, AdamW) updates the policy. Runs in well under a minute.
 using System.Globalization;
 using TorchSharp;
 using Vepa;
@@ -9,11 +9,9 @@ using Vepa.Rewards;
 using Vepa.Samples.TinyVepa;
 using static TorchSharp.torch;
 
-const int Steps = 100, PromptsPerStep = 32, GroupSize = 4, Iterations = 2, EvalItems = 300;
-const double Temperature = 0.9, LearningRate = 0.05;
+const int Steps = 100, PromptsPerStep = 32, EvalItems = 300;
 
 torch.manual_seed(7);
-var generator = new Generator(7);
 var world = new SceneWorld(seed: 11);
 var evalWorld = new SceneWorld(seed: 12);
 var evalItems = Enumerable.Range(0, EvalItems).Select(_ => evalWorld.Sample()).ToList();
@@ -24,73 +22,37 @@ using var rewardModel = new SufficiencyRewardModel(RuleBasedBlindReader.Create()
     .UseConcurrencyLimit(8)
     .Build();
 
-using var policy = TinyPolicy.Create(generator);
-using var reference = policy.FrozenCopy();
-using var optimizer = optim.Adam(policy.Parameters, lr: LearningRate);
-var lossOptions = new PolicyLossOptions { Beta = 0.01, KlEstimator = KlEstimator.K3 }; // VEPA: clip 0.2, seq-mean-token-mean, k3, β = 0.01
+using var policy = new TorchPolicy(new TinyPolicyModule(new Generator(7)), new WordTokenizer(SceneWorld.Vocabulary));
+var options = new GrpoTrainerOptions
+{
+    // VEPA: G = 4, temperature 0.9, clip 0.2, β = 0.01 with k3, sequence-mean of token-mean. For a 48-wide toy model the
+    // learning rate is far above the paper's 1e-6, with no warm-up, and μ = 2 passes so the clipped surrogate is active.
+    Sampling = new SamplingOptions { Temperature = 0.9, MaxNewTokens = TinyPolicyModule.EvidenceLength, StopTokenIds = [0] },
+    LearningRate = 0.05,
+    WarmupSteps = 0,
+    MaxGradNorm = null,
+    Iterations = 2,
+    MaxSteps = Steps,
+    Seed = 7,
+};
+using var trainer = new GrpoTrainer(policy, rewardModel, options);
 
-Console.WriteLine($"TinyVepa: {Steps} GRPO steps, {PromptsPerStep} prompts x G = {GroupSize}, vocabulary {SceneWorld.Vocabulary.Length}, evidence length {TinyPolicy.EvidenceLength}");
+Console.WriteLine($"TinyVepa: {Steps} GRPO steps, {PromptsPerStep} prompts x G = {options.GroupSize}, vocabulary {SceneWorld.Vocabulary.Length}, evidence length {TinyPolicyModule.EvidenceLength}");
 double before = await EvaluateAsync(policy, evalItems, rewardModel);
 Console.WriteLine($"greedy evidence sufficiency before training: {before:P1}");
 Console.WriteLine();
-Console.WriteLine(" step | mean R | zero-std groups | mean KL  | mean ρ | clip low/high | example evidence");
+Console.WriteLine(" step | mean R | zero-std groups | mean KL  | mean ρ | clip low/high | ms/step | example evidence");
 
 for (int step = 1; step <= Steps; step++)
 {
     var items = Enumerable.Range(0, PromptsPerStep).Select(_ => world.Sample()).ToList();
-    var rollouts = items.SelectMany(item => Enumerable.Repeat(item, GroupSize)).ToList();
-
-    // 1. Rollouts (no gradient), decoded to text at the boundary to the reward.
-    long[] tokens = Rollout(policy, rollouts, generator);
-    var requests = rollouts.Select((item, i) => new RewardRequest(
-        item.Question, item.Gold, SceneWorld.Decode(tokens.AsSpan(i * TinyPolicy.EvidenceLength, TinyPolicy.EvidenceLength)))).ToList();
-
-    // 2. Rewards (async, text only). A failed reader call would come back NaN and be excluded from the group statistics.
-    var results = await rewardModel.ScoreAsync(requests);
-
-    // 3. One GRPO update, inside one dispose scope.
-    using (var scope = NewDisposeScope())
+    using var prompts = new Prompts(items);
+    GrpoStepRecord record = await trainer.StepAsync(prompts.Items);
+    if (step == 1 || step % 10 == 0)
     {
-        var rewards = tensor(results.Select(r => r.Value).ToArray(), dtype: float32).reshape(PromptsPerStep, GroupSize);
-        using var advantages = GroupAdvantages.Compute(rewards);
-        var features = Features(rollouts);
-        var targets = tensor(tokens, dtype: int64).reshape(rollouts.Count, TinyPolicy.EvidenceLength);
-        var mask = EvidenceMask(targets);
-
-        Tensor referenceLogProbs, oldLogProbs;
-        using (no_grad())
-        {
-            referenceLogProbs = TokenLogProbs.FromHiddenStates(reference.HiddenStates(features), reference.Head, targets, temperature: Temperature);
-            oldLogProbs = TokenLogProbs.FromHiddenStates(policy.HiddenStates(features), policy.Head, targets, temperature: Temperature);
-        }
-
-        // μ = 2 updates per batch: the second one sees ρ ≠ 1, so the clipped surrogate is active.
-        PolicyLossStatistics stats = null!;
-        for (int iteration = 0; iteration < Iterations; iteration++)
-        {
-            var logProbs = TokenLogProbs.FromHiddenStates(policy.HiddenStates(features), policy.Head, targets, temperature: Temperature);
-            using var loss = PolicyLoss.Compute(
-                new PolicyLossInputs
-                {
-                    LogProbs = logProbs,
-                    OldLogProbs = oldLogProbs,
-                    ReferenceLogProbs = referenceLogProbs,
-                    Advantages = advantages.Advantages.reshape(-1),
-                    Mask = mask,
-                },
-                lossOptions);
-            optimizer.zero_grad();
-            loss.Loss.backward();
-            optimizer.step();
-            stats = loss.Statistics;
-        }
-
-        if (step == 1 || step % 10 == 0)
-        {
-            double meanReward = results.Average(r => r.Value);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $" {step,4} | {meanReward,6:F3} | {advantages.ZeroSignalFraction,15:P0} | {stats.MeanKl,8:F5} | {stats.MeanRatio,6:F3} | {stats.ClipFractionLow,5:F3}/{stats.ClipFractionHigh,5:F3} | \"{requests[0].Evidence}\" → {items[0].Question}"));
-        }
+        string example = (await GreedyAsync(policy, [items[0]]))[0];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $" {step,4} | {record.RewardMean,6:F3} | {record.ZeroSignalGroupFraction,15:P0} | {record.Kl,8:F5} | {record.MeanRatio,6:F3} | {record.ClipFractionLow,5:F3}/{record.ClipFractionHigh,5:F3} | {record.Timings.Total.TotalMilliseconds,7:F0} | \"{example}\" → {items[0].Question}"));
     }
 }
 
@@ -99,48 +61,26 @@ Console.WriteLine();
 Console.WriteLine($"greedy evidence sufficiency after training:  {after:P1} (before: {before:P1})");
 foreach (var item in evalItems.Take(3))
 {
-    long[] greedy = GreedyTokens(policy, [item]);
-    Console.WriteLine($"  {item.Question,-28} gold {item.Gold,-7} evidence: \"{SceneWorld.Decode(greedy)}\"");
+    string evidence = (await GreedyAsync(policy, [item]))[0];
+    Console.WriteLine($"  {item.Question,-28} gold {item.Gold,-7} evidence: \"{evidence}\"");
 }
 
 return after > before ? 0 : 1;
 
-static Tensor Features(IReadOnlyList<VqaItem> items)
+// Greedy evidence (temperature 0) for items.
+static async Task<IReadOnlyList<string>> GreedyAsync(TorchPolicy policy, IReadOnlyList<VqaItem> items)
 {
-    var features = new float[items.Count * SceneWorld.FeatureCount];
-    for (int i = 0; i < items.Count; i++)
-    {
-        items[i].WriteFeatures(features.AsSpan(i * SceneWorld.FeatureCount, SceneWorld.FeatureCount));
-    }
-
-    return tensor(features, dtype: float32).reshape(items.Count, SceneWorld.FeatureCount);
-}
-
-// Valid positions: every token up to and including the first <eos> (token 0).
-static Tensor EvidenceMask(Tensor tokens)
-{
-    var isEnd = tokens.eq(0).to(int64);
-    return (isEnd.cumsum(1) - isEnd).eq(0);
-}
-
-static long[] Rollout(TinyPolicy policy, IReadOnlyList<VqaItem> items, Generator generator)
-{
-    using var scope = NewDisposeScope();
-    return policy.Sample(Features(items), Temperature, generator).data<long>().ToArray();
-}
-
-static long[] GreedyTokens(TinyPolicy policy, IReadOnlyList<VqaItem> items)
-{
-    using var scope = NewDisposeScope();
-    return policy.Greedy(Features(items)).data<long>().ToArray();
+    using var prompts = new Prompts(items);
+    using var batch = await policy.Sampler.SampleAsync(prompts.Items, 1,
+        new SamplingOptions { Temperature = 0, MaxNewTokens = TinyPolicyModule.EvidenceLength, StopTokenIds = [0] });
+    return batch.Texts;
 }
 
 // Evidence sufficiency: the mean reward of greedy evidence on held-out items (the paper's blind-reader accuracy).
-static async Task<double> EvaluateAsync(TinyPolicy policy, IReadOnlyList<VqaItem> items, IRewardModel rewardModel)
+static async Task<double> EvaluateAsync(TorchPolicy policy, IReadOnlyList<VqaItem> items, IRewardModel rewardModel)
 {
-    long[] tokens = GreedyTokens(policy, items);
-    var requests = items.Select((item, i) => new RewardRequest(
-        item.Question, item.Gold, SceneWorld.Decode(tokens.AsSpan(i * TinyPolicy.EvidenceLength, TinyPolicy.EvidenceLength)))).ToList();
+    var texts = await GreedyAsync(policy, items);
+    var requests = items.Select((item, i) => new RewardRequest(item.Question, item.Gold, texts[i])).ToList();
     var results = await rewardModel.ScoreAsync(requests);
     var failed = results.Count(r => !r.IsScored);
     if (failed > 0)

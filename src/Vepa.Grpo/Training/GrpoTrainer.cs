@@ -203,7 +203,8 @@ public sealed class GrpoTrainer : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        string path = GrpoCheckpoint.Write(directory, CaptureCheckpointState(), _options.KeepCheckpoints);
+        using var rng = random.get_rng_state();
+        string path = GrpoCheckpoint.Write(directory, CaptureCheckpointState(rng), _options.KeepCheckpoints);
         GrpoTrainerLog.CheckpointWritten(_logger, CompletedSteps, path);
         return Task.FromResult(path);
     }
@@ -632,7 +633,7 @@ public sealed class GrpoTrainer : IDisposable
         _reference.LoadState(mixed);
     }
 
-    private GrpoCheckpointState CaptureCheckpointState()
+    private GrpoCheckpointState CaptureCheckpointState(Tensor rngState)
     {
         if (Volatile.Read(ref _busy) == 1)
         {
@@ -647,7 +648,7 @@ public sealed class GrpoTrainer : IDisposable
             adam.Select(s => s.step).ToArray(),
             adam.Select(s => s.exp_avg).ToArray(),
             adam.Select(s => s.exp_avg_sq).ToArray(),
-            random.get_rng_state(),
+            rngState,
             _stepLog?.Flush(),
             _options);
     }

@@ -1,8 +1,10 @@
 namespace Vepa.Grpo.Tests.Training;
 
-/// <summary>Reward 1 when the evidence is exactly the gold answer, else 0; rows listed in <see cref="FailRows"/> fail; can throw or hang.</summary>
-internal sealed class ExactAnswerRewardModel : IRewardModel
+/// <summary>Reward 1 when the evidence is exactly the gold answer, else 0 (or a given score); rows listed in <see cref="FailRows"/> fail; can throw or hang.</summary>
+internal sealed class ExactAnswerRewardModel(Func<RewardRequest, double>? score = null) : IRewardModel
 {
+    private readonly Func<RewardRequest, double> _score = score ?? (r => r.Evidence == r.GoldAnswer ? 1.0 : 0.0);
+
     public HashSet<int> FailRows { get; } = [];
 
     public bool Throw { get; set; }
@@ -27,7 +29,7 @@ internal sealed class ExactAnswerRewardModel : IRewardModel
 
         return requests.Select((r, i) => FailRows.Contains(i)
             ? RewardResult.Failed("scripted failure", isTransient: false)
-            : RewardResult.Scored(r.Evidence == r.GoldAnswer ? 1.0 : 0.0, new Dictionary<string, double> { ["s"] = r.Evidence == r.GoldAnswer ? 1.0 : 0.0 })).ToArray();
+            : RewardResult.Scored(_score(r), new Dictionary<string, double> { ["s"] = _score(r) })).ToArray();
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;

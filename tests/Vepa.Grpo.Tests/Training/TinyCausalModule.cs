@@ -33,26 +33,29 @@ internal sealed class TinyCausalModule : PolicyModule
         _cache = cache;
         using var generator = new Generator((ulong)seed);
         embed = nn.Embedding(vocabulary, hidden);
-        positions = new Parameter(randn(64, hidden, generator: generator) * 0.1);
+        positions = new Parameter(zeros(64, hidden));
         query = nn.Linear(hidden, hidden);
         key = nn.Linear(hidden, hidden);
         value = nn.Linear(hidden, hidden);
         mlp = nn.Linear(hidden, hidden);
-        head = new Parameter(randn(vocabulary, hidden, generator: generator) * 0.3);
+        head = new Parameter(zeros(vocabulary, hidden));
         if (imageSize is int size)
         {
             patches = nn.Linear(3 * 2 * 2, hidden);
         }
 
+        RegisterComponents();
+
+        // Every weight, biases included, from the seeded generator: two modules built with one seed are identical.
         using (no_grad())
         {
-            foreach (var p in new[] { embed.weight!, query.weight!, key.weight!, value.weight!, mlp.weight! }.Concat(patches is null ? [] : [patches.weight!]))
+            foreach (var (name, p) in named_parameters())
             {
-                p.copy_(randn(p.shape, generator: generator) * 0.3);
+                // Distinct token embeddings and a small LM head: distinct questions, a near-uniform initial policy.
+                double scale = name.StartsWith("embed", StringComparison.Ordinal) ? 1.0 : name == "head" ? 0.1 : 0.3;
+                p.copy_(randn(p.shape, generator: generator) * scale);
             }
         }
-
-        RegisterComponents();
     }
 
     public override Tensor LmHeadWeight => head;
@@ -60,6 +63,8 @@ internal sealed class TinyCausalModule : PolicyModule
     public override bool SupportsKeyValueCache => _cache;
 
     public int ForwardCalls { get; private set; }
+
+    public int CachedForwardCalls { get; private set; }
 
     public override Tensor? EncodePrefix(IReadOnlyList<PolicyPrompt> prompts)
     {
@@ -78,6 +83,7 @@ internal sealed class TinyCausalModule : PolicyModule
     public override Tensor Forward(Tensor? prefix, Tensor tokenIds, KeyValueCache? cache)
     {
         ForwardCalls++;
+        CachedForwardCalls += cache is null ? 0 : 1;
         using var scope = NewDisposeScope();
         long offset = cache?.Length ?? 0;
         var x = embed.forward(tokenIds);

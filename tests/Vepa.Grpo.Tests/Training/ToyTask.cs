@@ -1,8 +1,8 @@
 namespace Vepa.Grpo.Tests.Training;
 
 /// <summary>
-/// A toy task with a reward computable in code: the prompt names a colour ("q0" … "q3"); the completion earns 1 when its first
-/// word is that colour's partner word and it ends right after ("<eos>"), else 0. Chance is about 1/8 per rollout.
+/// A toy task with a reward computable in code: the prompt is a question token ("q0" … "q3") with one right answer word
+/// (red, green, blue, pink); <see cref="FirstWordReward"/> pays 1 when the completion starts with it.
 /// </summary>
 internal static class ToyTask
 {
@@ -17,6 +17,9 @@ internal static class ToyTask
 
     public static IReadOnlyList<PolicyPrompt> Batch(int step, int prompts) =>
         Enumerable.Range(0, prompts).Select(i => Prompt(((step * 7) + i) % 4)).ToArray();
+
+    /// <summary>1 when the completion's first word is the answer, else 0 (chance: 1 in 10).</summary>
+    public static double FirstWordReward(RewardRequest request) => request.Evidence.Split(' ')[0] == request.GoldAnswer ? 1.0 : 0.0;
 
     public static SamplingOptions Sampling(int maxNewTokens = 3) => new() { Temperature = 1.0, MaxNewTokens = maxNewTokens, StopTokenIds = [0] };
 }

@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Vepa;
+using Vepa.Grpo;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the GRPO trainer in an <see cref="IServiceCollection"/>.</summary>
+public static class GrpoTrainerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a singleton <see cref="GrpoTrainer"/> over the policy <paramref name="policyFactory"/> creates and the container's
+    /// <see cref="IRewardModel"/> (keyed when <paramref name="rewardModelKey"/> is given), with <see cref="GrpoTrainerOptions"/>
+    /// validated at start-up.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="policyFactory">Creates the policy (registered as a singleton <see cref="IPolicy"/> with <c>TryAdd</c>; the container disposes it).</param>
+    /// <param name="rewardModelKey">The key of the reward model to use, or <see langword="null"/> for the unkeyed one.</param>
+    /// <returns>The options builder: bind configuration with <c>.BindConfiguration("Vepa:Grpo")</c> or configure with <c>.Configure(o =&gt; …)</c>.</returns>
+    /// <remarks>
+    /// <para>The trainer takes its sampler from a registered <see cref="IRolloutSampler"/> when there is one (an inference engine),
+    /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.</para>
+    /// <para>Validation (data annotations, the rules across settings and the nested kernel options; one message listing every
+    /// problem) runs when the host starts, and again when the trainer is created.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="policyFactory"/> is <see langword="null"/>.</exception>
+    public static OptionsBuilder<GrpoTrainerOptions> AddGrpoTrainer(
+        this IServiceCollection services, Func<IServiceProvider, IPolicy> policyFactory, object? rewardModelKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(policyFactory);
+        services.TryAddSingleton(policyFactory);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpoTrainerOptions>, GrpoTrainerOptionsValidator>());
+        services.TryAddSingleton(provider => new GrpoTrainer(
+            provider.GetRequiredService<IPolicy>(),
+            rewardModelKey is null ? provider.GetRequiredService<IRewardModel>() : provider.GetRequiredKeyedService<IRewardModel>(rewardModelKey),
+            provider.GetRequiredService<IOptions<GrpoTrainerOptions>>().Value,
+            provider.GetService<IRolloutSampler>(),
+            provider.GetService<ILoggerFactory>(),
+            provider.GetService<IMeterFactory>(),
+            provider.GetService<TimeProvider>()));
+        return services.AddOptions<GrpoTrainerOptions>().ValidateOnStart();
+    }
+}

@@ -1,0 +1,51 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Vepa.Grpo.Tests.Training;
+
+[Collection("Sequential")]
+public sealed class TrainerLeakTests
+{
+    [Fact]
+    public async Task The_live_tensor_count_stays_flat_over_50_steps()
+    {
+        using var threads = new SingleThreadedTorch();
+        using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 4, imageSize: 4), ToyTask.Tokenizer);
+        using var reward = new ExactAnswerRewardModel(r => r.Evidence.Length % 3);
+        using var image = rand(3, 4, 4).DetachFromDisposeScope();
+        PolicyPrompt[] prompts = [new("look", "red", [1], image), new("see", "blue", [1], image)];
+        using var trainer = new GrpoTrainer(policy, reward, new GrpoTrainerOptions
+        {
+            Sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 3, StopTokenIds = [0] },
+            LearningRate = 0.01,
+            Iterations = 2,
+            MiniBatchSize = 4,
+            MicroBatchSize = 2,
+            ZeroSignalGroups = ZeroSignalGroupHandling.Resample,
+            ReferenceSyncSteps = 5,
+        });
+
+        // Warm-up: lazily created state (gradients, AdamW moments) is not a leak.
+        await trainer.StepAsync(prompts);
+        await trainer.StepAsync(prompts);
+        Collect();
+        DisposeScopeManager.Statistics.Reset();
+        long before = Tensor.TotalCount;
+        for (int i = 0; i < 50; i++)
+        {
+            await trainer.StepAsync(prompts);
+        }
+
+        Tensor.TotalCount.Should().Be(before, "every tensor of a step must be released deterministically, not by the GC");
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
+    }
+
+    private static void Collect()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+}
