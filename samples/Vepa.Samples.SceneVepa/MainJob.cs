@@ -173,6 +173,11 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
                 }
             }).ConfigureAwait(false);
 
+        if (Charts.Font is null)
+        {
+            console.MarkupLine("[yellow]No TrueType font found (looked under the usual font folders): the charts will have no text.[/]");
+        }
+
         var run = new RunResult(options, seeds, captionLoss, options.SftExamples, data.HeldOut.Count, data.Demanding.Count, clock.Elapsed.TotalSeconds, Machine(), trainingReaderName);
         ReportWriter.Write(run, root);
         return run;

@@ -8,13 +8,19 @@ namespace Vepa.Samples.SceneVepa.Report;
 /// <summary>The report's PNG charts (ScottPlot) and rendered scenes (SkiaSharp).</summary>
 internal static class Charts
 {
+    private const string FontName = "SceneVepaSans";
+
+    // SkiaSharp's dependency-free native build has no fontconfig, so ScottPlot finds no system font and draws no text;
+    // register a TrueType file explicitly.
+    private static readonly string? FontFile = RegisterFont();
+
     private static readonly Color SftColour = new(0x88, 0x99, 0xAA);
     private static readonly Color VepaColour = new(0xD6, 0x5F, 0x1F);
 
     /// <summary>VEPA reward and evidence length over steps, one line per seed.</summary>
     public static void VepaCurves(IReadOnlyList<SeedResult> seeds, string path)
     {
-        var plot = new Plot();
+        var plot = NewPlot();
         var lengthAxis = plot.Axes.Right;
         foreach (var seed in seeds)
         {
@@ -31,10 +37,10 @@ internal static class Charts
             length.Axes.YAxis = lengthAxis;
         }
 
-        plot.Title("VEPA stage: mean sufficiency reward (left) and evidence length in words (right)");
+        plot.Title("VEPA stage: mean sufficiency reward (left) and evidence length (right)");
         plot.XLabel("GRPO step");
         plot.YLabel("mean reward R = s·h·γ");
-        lengthAxis.Label.Text = "evidence length (words)";
+        lengthAxis.Label.Text = "evidence length (tokens, with <eos>)";
         plot.Axes.SetLimitsY(0, 1);
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, 900, 500);
@@ -43,7 +49,7 @@ internal static class Charts
     /// <summary>Grouped bars with seed spread as error bars.</summary>
     public static void GroupedBars(string title, string yLabel, IReadOnlyList<string> groups, IReadOnlyList<(string Name, double[] Means, double[] Spreads)> series, string path)
     {
-        var plot = new Plot();
+        var plot = NewPlot();
         Color[] colours = [SftColour, VepaColour, new(0x3B, 0x7D, 0xD8), new(0x4C, 0xA6, 0x4C)];
         int n = series.Count;
         for (int s = 0; s < n; s++)
@@ -77,7 +83,7 @@ internal static class Charts
     /// <summary>Retention curves (mean over seeds) for both models.</summary>
     public static void Retention(string title, string[] levelNames, IReadOnlyList<(string Name, double[] Means)> series, string path)
     {
-        var plot = new Plot();
+        var plot = NewPlot();
         Color[] colours = [SftColour, VepaColour];
         double[] xs = Enumerable.Range(0, levelNames.Length).Select(i => (double)i).ToArray();
         for (int s = 0; s < series.Count; s++)
@@ -117,6 +123,52 @@ internal static class Charts
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         using var file = File.Create(path);
         data.SaveTo(file);
+    }
+
+    /// <summary>Gets the font file the charts use, or <see langword="null"/> when none was found (the charts then have no text).</summary>
+    public static string? Font => FontFile;
+
+    private static Plot NewPlot()
+    {
+        var plot = new Plot();
+        if (FontFile is not null)
+        {
+            plot.Font.Set(FontName);
+        }
+
+        return plot;
+    }
+
+    private static string? RegisterFont()
+    {
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string[] folders =
+        [
+            "/usr/share/fonts", "/usr/local/share/fonts", Path.Combine(home, ".local/share/fonts"), Path.Combine(home, ".fonts"),
+            "/Library/Fonts", "/System/Library/Fonts/Supplemental", Environment.GetFolderPath(Environment.SpecialFolder.Fonts),
+        ];
+        string[] preferred = ["DejaVuSans.ttf", "LiberationSans-Regular.ttf", "NotoSans-Regular.ttf", "FreeSans.ttf", "Arial.ttf", "arial.ttf", "segoeui.ttf"];
+        var files = folders.Where(f => !string.IsNullOrEmpty(f) && Directory.Exists(f))
+            .SelectMany(f =>
+            {
+                try
+                {
+                    return Directory.EnumerateFiles(f, "*.ttf", SearchOption.AllDirectories).ToList();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    return [];
+                }
+            })
+            .ToList();
+        string? file = preferred.Select(name => files.FirstOrDefault(f => Path.GetFileName(f).Equals(name, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(f => f is not null)
+            ?? files.FirstOrDefault();
+        if (file is not null)
+        {
+            Fonts.AddFontFile(FontName, file);
+        }
+
+        return file;
     }
 
     private static byte ToByte(float v) => (byte)Math.Clamp((int)Math.Round(v * 255), 0, 255);

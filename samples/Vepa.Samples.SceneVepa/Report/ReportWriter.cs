@@ -134,7 +134,7 @@ internal static class ReportWriter
         string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
         md.AppendLine("# SceneVepa report");
         md.AppendLine();
-        md.AppendLine(Inv($"{seeds.Count} seed(s) ({string.Join(", ", seeds.Select(s => s.Seed))}); wall time {run.WallSeconds / 60:0.0} min on {run.Machine}. Values are mean ± sample standard deviation over seeds."));
+        md.AppendLine(Inv($"{seeds.Count} seed(s) ({string.Join(", ", seeds.Select(s => s.Seed))}); wall time {run.WallSeconds / 60:0.0} min (this invocation{(o.Resume ? ", resumed: finished stages were loaded" : string.Empty)}) on {run.Machine}. Values are mean ± sample standard deviation over seeds."));
         md.AppendLine();
         md.AppendLine(Inv($"Configuration: {(o.Quick ? "--quick, " : string.Empty)}caption pretraining {o.CaptionSteps} steps (caption loss {run.CaptionLoss:0.000}), VEPA {o.VepaSteps} steps × {o.PromptsPerStep} prompts × G = 4, SFT {o.SftSteps} steps on {o.SftExamples} QA items, model d = {o.ModelDim}, {o.Layers} layers. Held-out: {run.HeldOutItems} questions, {run.DemandingItems} visually demanding (the question-only prior reader gets them wrong; `VisualDependencyFilter`). VEPA trained against: {run.TrainingReader}."));
         md.AppendLine();
