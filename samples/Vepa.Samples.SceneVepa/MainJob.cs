@@ -122,6 +122,7 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
                     }
 
                     using var vepaModel = vepa;
+                    DrainFinalizers();
 
                     // (c) SFT on the same limited QA set, same budget and seed, from the caption model and from the VEPA model.
                     var sftSet = SceneData.SftSet(seed, options.SftExamples);
@@ -183,6 +184,15 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
         return run;
     }
 
+    // Runs pending finalizers between stages (see SceneVlm.One): a stage leaves many TorchSharp objects to finalize, and a
+    // finalizer that frees native memory while a later op still uses it crashed two runs at the start of SFT.
+    private static void DrainFinalizers()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     private SceneVlm FineTune(ProgressContext ctx, SceneVlm start, IReadOnlyList<VqaItem> set, int seed, string path, string label, VlmSize size, CancellationToken cancellationToken)
     {
         var task = ctx.AddTask(label, maxValue: options.SftSteps);
@@ -208,6 +218,7 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
             return batch;
         }, options.SftLearningRate, (step, _) => task.Value = step, cancellationToken);
         ModelFiles.Save(model, path);
+        DrainFinalizers();
         return model;
     }
 

@@ -19,6 +19,11 @@ internal sealed record VlmSize(int ModelDim = 64, int Layers = 2, int Heads = 4,
 /// </summary>
 internal sealed class SceneVlm : PolicyModule
 {
+    // Scalars held for the process's lifetime. `a + b` creates a Scalar alpha = 1 per call whose native memory its finalizer frees;
+    // twice (in about ten runs) a run died in such an op with a corrupted Scalar ("toFloat ... Expected false to be true") right
+    // after the VEPA stage, when the finalizer queue was long: consistent with a finalizer freeing the Scalar during the native call.
+    private static readonly Scalar One = 1;
+
     private readonly Sequential patchEncoder;
     private readonly Parameter patchPosition;
     private readonly Embedding tokenEmbedding;
@@ -88,7 +93,7 @@ internal sealed class SceneVlm : PolicyModule
         int p = VlmSize.PatchPixels;
         // [B, 3, 3, 8, 3, 8] → [B, 3 rows, 3 cols, 3 channels, 8, 8] → [B, 9, 192]
         var patches = images.reshape(b, Scene.Channels, 3, p, 3, p).permute(0, 2, 4, 1, 3, 5).reshape(b, VlmSize.Patches, -1);
-        return patchEncoder.forward(patches) + patchPosition;
+        return patchEncoder.forward(patches).add(patchPosition, One);
     }
 
     /// <summary>Hidden states [B, T, D] of the token positions, given visual prefix tokens [B, 9, D] and token ids [B, T].</summary>
@@ -115,7 +120,7 @@ internal sealed class SceneVlm : PolicyModule
             throw new ArgumentException($"{t} tokens exceed the model's {Size.MaxTokens} positions.", nameof(tokens));
         }
 
-        var x = torch.cat([prefix, tokenEmbedding.forward(tokens) + tokenPosition[..(int)t]], dim: 1);
+        var x = torch.cat([prefix, tokenEmbedding.forward(tokens).add(tokenPosition[..(int)t], One)], dim: 1);
         using var mask = torch.ones(total, total, dtype: ScalarType.Bool).tril().logical_not();
         foreach (var block in blocks)
         {
@@ -146,7 +151,7 @@ internal sealed class SceneVlm : PolicyModule
         private readonly Sequential mlp;
         private readonly int heads;
 
-        // Scalars held for the module's lifetime: an implicit Scalar made per call can be finalized while native code still uses it.
+        // Held for the process's lifetime, like One above.
         private static readonly Scalar NegativeInfinity = float.NegativeInfinity;
         private readonly Scalar scale;
 
@@ -175,8 +180,8 @@ internal sealed class SceneVlm : PolicyModule
             var scores = torch.matmul(q, k.transpose(-2, -1)).mul(scale);
             scores = scores.masked_fill(causalMask, NegativeInfinity);
             var attention = torch.matmul(scores.softmax(-1), v).permute(0, 2, 1, 3).reshape(b, t, d);
-            x = x + proj.forward(attention);
-            return x + mlp.forward(norm2.forward(x));
+            x = x.add(proj.forward(attention), One);
+            return x.add(mlp.forward(norm2.forward(x)), One);
         }
     }
 }
