@@ -11,6 +11,25 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class GrpoTrainerServiceCollectionExtensions
 {
     /// <summary>
+    /// Registers a singleton <see cref="GrpoTrainer"/> as <see cref="AddGrpoTrainer(IServiceCollection, Func{IServiceProvider, IPolicy}, object?)"/>
+    /// does, with <see cref="GrpoTrainerOptions"/> bound from the configuration section at <paramref name="configSectionPath"/>
+    /// (for example <c>"Vepa:Grpo"</c> in <c>appsettings.json</c>) of the container's <c>IConfiguration</c>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="policyFactory">Creates the policy.</param>
+    /// <param name="configSectionPath">The configuration section holding the options.</param>
+    /// <param name="rewardModelKey">The key of the reward model to use, or <see langword="null"/> for the unkeyed one.</param>
+    /// <returns>The options builder, for further configuration.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="policyFactory"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="configSectionPath"/> is null or empty.</exception>
+    public static OptionsBuilder<GrpoTrainerOptions> AddGrpoTrainer(
+        this IServiceCollection services, Func<IServiceProvider, IPolicy> policyFactory, string configSectionPath, object? rewardModelKey = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configSectionPath);
+        return services.AddGrpoTrainer(policyFactory, rewardModelKey).BindConfiguration(configSectionPath);
+    }
+
+    /// <summary>
     /// Registers a singleton <see cref="GrpoTrainer"/> over the policy <paramref name="policyFactory"/> creates and the container's
     /// <see cref="IRewardModel"/> (keyed when <paramref name="rewardModelKey"/> is given), with <see cref="GrpoTrainerOptions"/>
     /// validated at start-up.

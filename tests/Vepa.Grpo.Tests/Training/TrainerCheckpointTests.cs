@@ -88,6 +88,26 @@ public sealed class TrainerCheckpointTests
         (await resume.Should().ThrowAsync<FileNotFoundException>()).Which.Message.Should().Contain(folder.Path);
     }
 
+    [Fact]
+    public async Task Only_the_newest_checkpoints_are_kept_and_resume_takes_the_newest()
+    {
+        using var folder = new TempFolder();
+        using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 1), ToyTask.Tokenizer);
+        var options = Options();
+        options.CheckpointDirectory = folder.Path;
+        options.CheckpointEverySteps = 1;
+        options.KeepCheckpoints = 2;
+        using var trainer = new GrpoTrainer(policy, new ExactAnswerRewardModel(r => r.Evidence.Length % 2), options);
+
+        await trainer.TrainAsync(Enumerable.Range(0, 4).Select(i => ToyTask.Batch(i, 2)));
+
+        Directory.GetDirectories(folder.Path).Select(Path.GetFileName).Order().Should().Equal("step-00000003", "step-00000004");
+        using var fresh = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 2), ToyTask.Tokenizer);
+        using var resumed = new GrpoTrainer(fresh, new ExactAnswerRewardModel(), Options());
+        await resumed.ResumeAsync(folder.Path);
+        resumed.CompletedSteps.Should().Be(4);
+    }
+
     internal static GrpoTrainerOptions Options(string? log = null) => new()
     {
         Sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 3, StopTokenIds = [0] },

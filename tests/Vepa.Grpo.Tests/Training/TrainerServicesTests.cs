@@ -27,8 +27,7 @@ public sealed class TrainerServicesTests
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddKeyedSingleton<IRewardModel>("reader", new ExactAnswerRewardModel(ToyTask.FirstWordReward));
-        services.AddGrpoTrainer(_ => new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 1), ToyTask.Tokenizer), rewardModelKey: "reader")
-            .BindConfiguration("Vepa:Grpo");
+        services.AddGrpoTrainer(_ => new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 1), ToyTask.Tokenizer), "Vepa:Grpo", rewardModelKey: "reader");
         await using var provider = services.BuildServiceProvider(validateScopes: true);
 
         var trainer = provider.GetRequiredService<GrpoTrainer>();
