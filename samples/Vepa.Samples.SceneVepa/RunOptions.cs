@@ -44,7 +44,7 @@ internal sealed record RunOptions
 
           --out DIR               report folder (default scene-vepa-report); checkpoints go under DIR/checkpoints
           --seeds N               seeds for VEPA, SFT and evaluation (default 3)
-          --quick                 smoke configuration: 1 seed, short stages (1-2 minutes)
+          --quick                 smoke configuration: 1 seed, short stages (about a minute)
           --resume                continue from the checkpoints in DIR (stages already finished are loaded, not rerun)
           --caption-steps N       caption pretraining steps (default 2000)
           --vepa-steps N          VEPA (GRPO) steps per seed (default 100)
