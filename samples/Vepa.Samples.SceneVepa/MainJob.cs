@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
+using TorchSharp;
+using Vepa.Rewards;
+using Vepa.Samples.SceneVepa.Model;
+using Vepa.Samples.SceneVepa.Reading;
+using Vepa.Samples.SceneVepa.Report;
+using Vepa.Samples.SceneVepa.Stages;
+using Vepa.Samples.SceneVepa.World;
+
+namespace Vepa.Samples.SceneVepa;
+
+/// <summary>The whole run: caption pretraining, then per seed the VEPA stage, SFT and VEPA+SFT, the measurements, and the report.</summary>
+internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, string trainingReaderName, IAnsiConsole console)
+{
+    private const int CaptionBatch = 64;
+    private const int SftBatch = 32;
+    private const int ExampleScenes = 4;
+
+    public async Task<RunResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        torch.set_num_threads(1); // the model is tiny: one thread beats two that wait on each other (and on a busy machine)
+        string root = options.OutputFolder;
+        Directory.CreateDirectory(root);
+        var size = new VlmSize(options.ModelDim, options.Layers);
+        var data = await SceneData.CreateAsync(options.EvalItems, cancellationToken).ConfigureAwait(false);
+        console.MarkupLine(Inv($"[grey]{data.HeldOut.Count} held-out questions, {data.Demanding.Count} visually demanding (the question-only prior gets them wrong); VEPA reads with the {trainingReaderName}.[/]"));
+
+        using var strictReward = new SufficiencyRewardModel(new SceneBlindReader(strict: true));
+        using var lenientReward = new SufficiencyRewardModel(new SceneBlindReader(strict: false));
+        var readers = new List<(string Name, IRewardModel Reward)> { ("training reader", lenientReward), ("strict reader", strictReward) };
+        if (trainingReaderName != "training reader")
+        {
+            readers.Insert(0, (trainingReaderName, trainingReward));
+        }
+
+        var seeds = new List<SeedResult>();
+        double captionLoss = double.NaN;
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                // (a) caption pretraining: one base model for every seed, as the paper starts every run from one pretrained VLM.
+                string captionPath = Path.Combine(root, "checkpoints", "caption.pt");
+                string captionInfo = Path.Combine(root, "checkpoints", "caption.json");
+                var captionTask = ctx.AddTask("caption pretraining", maxValue: options.CaptionSteps);
+                SceneVlm caption;
+                if (options.Resume && File.Exists(captionPath) && File.Exists(captionInfo))
+                {
+                    caption = ModelFiles.Load(size, captionPath);
+                    captionLoss = JsonSerializer.Deserialize<double>(File.ReadAllText(captionInfo));
+                    captionTask.Description = Inv($"caption pretraining (loaded, loss {captionLoss:0.000})");
+                    captionTask.Value = options.CaptionSteps;
+                }
+                else
+                {
+                    torch.manual_seed(0);
+                    caption = new SceneVlm(size, new torch.Generator(0));
+                    captionLoss = Supervised.Train(caption, options.CaptionSteps, step => SceneData.CaptionBatch(step, CaptionBatch), 3e-3,
+                        (step, loss) =>
+                        {
+                            captionTask.Value = step;
+                            if (step % 50 == 0)
+                            {
+                                captionTask.Description = Inv($"caption pretraining (loss {loss:0.000})");
+                            }
+                        },
+                        cancellationToken);
+                    ModelFiles.Save(caption, captionPath);
+                    File.WriteAllText(captionInfo, JsonSerializer.Serialize(captionLoss, ReportWriter.JsonOptions));
+                }
+
+                using var captionModel = caption;
+                using var demandingImages = Batches.Images(data.Demanding.Select(i => i.Scene).ToList());
+                string[] captionEvidence = Evaluation.Evidence(captionModel, data.Demanding, demandingImages);
+                var captionScores = new List<EvidenceScore>();
+                foreach (var (name, reward) in readers)
+                {
+                    captionScores.Add(await Evaluation.ScoreEvidenceAsync(name, reward, data.Demanding, captionEvidence, cancellationToken).ConfigureAwait(false));
+                }
+
+                for (int seed = 1; seed <= options.Seeds; seed++)
+                {
+                    string seedFolder = Path.Combine(root, Inv($"seed-{seed}"));
+                    string resultPath = Path.Combine(seedFolder, "result.json");
+                    if (options.Resume && File.Exists(resultPath))
+                    {
+                        seeds.Add(JsonSerializer.Deserialize<SeedResult>(File.ReadAllText(resultPath), ReportWriter.JsonOptions)!);
+                        ctx.AddTask(Inv($"seed {seed}: loaded from {resultPath}"), maxValue: 1).Value = 1;
+                        continue;
+                    }
+
+                    var seedClock = Stopwatch.StartNew();
+                    Directory.CreateDirectory(seedFolder);
+
+                    // (b) the VEPA stage, through the trainer.
+                    var vepaTask = ctx.AddTask(Inv($"seed {seed}: VEPA"), maxValue: options.VepaSteps);
+                    string vepaPath = Path.Combine(seedFolder, "vepa.pt");
+                    string curvePath = Path.Combine(seedFolder, "vepa-curve.json");
+                    SceneVlm vepa;
+                    List<VepaStepPoint> curve;
+                    if (options.Resume && File.Exists(vepaPath) && File.Exists(curvePath))
+                    {
+                        vepa = ModelFiles.Load(size, vepaPath);
+                        curve = JsonSerializer.Deserialize<List<VepaStepPoint>>(File.ReadAllText(curvePath), ReportWriter.JsonOptions)!;
+                        vepaTask.Value = options.VepaSteps;
+                    }
+                    else
+                    {
+                        (vepa, curve) = await VepaStage.RunAsync(captionModel, trainingReward, data, options, seed, seedFolder, options.Resume,
+                            record =>
+                            {
+                                vepaTask.Value = record.Step;
+                                vepaTask.Description = Inv($"seed {seed}: VEPA (reward {record.RewardMean:0.00}, length {record.CompletionLengthMean:0.0})");
+                            },
+                            cancellationToken).ConfigureAwait(false);
+                        ModelFiles.Save(vepa, vepaPath);
+                        File.WriteAllText(curvePath, JsonSerializer.Serialize(curve, ReportWriter.JsonOptions));
+                    }
+
+                    using var vepaModel = vepa;
+                    DrainFinalizers();
+
+                    // (c) SFT on the same limited QA set, same budget and seed, from the caption model and from the VEPA model.
+                    var sftSet = SceneData.SftSet(seed, options.SftExamples);
+                    using var sft = FineTune(ctx, captionModel, sftSet, seed, Path.Combine(seedFolder, "sft.pt"), Inv($"seed {seed}: SFT"), size, cancellationToken);
+                    using var vepaSft = FineTune(ctx, vepaModel, sftSet, seed, Path.Combine(seedFolder, "vepa-sft.pt"), Inv($"seed {seed}: VEPA+SFT"), size, cancellationToken);
+
+                    // (d) evaluation on the held-out visually demanding questions.
+                    var evalTask = ctx.AddTask(Inv($"seed {seed}: evaluation"), maxValue: 4);
+                    var sftAccuracy = Evaluation.Accuracy(sft, data.Demanding, demandingImages);
+                    var vepaSftAccuracy = Evaluation.Accuracy(vepaSft, data.Demanding, demandingImages);
+                    evalTask.Increment(1);
+                    string[] vepaEvidence = Evaluation.Evidence(vepaModel, data.Demanding, demandingImages);
+                    var vepaScores = new List<EvidenceScore>();
+                    foreach (var (name, reward) in readers)
+                    {
+                        vepaScores.Add(await Evaluation.ScoreEvidenceAsync(name, reward, data.Demanding, vepaEvidence, cancellationToken).ConfigureAwait(false));
+                    }
+
+                    evalTask.Increment(1);
+                    var sftRetention = new Dictionary<string, double[]>(StringComparer.Ordinal);
+                    var vepaSftRetention = new Dictionary<string, double[]>(StringComparer.Ordinal);
+                    foreach (var kind in Enum.GetValues<CorruptionKind>())
+                    {
+                        sftRetention[kind.ToString()] = Evaluation.Retention(sft, data.Demanding, demandingImages, kind, seed);
+                        vepaSftRetention[kind.ToString()] = Evaluation.Retention(vepaSft, data.Demanding, demandingImages, kind, seed);
+                    }
+
+                    evalTask.Increment(1);
+                    var examples = Examples(data.Demanding, captionEvidence, vepaEvidence, root, seed);
+                    evalTask.Increment(1);
+                    int tenth = Math.Max(1, curve.Count / 10);
+                    var result = new SeedResult
+                    {
+                        Seed = seed,
+                        Seconds = seedClock.Elapsed.TotalSeconds,
+                        VepaCurve = curve,
+                        RewardStart = curve.Take(tenth).Average(p => p.MeanReward),
+                        RewardEnd = curve.Skip(curve.Count - tenth).Average(p => p.MeanReward),
+                        SftAccuracy = sftAccuracy,
+                        VepaSftAccuracy = vepaSftAccuracy,
+                        CaptionEvidence = captionScores,
+                        VepaEvidence = vepaScores,
+                        SftRetention = sftRetention,
+                        VepaSftRetention = vepaSftRetention,
+                        Examples = examples,
+                    };
+                    File.WriteAllText(resultPath, JsonSerializer.Serialize(result, ReportWriter.JsonOptions));
+                    seeds.Add(result);
+                }
+            }).ConfigureAwait(false);
+
+        if (Charts.Font is null)
+        {
+            console.MarkupLine("[yellow]No TrueType font found (looked under the usual font folders): the charts will have no text.[/]");
+        }
+
+        var run = new RunResult(options, seeds, captionLoss, options.SftExamples, data.HeldOut.Count, data.Demanding.Count, clock.Elapsed.TotalSeconds, Machine(), trainingReaderName);
+        ReportWriter.Write(run, root);
+        return run;
+    }
+
+    // Runs pending finalizers between stages (see SceneVlm.One): a stage leaves many TorchSharp objects to finalize, and a
+    // finalizer that frees native memory while a later op still uses it crashed two runs at the start of SFT.
+    private static void DrainFinalizers()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    private SceneVlm FineTune(ProgressContext ctx, SceneVlm start, IReadOnlyList<VqaItem> set, int seed, string path, string label, VlmSize size, CancellationToken cancellationToken)
+    {
+        var task = ctx.AddTask(label, maxValue: options.SftSteps);
+        if (options.Resume && File.Exists(path))
+        {
+            task.Value = options.SftSteps;
+            return ModelFiles.Load(size, path);
+        }
+
+        torch.manual_seed(seed);
+        var model = start.Copy();
+        var order = new Random(seed);
+        var shuffled = new List<VqaItem>();
+        Supervised.Train(model, options.SftSteps, _ =>
+        {
+            if (shuffled.Count < SftBatch)
+            {
+                shuffled.AddRange(set.OrderBy(_ => order.Next()));
+            }
+
+            var batch = shuffled.Take(SftBatch).Select(i => new SupervisedExample(i.Scene, i.Question, Vocabulary.AnswerTask, i.Gold)).ToList();
+            shuffled.RemoveRange(0, SftBatch);
+            return batch;
+        }, options.SftLearningRate, (step, _) => task.Value = step, cancellationToken);
+        ModelFiles.Save(model, path);
+        DrainFinalizers();
+        return model;
+    }
+
+    // One example per family where the VEPA model's evidence is judged, with the scene drawn to a PNG.
+    private static List<SceneExample> Examples(IReadOnlyList<VqaItem> items, string[] before, string[] after, string root, int seed)
+    {
+        var reader = new SceneBlindReader(strict: false);
+        var examples = new List<SceneExample>();
+        var seen = new HashSet<QuestionFamily>();
+        string folder = Path.Combine(root, "scenes");
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < items.Count && examples.Count < ExampleScenes; i++)
+        {
+            if (!seen.Add(items[i].Family))
+            {
+                continue;
+            }
+
+            string file = Inv($"scenes/seed-{seed}-{examples.Count + 1}.png");
+            Charts.SceneImage(items[i].Scene, Path.Combine(root, file));
+            examples.Add(new SceneExample(
+                file,
+                string.Join(", ", items[i].Scene.Objects.Select(o => o.Phrase)),
+                items[i].Question + (items[i].Choices is { } c ? " (choices: " + string.Join(" / ", c) + ")" : string.Empty),
+                items[i].Gold,
+                before[i],
+                reader.Read(items[i].Question, before[i]).Answer,
+                after[i],
+                reader.Read(items[i].Question, after[i]).Answer));
+        }
+
+        return examples;
+    }
+
+    public static string Machine() =>
+        Inv($"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}, TorchSharp CPU ({torch.get_num_threads()} threads)");
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,50 @@
+using Vepa.Samples.SceneVepa.Stages;
+
+namespace Vepa.Samples.SceneVepa.Report;
+
+/// <summary>One logged VEPA step, as the report plots it.</summary>
+internal sealed record VepaStepPoint(int Step, double MeanReward, double MeanLength, double Kl, double ZeroStdFraction, double Seconds);
+
+/// <summary>A rendered held-out scene with a question, the evidence before and after VEPA, and what the reader answered.</summary>
+internal sealed record SceneExample(string ImageFile, string Truth, string Question, string Gold, string EvidenceBefore, string AnswerBefore, string EvidenceAfter, string AnswerAfter);
+
+/// <summary>Everything measured for one seed; written as JSON so that a resumed run reports finished seeds without rerunning them.</summary>
+internal sealed record SeedResult
+{
+    public required int Seed { get; init; }
+
+    public required double Seconds { get; init; }
+
+    public required IReadOnlyList<VepaStepPoint> VepaCurve { get; init; }
+
+    public required double RewardStart { get; init; }
+
+    public required double RewardEnd { get; init; }
+
+    public required Dictionary<string, double> SftAccuracy { get; init; }
+
+    public required Dictionary<string, double> VepaSftAccuracy { get; init; }
+
+    public required IReadOnlyList<EvidenceScore> CaptionEvidence { get; init; }
+
+    public required IReadOnlyList<EvidenceScore> VepaEvidence { get; init; }
+
+    /// <summary>Gets retention per corruption kind ("GaussianNoise", "MaskedPatches") for the SFT model.</summary>
+    public required Dictionary<string, double[]> SftRetention { get; init; }
+
+    public required Dictionary<string, double[]> VepaSftRetention { get; init; }
+
+    public required IReadOnlyList<SceneExample> Examples { get; init; }
+}
+
+/// <summary>What the whole run measured, for the report.</summary>
+internal sealed record RunResult(
+    RunOptions Options,
+    IReadOnlyList<SeedResult> Seeds,
+    double CaptionLoss,
+    int TrainReaderItems,
+    int HeldOutItems,
+    int DemandingItems,
+    double WallSeconds,
+    string Machine,
+    string TrainingReader);
