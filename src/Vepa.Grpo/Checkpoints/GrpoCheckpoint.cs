@@ -363,6 +363,10 @@ internal sealed class GrpoCheckpoint : IDisposable
         }
     }
 
+    /// <summary>Whether <paramref name="path"/> is a checkpoint folder or a folder holding at least one complete checkpoint.</summary>
+    public static bool Exists(string path)
+        => File.Exists(Path.Combine(path, MetadataFile)) || (System.IO.Directory.Exists(path) && Checkpoints(path).Any());
+
     private static string Resolve(string path)
     {
         if (File.Exists(Path.Combine(path, MetadataFile)))

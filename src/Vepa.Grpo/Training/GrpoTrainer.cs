@@ -237,6 +237,30 @@ public sealed class GrpoTrainer : IDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Restores the newest checkpoint at <paramref name="path"/> when there is one, and otherwise leaves the trainer as it
+    /// is: the start of a run that may or may not have been interrupted before.
+    /// </summary>
+    /// <param name="path">A checkpoint folder (holding <c>trainer.json</c>), or a folder of checkpoints (the newest complete one is used).</param>
+    /// <param name="cancellationToken">Cancels before anything is loaded.</param>
+    /// <returns><see langword="true"/> when a checkpoint was restored; <see langword="false"/> when <paramref name="path"/> holds none
+    /// (it does not exist, or holds no <c>trainer.json</c> and no complete <c>step-NNNNNNNN</c> folder).</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="InvalidOperationException">A step is running.</exception>
+    /// <exception cref="InvalidDataException">A checkpoint exists but is corrupted, truncated or does not fit this policy or optimizer:
+    /// never a silent fresh start.</exception>
+    public async Task<bool> TryResumeAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!GrpoCheckpoint.Exists(path))
+        {
+            return false;
+        }
+
+        await ResumeAsync(path, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Releases the optimizer, the reference copy and the step log (not the policy, sampler or reward model).</summary>
     public void Dispose()
     {

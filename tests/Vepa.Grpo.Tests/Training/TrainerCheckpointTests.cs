@@ -89,6 +89,30 @@ public sealed class TrainerCheckpointTests
     }
 
     [Fact]
+    public async Task TryResume_starts_fresh_only_where_there_is_no_checkpoint_and_still_rejects_a_broken_one()
+    {
+        using var folder = new TempFolder();
+        using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 9), ToyTask.Tokenizer);
+        using var trainer = new GrpoTrainer(policy, new ExactAnswerRewardModel(), Options());
+
+        (await trainer.TryResumeAsync(Path.Combine(folder.Path, "missing"))).Should().BeFalse();
+        (await trainer.TryResumeAsync(folder.Path)).Should().BeFalse("an empty folder holds no checkpoint");
+        Directory.CreateDirectory(Path.Combine(folder.Path, "step-00000007.tmp"));
+        (await trainer.TryResumeAsync(folder.Path)).Should().BeFalse("a half-written folder is not a checkpoint");
+        trainer.CompletedSteps.Should().Be(0);
+
+        string checkpoint = await WriteCheckpointAsync(folder.Path, hidden: 8);
+        (await trainer.TryResumeAsync(folder.Path)).Should().BeTrue();
+        trainer.CompletedSteps.Should().Be(1);
+
+        File.WriteAllText(Path.Combine(checkpoint, "trainer.json"), "{");
+        using var fresh = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 3), ToyTask.Tokenizer);
+        using var other = new GrpoTrainer(fresh, new ExactAnswerRewardModel(), Options());
+        var resume = () => other.TryResumeAsync(folder.Path);
+        (await resume.Should().ThrowAsync<InvalidDataException>()).Which.Message.Should().Contain("trainer.json");
+    }
+
+    [Fact]
     public async Task Only_the_newest_checkpoints_are_kept_and_resume_takes_the_newest()
     {
         using var folder = new TempFolder();
