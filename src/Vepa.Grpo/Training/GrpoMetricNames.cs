@@ -16,6 +16,9 @@ public static class GrpoMetricNames
     /// <summary>Counter of rollouts whose reward failed. Unit <c>{rollout}</c>.</summary>
     public const string FailedRewards = "vepa.grpo.rewards.failed";
 
+    /// <summary>Counter of rollouts scored with the reward's penalty because their evidence made the reward fail. Unit <c>{rollout}</c>.</summary>
+    public const string PenalizedRewards = "vepa.grpo.rewards.penalized";
+
     /// <summary>Counter of completion tokens trained on. Unit <c>{token}</c>.</summary>
     public const string Tokens = "vepa.grpo.tokens";
 

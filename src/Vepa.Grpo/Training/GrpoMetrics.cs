@@ -10,6 +10,7 @@ internal sealed class GrpoMetrics : IDisposable
     private readonly Counter<long> _steps;
     private readonly Counter<long> _rollouts;
     private readonly Counter<long> _failed;
+    private readonly Counter<long> _penalized;
     private readonly Counter<long> _tokens;
     private readonly Histogram<double> _reward;
     private readonly Histogram<double> _loss;
@@ -27,6 +28,7 @@ internal sealed class GrpoMetrics : IDisposable
         _steps = _meter.CreateCounter<long>(GrpoMetricNames.Steps, "{step}", "Completed GRPO steps.");
         _rollouts = _meter.CreateCounter<long>(GrpoMetricNames.Rollouts, "{rollout}", "Rollouts sampled.");
         _failed = _meter.CreateCounter<long>(GrpoMetricNames.FailedRewards, "{rollout}", "Rollouts whose reward failed.");
+        _penalized = _meter.CreateCounter<long>(GrpoMetricNames.PenalizedRewards, "{rollout}", "Rollouts scored with the reward's penalty because their evidence made the reward fail.");
         _tokens = _meter.CreateCounter<long>(GrpoMetricNames.Tokens, "{token}", "Completion tokens trained on.");
         _reward = _meter.CreateHistogram<double>(GrpoMetricNames.Reward, null, "Mean reward of a step.");
         _loss = _meter.CreateHistogram<double>(GrpoMetricNames.Loss, null, "Mean loss of a step.");
@@ -42,6 +44,7 @@ internal sealed class GrpoMetrics : IDisposable
         _steps.Add(1);
         _rollouts.Add(record.RolloutCount);
         _failed.Add(record.FailedRewardCount);
+        _penalized.Add(record.PenalizedRewardCount);
         _tokens.Add(record.CompletionTokens);
         RecordFinite(_reward, record.RewardMean);
         RecordFinite(_loss, record.Loss);

@@ -28,6 +28,13 @@ public sealed record GrpoStepRecord
     /// <summary>Gets the rollouts whose reward failed (NaN): excluded from the statistics, advantage 0.</summary>
     public required int FailedRewardCount { get; init; }
 
+    /// <summary>
+    /// Gets the rollouts whose evidence made the reward fail (<see cref="RewardResult.IsPenalized"/>: an over-long evidence, a
+    /// reply the evidence made unreadable, a context-length error): scored with the reward's penalty and trained on like any
+    /// score, counted here apart from <see cref="FailedRewardCount"/> (infrastructure failures, excluded).
+    /// </summary>
+    public int PenalizedRewardCount { get; init; }
+
     /// <summary>Gets the fraction of groups that carry no signal (fewer than 2 scored rewards or all equal) after resampling (TRL <c>frac_reward_zero_std</c>).</summary>
     public required double ZeroSignalGroupFraction { get; init; }
 

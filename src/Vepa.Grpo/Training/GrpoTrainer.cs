@@ -602,6 +602,7 @@ public sealed class GrpoTrainer : IDisposable
             RewardStd = Statistics.Std(scores.Values),
             RewardComponents = scores.ComponentMeans(),
             FailedRewardCount = scores.Values.Count(double.IsNaN),
+            PenalizedRewardCount = scores.Results.Count(r => r.IsPenalized),
             ZeroSignalGroupFraction = (double)zeroSignal.Count(z => z) / zeroSignal.Length,
             ResampledGroupCount = resampled,
             DroppedGroupCount = dropped,

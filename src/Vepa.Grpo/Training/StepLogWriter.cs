@@ -36,6 +36,7 @@ internal sealed class StepLogWriter : IDisposable
             }
 
             json.WriteNumber("rewards_failed", record.FailedRewardCount);
+            json.WriteNumber("rewards_penalized", record.PenalizedRewardCount);
             Number(json, "zero_signal_fraction", record.ZeroSignalGroupFraction);
             json.WriteNumber("groups_resampled", record.ResampledGroupCount);
             json.WriteNumber("groups_dropped", record.DroppedGroupCount);

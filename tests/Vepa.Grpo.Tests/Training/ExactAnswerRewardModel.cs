@@ -7,6 +7,9 @@ internal sealed class ExactAnswerRewardModel(Func<RewardRequest, double>? score 
 
     public HashSet<int> FailRows { get; } = [];
 
+    /// <summary>Gets rows scored as penalised (evidence-caused failures) with value 0.</summary>
+    public HashSet<int> PenalizeRows { get; } = [];
+
     public bool Throw { get; set; }
 
     /// <summary>Gets or sets the exception thrown when <see cref="Throw"/> is set; an HTTP error quoting a secret by default.</summary>
@@ -32,6 +35,8 @@ internal sealed class ExactAnswerRewardModel(Func<RewardRequest, double>? score 
 
         return requests.Select((r, i) => FailRows.Contains(i)
             ? RewardResult.Failed("scripted failure", isTransient: false)
+            : PenalizeRows.Contains(i)
+            ? RewardResult.Penalized(0.0, new RewardFailure("scripted evidence failure", IsTransient: false, Kind: RewardFailureKind.Evidence))
             : RewardResult.Scored(_score(r), new Dictionary<string, double> { ["s"] = _score(r) })).ToArray();
     }
 

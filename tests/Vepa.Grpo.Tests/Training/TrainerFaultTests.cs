@@ -94,6 +94,25 @@ public sealed class TrainerFaultTests
     }
 
     [Fact]
+    public async Task Penalised_rollouts_are_trained_on_with_their_penalty_and_counted_apart_from_failures()
+    {
+        using var policy = NewPolicy();
+        using var reward = new ExactAnswerRewardModel(Words);
+        reward.FailRows.Add(0);
+        reward.PenalizeRows.UnionWith([1, 5]);
+        using var trainer = new GrpoTrainer(policy, reward, Options());
+        using var probe = await policy.Sampler.SampleAsync(Prompts(), 4, SamplingFor(trainer, step: 1));
+        double[] values = probe.Texts.Select((t, row) => reward.PenalizeRows.Contains(row) ? 0.0 : Words(new RewardRequest("q", "a", t))).ToArray();
+
+        var record = await trainer.StepAsync(Prompts());
+
+        record.FailedRewardCount.Should().Be(1);
+        record.PenalizedRewardCount.Should().Be(2);
+        var scored = values.Where((_, row) => row != 0).ToArray();
+        record.RewardMean.Should().BeApproximately(scored.Average(), 1e-12, "a penalty is a score: it stays in the statistics");
+    }
+
+    [Fact]
     public async Task Cancellation_during_a_step_leaves_a_loadable_checkpoint_and_no_half_written_files()
     {
         using var folder = new TempFolder();
