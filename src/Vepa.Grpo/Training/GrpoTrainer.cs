@@ -37,6 +37,7 @@ public sealed class GrpoTrainer : IDisposable
     private readonly AdamW _optimizer;
     private IPolicy? _reference;
     private StepLogWriter? _stepLog;
+    private bool _stepLogStarted;
     private int _busy;
     private bool _disposed;
 
@@ -632,7 +633,18 @@ public sealed class GrpoTrainer : IDisposable
     private void Publish(GrpoStepRecord record)
     {
         _metrics.Record(record);
-        _stepLog?.Append(record);
+        if (_stepLog is not null)
+        {
+            if (!_stepLogStarted && record.Step == 1)
+            {
+                // A fresh run (no resume) rewrites the log: lines of an earlier run would repeat steps 1, 2, ...
+                _stepLog.TruncateTo(0);
+            }
+
+            _stepLogStarted = true;
+            _stepLog.Append(record);
+        }
+
         GrpoTrainerLog.StepCompleted(_logger, record.Step, record.RewardMean, record.RewardStd, record.FailedRewardCount, record.ZeroSignalGroupFraction,
             record.Loss, record.Kl, record.ClipFractionLow, record.ClipFractionHigh, record.Entropy, record.CompletionLengthMean, record.GradNorm,
             record.LearningRate, record.Timings.Total.TotalSeconds);
@@ -709,6 +721,7 @@ public sealed class GrpoTrainer : IDisposable
         if (_stepLog is not null)
         {
             _stepLog.TruncateTo(checkpoint.StepLogLength ?? 0);
+            _stepLogStarted = true;
         }
 
         CompletedSteps = checkpoint.Step;

@@ -160,6 +160,8 @@ public sealed class GrpoTrainerOptions
     public int? KeepCheckpoints { get; set; } = 3;
 
     /// <summary>Gets or sets the JSON-lines file one step record per line is appended to; <see langword="null"/> writes none.</summary>
+    /// <remarks>A fresh run (step 1 without a resume) starts the file anew; a resumed run cuts it to the checkpoint's position and
+    /// appends, so the file always holds one line per step of this run, in order.</remarks>
     /// <value>The default is <see langword="null"/>.</value>
     public string? StepLogPath { get; set; }
 

@@ -113,6 +113,21 @@ public sealed class TrainerCheckpointTests
     }
 
     [Fact]
+    public async Task A_fresh_run_rewrites_an_old_step_log_instead_of_appending_to_it()
+    {
+        using var folder = new TempFolder();
+        string log = Path.Combine(folder.Path, "steps.jsonl");
+        File.WriteAllLines(log, ["{\"step\":1}", "{\"step\":2}", "{\"step\":3}"]);
+        using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 9), ToyTask.Tokenizer);
+        using var trainer = new GrpoTrainer(policy, new ExactAnswerRewardModel(), Options(log));
+
+        await trainer.StepAsync(ToyTask.Batch(0, 2));
+        await trainer.StepAsync(ToyTask.Batch(1, 2));
+
+        File.ReadAllLines(log).Select(StepOf).Should().Equal(1, 2);
+    }
+
+    [Fact]
     public async Task Only_the_newest_checkpoints_are_kept_and_resume_takes_the_newest()
     {
         using var folder = new TempFolder();
