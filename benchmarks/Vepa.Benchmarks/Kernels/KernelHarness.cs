@@ -63,9 +63,10 @@ internal static class KernelHarness
         var loss = registry.PolicyLossKernels.Where(k => Selected("loss", k.Name)).ToList();
         var logProbs = registry.TokenLogProbKernels.Where(k => Selected("logprobs", k.Name)).ToList();
         var linear = registry.LinearPolicyLossKernels.Where(k => Selected("linear", k.Name)).ToList();
-        if (loss.Count + logProbs.Count + linear.Count == 0)
+        var advantages = registry.AdvantageKernels.Where(k => Selected("advantages", k.Name)).ToList();
+        if (loss.Count + logProbs.Count + linear.Count + advantages.Count == 0)
         {
-            Console.Error.WriteLine($"--filter {string.Join(',', o.Filters)} selects no kernel. Groups: loss, logprobs, linear. Kernels: {string.Join(", ", registry.PolicyLossKernels.Select(k => k.Name).Concat(registry.TokenLogProbKernels.Select(k => k.Name)).Concat(registry.LinearPolicyLossKernels.Select(k => k.Name)))}.");
+            Console.Error.WriteLine($"--filter {string.Join(',', o.Filters)} selects no kernel. Groups: loss, logprobs, linear, advantages. Kernels: {string.Join(", ", registry.PolicyLossKernels.Select(k => k.Name).Concat(registry.TokenLogProbKernels.Select(k => k.Name)).Concat(registry.LinearPolicyLossKernels.Select(k => k.Name)).Concat(registry.AdvantageKernels.Select(k => k.Name)))}.");
             return 1;
         }
 
@@ -76,6 +77,7 @@ internal static class KernelHarness
         loss = loss.Where(k => Gate(k.Name, k == reference ? null : KernelGate.CheckPolicyLoss(k, reference, gateOptions), ref exit)).ToList();
         logProbs = logProbs.Where(k => Gate(k.Name, KernelGate.CheckTokenLogProbs(k, gateOptions), ref exit)).ToList();
         linear = linear.Where(k => Gate(k.Name, KernelGate.CheckLinearPolicyLoss(k, reference, gateOptions), ref exit)).ToList();
+        advantages = advantages.Where(k => Gate(k.Name, KernelGate.CheckAdvantages(k, gateOptions), ref exit)).ToList();
         if (o.GateOnly)
         {
             return exit;
@@ -164,6 +166,38 @@ internal static class KernelHarness
             }
         }
 
+        // The advantages group: rewards [P, G] (Gaussian, every 7th reward NaN), group-std advantages; no gradient.
+        foreach (string shape in advantages.Count > 0 ? o.Shapes ?? ["4096x16"] : [])
+        {
+            var (p, g) = KernelHarnessOptions.ParsePair(shape);
+            using var generator = new Generator(11UL, CPU);
+            var cpuRewards = randn([p, g], ScalarType.Float64, generator: generator);
+            cpuRewards.view(-1)[TensorIndex.Slice(0, null, 7)] = double.NaN;
+            var rewards = cpuRewards.to(o.Dtype).to(device);
+            var options = new AdvantageOptions();
+            long bytes = 2L * elementSize * p * g;
+            foreach (var kernel in advantages)
+            {
+                try
+                {
+                    using var scope = NewDisposeScope();
+                    _ = kernel.Compute(rewards, options);
+                }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+                {
+                    Console.WriteLine($"// {kernel.Name} skips {shape}: {e.Message}");
+                    continue;
+                }
+
+                Add(new KernelCase("advantages", kernel.Name, shape, dtypeName, bytes, 8.0 * p * g, () =>
+                {
+                    using var scope = NewDisposeScope();
+                    _ = kernel.Compute(rewards, options);
+                    Sync(device);
+                }));
+            }
+        }
+
         // 3. Peak native memory of one call (CPU), then the streaming bandwidth of this machine, then BenchmarkDotNet.
         var peaks = new Dictionary<string, long?>();
         foreach (var c in KernelHarnessState.Cases.Values)
@@ -196,7 +230,7 @@ internal static class KernelHarness
         foreach (var c in KernelHarnessState.Cases.Values.Where(c => measured.ContainsKey(c.Key)))
         {
             var (mean, sd) = measured[c.Key];
-            string baseline = o.Baseline ?? c.Group switch { "loss" => "reference", "linear" => "matmul-composition", _ => "plain" };
+            string baseline = o.Baseline ?? c.Group switch { "loss" => "reference", "linear" => "matmul-composition", "advantages" => "tensor", _ => "plain" };
             string baselineKey = $"{c.Group}/{baseline}/{c.Shape}";
             double? ratio = measured.TryGetValue(baselineKey, out var b) ? mean / b.Mean : null;
             double bytesPerSecond = c.Bytes / (mean * 1e-9);

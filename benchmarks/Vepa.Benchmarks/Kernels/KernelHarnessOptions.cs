@@ -13,13 +13,14 @@ internal sealed record KernelHarnessOptions
         reference), then times the kernels that passed with BenchmarkDotNet (in process), and exports the results.
 
         Options:
-          --filter TEXT[,TEXT]   groups or kernels to run: "loss", "logprobs", "linear", or a kernel name (default: loss)
+          --filter TEXT[,TEXT]   groups or kernels to run: "loss", "logprobs", "linear", "advantages", or a kernel
+                                 name (default: loss)
           --shapes LIST          loss: BxT (e.g. 64x1024,1024x4096); logprobs: NxV (e.g. 2048x32768); linear: BxT with H = 1024,
-                                 V = 32768. Default: 64x1024 / 2048x32768 / 2x1024
+                                 V = 32768; advantages: PxG. Default: 64x1024 / 2048x32768 / 2x1024 / 4096x16
           --device cpu|cuda      where the inputs live (cuda needs a CUDA LibTorch; timings synchronise the device). Default: cpu
           --dtype NAME           float32, float64 or bf16 for the timed inputs (the gate runs float64, float32 and bf16). Default: float32
           --baseline NAME        the kernel the Ratio column divides by. Default: reference (loss), plain (logprobs),
-                                 matmul-composition (linear)
+                                 matmul-composition (linear), tensor (advantages)
           --iterations N         measured iterations per case (one launch, two warm-ups). Default: 5
           --out DIR              where results.{md,json,csv} and BenchmarkDotNet's own reports go. Default: kernel-results
           --compare FILE         a previous results.json: flag cases slower by more than --threshold, exit code 3

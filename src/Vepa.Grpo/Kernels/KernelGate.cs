@@ -154,6 +154,132 @@ public static class KernelGate
         return new KernelGateReport(candidate.Name, run, 0, null);
     }
 
+    /// <summary>
+    /// Checks an advantage kernel against plain float64 managed loops: every <see cref="AdvantageNormalization"/>, ε 1e-4,
+    /// 1e-6 and 1e-9, rewards [P, G] of shapes 1×4, 6×2, 5×16 and 257×8, in three forms (Gaussian rewards; rows cycling
+    /// through one NaN, all but one NaN, all NaN, constant and Gaussian; 0/1 rewards, many groups constant), float64 (1e-10)
+    /// and float32 (1e-5) inputs (other dtypes of <see cref="KernelGateOptions.Dtypes"/> are not gated for this contract).
+    /// Advantages of NaN rewards and of zero-signal groups must be exactly 0.
+    /// </summary>
+    /// <param name="candidate">The kernel under test.</param>
+    /// <param name="options">The gate settings; <see langword="null"/> uses the defaults.</param>
+    /// <returns>The report.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="candidate"/> is <see langword="null"/>.</exception>
+    public static KernelGateReport CheckAdvantages(IAdvantageKernel candidate, KernelGateOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        options ??= new KernelGateOptions();
+        Device device = options.Device ?? CPU;
+        (int P, int G)[] shapes = [(1, 4), (6, 2), (5, 16), (257, 8)];
+        string[] forms = ["gaussian", "nan-rows", "binary"];
+        double[] epsilons = [1e-4, 1e-6, 1e-9];
+        int run = 0;
+        foreach (var dtype in options.Dtypes.Where(d => d is ScalarType.Float64 or ScalarType.Float32))
+        {
+            foreach (var (p, g) in shapes)
+            {
+                foreach (string form in forms)
+                {
+                    double[] rewards = AdvantageRewards(p, g, form, options.Seed + run);
+                    foreach (var mode in Enum.GetValues<AdvantageNormalization>())
+                    {
+                        foreach (double epsilon in epsilons)
+                        {
+                            using var scope = NewDisposeScope();
+                            run++;
+                            string what = string.Create(CultureInfo.InvariantCulture, $"case {run} ({mode}, eps {epsilon:G2}, {p}x{g}, {dtype}, {form})");
+                            string? mismatch = CompareAdvantages(candidate, rewards, p, g, dtype, new AdvantageOptions { Normalization = mode, Epsilon = epsilon }, device);
+                            if (mismatch is not null)
+                            {
+                                return new KernelGateReport(candidate.Name, run, 0, $"{what}: {mismatch}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return new KernelGateReport(candidate.Name, run, 0, null);
+    }
+
+    private static double[] AdvantageRewards(int p, int g, string form, int seed)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator((ulong)seed, CPU);
+        double[] r = form == "binary"
+            ? randint(2, [p * g], ScalarType.Float64, generator: generator).data<double>().ToArray()
+            : ((randn([p * g], ScalarType.Float64, generator: generator) * 2.0) + 0.5).data<double>().ToArray();
+        if (form == "nan-rows")
+        {
+            for (int row = 0; row < p; row++)
+            {
+                int start = row * g;
+                switch (row % 5)
+                {
+                    case 0: // one NaN
+                        r[start + (row % g)] = double.NaN;
+                        break;
+                    case 1: // all but one NaN
+                        for (int i = 0; i < g; i++)
+                        {
+                            r[start + i] = i == g - 1 ? r[start + i] : double.NaN;
+                        }
+
+                        break;
+                    case 2: // all NaN
+                        Array.Fill(r, double.NaN, start, g);
+                        break;
+                    case 3: // constant
+                        Array.Fill(r, 0.75, start, g);
+                        break;
+                }
+            }
+        }
+
+        return r;
+    }
+
+    private static string? CompareAdvantages(IAdvantageKernel candidate, double[] values, int p, int g, ScalarType dtype, AdvantageOptions options, Device device)
+    {
+        // The reference sees the rewards as the candidate does: rounded to the input dtype.
+        var rewards = tensor(values, [p, g], ScalarType.Float64).to(dtype);
+        double[] rounded = rewards.to(ScalarType.Float64).data<double>().ToArray();
+        var (expected, exactZero) = AdvantageGateReference.Compute(rounded, p, g, options.Normalization, options.Epsilon);
+        var input = rewards.to(device);
+        Tensor actual;
+        try
+        {
+            actual = candidate.Compute(input, options);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"threw {e.GetType().Name}: {e.Message}";
+        }
+
+        if (actual.dtype != dtype)
+        {
+            return $"the advantages are {actual.dtype}, expected {dtype} (the rewards' dtype)";
+        }
+
+        string? mismatch = CompareTensor("advantages", actual, tensor(expected, [p, g], ScalarType.Float64), Tolerances(dtype).Values);
+        if (mismatch is not null)
+        {
+            return mismatch;
+        }
+
+        double[] got = actual.detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        for (int i = 0; i < got.Length; i++)
+        {
+            if (exactZero[i] && got[i] != 0.0)
+            {
+                string why = double.IsNaN(rounded[i]) ? "its reward is NaN" : "its group carries no signal";
+                return string.Create(CultureInfo.InvariantCulture, $"advantages at flat index {i}: expected exactly 0 ({why}), got {got[i]:R}");
+            }
+        }
+
+        return null;
+    }
+
     private static string? CompareLinear(
         ILinearPolicyLossKernel candidate, IPolicyLossKernel reference, KernelGateCase c, ScalarType dtype, int hiddenSize, int vocabulary, int seed, Device device)
     {
