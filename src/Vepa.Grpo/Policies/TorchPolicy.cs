@@ -163,6 +163,7 @@ public sealed class TorchPolicy : IPolicy
         var weight = Module.LmHeadWeight;
         clone.to(weight.device);
         clone.to(weight.dtype);
+        clone.eval();   // a frozen reference: no dropout noise in the reference log-probs and the KL
         var reference = new TorchPolicy(clone, Tokenizer, Options, frozen: true);
         try
         {

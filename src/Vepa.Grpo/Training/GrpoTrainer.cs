@@ -496,6 +496,8 @@ public sealed class GrpoTrainer : IDisposable
             : batch.SamplerLogProbs?.to(device) ?? throw new InvalidOperationException(
                 $"Loss.SamplerCorrection is {loss.SamplerCorrection}, but the sampler reported no log-probs (RolloutBatch.SamplerLogProbs is null).");
 
+        // Tokens per row, read once: micro-batches of a token-normalised loss are weighted by their share of the minibatch's tokens.
+        long[] rowTokens = loss.Aggregation == LossAggregation.TokenMean ? mask.sum(1, type: ScalarType.Int64).cpu().data<long>().ToArray() : [];
         int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
         int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
         int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
@@ -537,6 +539,7 @@ public sealed class GrpoTrainer : IDisposable
             {
                 int[] minibatch = order[m..Math.Min(order.Length, m + miniSize)];
                 _optimizer.zero_grad();
+                long miniTokens = loss.Aggregation == LossAggregation.TokenMean ? Math.Max(1, minibatch.Sum(r => rowTokens[r])) : 0;
                 for (int u = 0; u < minibatch.Length; u += microSize)
                 {
                     int[] microbatch = minibatch[u..Math.Min(minibatch.Length, u + microSize)];
@@ -557,7 +560,7 @@ public sealed class GrpoTrainer : IDisposable
                             Mask = microMask,
                         },
                         loss);
-                    (result.Loss * ((double)microbatch.Length / minibatch.Length)).backward();
+                    (result.Loss * MicroBatchWeight(loss.Aggregation, microbatch, minibatch.Length, rowTokens, miniTokens)).backward();
                     totals.Add(result, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
                 }
 
@@ -651,14 +654,27 @@ public sealed class GrpoTrainer : IDisposable
         StepCompleted?.Invoke(this, record);
     }
 
+    /// <summary>
+    /// The weight of a micro-batch's loss so that the accumulated gradient equals the whole minibatch's: its share of the rows
+    /// for row-normalised aggregations, its share of the tokens for the token mean, 1 for the token sum.
+    /// </summary>
+    private static double MicroBatchWeight(LossAggregation aggregation, int[] microbatch, int miniRows, long[] rowTokens, long miniTokens)
+        => aggregation switch
+        {
+            LossAggregation.TokenMean => (double)Math.Max(1, microbatch.Sum(r => rowTokens[r])) / miniTokens,
+            LossAggregation.TokenSum => 1.0,
+            _ => (double)microbatch.Length / miniRows,
+        };
+
     private double ClipGradients()
     {
+        // One scope for both paths: the gradient handles read here must not pile up in the step's scope.
+        using var scope = NewDisposeScope();
         if (_options.MaxGradNorm is double max)
         {
             return nn.utils.clip_grad_norm_(_parameters.Where(p => p.grad is not null), max, 2.0);
         }
 
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var squares = _parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float64).square().sum()).ToArray();
         return squares.Length == 0 ? 0.0 : Math.Sqrt(stack(squares).sum().item<double>());

@@ -137,7 +137,7 @@ internal static partial class ChatClientBlindReaderFailures
 
     /// <summary>What OpenAI, vLLM, SGLang, TGI, llama.cpp and Ollama say when a prompt is longer than the model's context.</summary>
     [System.Text.RegularExpressions.GeneratedRegex(
-        @"context[_ ]length[_ ]exceeded|maximum context length|context (?:length|window|size)|(?:prompt|input|request)\b[^\n]{0,40}\b(?:too long|longer than|exceeds?)|too many (?:input )?tokens|exceeds? the (?:available )?context|max_model_len|string_above_max_length|tokens?[^\n]{0,80}must be\s*<=\s*\d+",
+        @"context[_ ]length[_ ]exceeded|maximum context length|context (?:length|window|size)|(?:prompt|input|request)\b[^\n]{0,40}\b(?:too long|longer than|exceeds?)|too many (?:input )?tokens|exceeds? the (?:available )?context|max_model_len|string_above_max_length|tokens?[^\n]{0,80}must be\s*<=\s*\d+|inputs?\b[^\n]{0,40}(?:must have less than|less than \d+ tokens)",
         System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex ContextLengthRegex();
 

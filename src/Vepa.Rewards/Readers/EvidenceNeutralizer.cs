@@ -86,11 +86,17 @@ internal static partial class EvidenceNeutralizer
         return builder?.ToString() ?? text;
     }
 
-    /// <summary>Gets whether a code point renders as nothing: a control or format character, a variation selector, a filler.</summary>
+    /// <summary>Gets whether a code point renders as nothing: a control or format character, a variation selector, a filler,
+    /// a surrogate or a noncharacter (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF: <see cref="string.Normalize()"/> throws on them).</summary>
     /// <param name="codePoint">The code point.</param>
     /// <returns><see langword="true"/> for invisible code points.</returns>
     public static bool IsInvisibleCodePoint(int codePoint)
     {
+        if (codePoint is (>= 0xFDD0 and <= 0xFDEF) || (codePoint & 0xFFFE) == 0xFFFE)
+        {
+            return true;
+        }
+
         if (codePoint is (>= 0xFE00 and <= 0xFE0F) or (>= 0xE0100 and <= 0xE01EF) or 0x034F or 0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x180E or 0x2800)
         {
             return true;

@@ -100,6 +100,29 @@ public sealed class TrainerKnobTests
         oldReference.Zip(theta, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3, "the policy moved away from the reference");
     }
 
+    [Theory]
+    [InlineData(LossAggregation.SequenceMeanTokenMean)]
+    [InlineData(LossAggregation.TokenMean)]
+    [InlineData(LossAggregation.ConstantNormalizer)]
+    [InlineData(LossAggregation.TokenSum)]
+    public async Task Micro_batches_accumulate_the_gradient_of_the_whole_minibatch_under_every_aggregation(LossAggregation aggregation)
+    {
+        // Adam's ε = 1 makes the update scale with the gradient (near SGD), and no clipping: a wrongly weighted micro-batch shows.
+        void Configure(GrpoTrainerOptions o, int? micro)
+        {
+            o.Loss = new PolicyLossOptions { Beta = 0, Aggregation = aggregation, MaxCompletionLength = aggregation == LossAggregation.ConstantNormalizer ? 3 : null };
+            o.AdamEpsilon = 1.0;
+            o.MaxGradNorm = null;
+            o.ShuffleMiniBatches = false;
+            o.MicroBatchSize = micro;
+        }
+
+        var whole = await StepAndReadAsync(o => Configure(o, null));
+        var micro = await StepAndReadAsync(o => Configure(o, 2));
+
+        whole.Zip(micro, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-12);
+    }
+
     private static TorchPolicy NewPolicy() => new(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 21), ToyTask.Tokenizer);
 
     private static double[] Read(IPolicy policy)

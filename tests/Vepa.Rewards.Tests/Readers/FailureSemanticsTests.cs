@@ -20,6 +20,7 @@ public sealed class FailureSemanticsTests
         (new ScriptedReply { StatusCode = 400, ErrorMessage = "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens." }, SufficiencyRewardFormula.Multiplicative, 0.0, "context length"),
         (new ScriptedReply { StatusCode = 400, ErrorMessage = "The input (9000 tokens) is longer than the model's context length (4096 tokens)." }, SufficiencyRewardFormula.Signed, -1.0, "context length"),
         (new ScriptedReply { StatusCode = 400, ErrorMessage = "context_length_exceeded" }, SufficiencyRewardFormula.Signed, -1.0, "context length"),
+        (new ScriptedReply { StatusCode = 422, ErrorMessage = "Input validation error: `inputs` must have less than 4096 tokens. Given: 9000" }, SufficiencyRewardFormula.Signed, -1.0, "context length"),
         (new ScriptedReply { StatusCode = 413, ErrorMessage = "Payload too large" }, SufficiencyRewardFormula.Multiplicative, 0.0, "context length"),
         (new ScriptedReply { StatusCode = 400, ErrorMessage = "The response was filtered due to the prompt triggering Azure OpenAI's content management policy." }, SufficiencyRewardFormula.Signed, -1.0, "content filter"),
         (ScriptedReply.Answer("The car is nice."), SufficiencyRewardFormula.Signed, -1.0, "malformed"),
@@ -183,6 +184,26 @@ public sealed class FailureSemanticsTests
         server.RequestCount.Should().Be(0);
         result.Value.Should().Be(0.0);
         result.Annotations[SufficiencyRewardKeys.ReaderSkipped].Should().Be("empty evidence");
+    }
+
+    [Theory]
+    [InlineData("the car is blue \uFFFE")]
+    [InlineData("the car \uFFFF is \uFDD0 blue")]
+    [InlineData("the car is \U0010FFFE blue")]
+    public async Task Noncharacters_in_evidence_neither_crash_the_batch_nor_reach_the_reader(string evidence)
+    {
+        // string.Normalize throws on noncharacters: a policy that writes one must not fail the whole batch.
+        await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer("[[honest]] blue"));
+        using var model = new SufficiencyRewardModel(server.CreateChatClient().AsBlindReader());
+
+        RewardResult result = (await model.ScoreAsync([new RewardRequest(Question, "blue", evidence)])).Single();
+
+        result.IsScored.Should().BeTrue();
+        result.Value.Should().Be(1.0);
+        string sent = server.Requests.Single().UserText;
+        sent.Should().Contain("blue");
+        sent.Should().NotContain("\uFFFE", "noncharacters are removed before sending").And.NotContain("\uFFFF").And.NotContain("\uFDD0")
+            .And.NotContain("\U0010FFFE");
     }
 
     [Fact]
