@@ -21,6 +21,11 @@ internal sealed class PyTorchPeer : IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        // Debian's python3-torch does its matrix products through the system BLAS (BLAS_INFO=generic): install an optimised one
+        // (apt-get install libopenblas0-pthread; the reference netlib BLAS is ~40x slower) and give it the same thread count.
+        string threads = QwenBenchmarkShape.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["OPENBLAS_NUM_THREADS"] = threads;
+        start.Environment["OMP_NUM_THREADS"] = threads;
         start.ArgumentList.Add(script);
         foreach (int a in new[]
         {

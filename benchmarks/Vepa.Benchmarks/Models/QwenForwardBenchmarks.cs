@@ -7,14 +7,14 @@ namespace Vepa.Benchmarks.Models;
 
 /// <summary>
 /// The decoder stack's forward and forward + backward (to the last hidden states, as a trainer uses it) on a Qwen2.5-0.5B-shaped
-/// 2-layer model, batch 2 × 128 tokens, float32 on the CPU, against the same model in PyTorch eager (Debian's python3-torch,
+/// 2-layer model, batch 1 × 96 tokens, float32 on the CPU, against the same model in PyTorch eager (Debian's python3-torch,
 /// the baseline) driven from the same run. Both sides use <see cref="QwenBenchmarkShape.Threads"/> intra-op threads.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(QwenBenchmarkConfig))]
 public class QwenForwardBenchmarks
 {
-    private const int Batch = 2, Length = 128;
+    private const int Batch = 1, Length = 96;
     private QwenForCausalLM _model = null!;
     private Tensor _ids = null!;
     private PyTorchPeer _peer = null!;
