@@ -30,7 +30,7 @@ public sealed class QwenTokenizer : ITokenizer
     private readonly BpeTokenizer _bpe;
     private readonly string?[] _tokens;
     private readonly bool[] _special;
-    private readonly FrozenDictionary<string, int> _vocabulary;
+    private readonly Dictionary<string, int> _vocabulary; // read-only after construction
     private readonly AddedTokenSplitter _rawAdded;
     private readonly AddedTokenSplitter _rawAddedNoSpecial;
     private readonly AddedTokenSplitter _normalizedAdded;
@@ -49,7 +49,7 @@ public sealed class QwenTokenizer : ITokenizer
             ByteLevel = true,
         });
 
-        var vocabulary = new Dictionary<string, int>(json.Vocabulary, StringComparer.Ordinal);
+        var vocabulary = json.Vocabulary;
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
         var special = new Dictionary<string, int>(StringComparer.Ordinal);
         int count = json.Vocabulary.Count == 0 ? 0 : json.Vocabulary.Values.Max() + 1;
@@ -87,7 +87,7 @@ public sealed class QwenTokenizer : ITokenizer
             _special[id] = true;
         }
 
-        _vocabulary = vocabulary.ToFrozenDictionary(StringComparer.Ordinal);
+        _vocabulary = vocabulary;
         AddedTokens = added.ToFrozenDictionary(StringComparer.Ordinal);
         SpecialTokens = special.ToFrozenDictionary(StringComparer.Ordinal);
         var rawTokens = json.AddedTokens.Where(t => !t.Normalized).ToList();
@@ -256,10 +256,46 @@ public sealed class QwenTokenizer : ITokenizer
     public IReadOnlyList<long> Encode(string text, bool splitSpecialTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return splitSpecialTokens
+            ? EncodeCore(text, _rawAddedNoSpecial.Split(text), _normalizedAddedNoSpecial)
+            : EncodeCore(text, _rawAdded.Split(text), _normalizedAdded);
+    }
+
+    /// <summary>Encodes the concatenation of segments, matching special tokens only inside trusted segments (template text) and
+    /// treating them as plain text inside untrusted ones (message content); otherwise exactly <see cref="Encode(string, bool)"/>.</summary>
+    internal IReadOnlyList<long> EncodeSegments(IReadOnlyList<(string Text, bool Trusted)> segments)
+    {
+        var text = new StringBuilder();
+        var untrusted = new List<(int Start, int End)>();
+        foreach (var (segment, trusted) in segments)
+        {
+            if (!trusted && segment.Length > 0)
+            {
+                untrusted.Add((text.Length, text.Length + segment.Length));
+            }
+
+            text.Append(segment);
+        }
+
+        string joined = text.ToString();
+        bool Accept(int start, int id)
+        {
+            if (!_special[id])
+            {
+                return true;
+            }
+
+            int end = start + _tokens[id]!.Length;
+            return !untrusted.Any(r => start < r.End && end > r.Start);
+        }
+
+        return EncodeCore(joined, _rawAdded.Split(joined, Accept), _normalizedAddedNoSpecial);
+    }
+
+    private List<long> EncodeCore(string text, List<(int Start, int Length, int Id)> runs, AddedTokenSplitter normalized)
+    {
         var ids = new List<long>(text.Length / 3 + 4);
-        var raw = splitSpecialTokens ? _rawAddedNoSpecial : _rawAdded;
-        var normalized = splitSpecialTokens ? _normalizedAddedNoSpecial : _normalizedAdded;
-        foreach (var (start, length, id) in raw.Split(text))
+        foreach (var (start, length, id) in runs)
         {
             if (id >= 0)
             {
