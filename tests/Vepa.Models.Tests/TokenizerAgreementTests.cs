@@ -29,6 +29,20 @@ public class TokenizerAgreementTests
     }
 
     [Fact]
+    public void The_long_piece_merger_alone_also_gives_the_reference_ids()
+    {
+        // Pieces over 128 UTF-16 units skip Microsoft.ML.Tokenizers' quadratic merge loop; forcing that path for every piece must
+        // still reproduce the reference on the whole corpus.
+        var tokenizer = TokenizerFixtures.Real;
+        var mismatches = TokenizerFixtures.Cases
+            .Where(c => !tokenizer.EncodeWithMergerOnly(c.Text).SequenceEqual(c.Ids))
+            .Select(c => $"{Show(c.Text)}: expected [{string.Join(",", c.Ids)}] got [{string.Join(",", tokenizer.EncodeWithMergerOnly(c.Text))}]")
+            .ToList();
+        mismatches.Should().BeEmpty();
+        TokenizerFixtures.Cases.Count(c => c.Text.Length > 128).Should().BeGreaterThan(15);
+    }
+
+    [Fact]
     public void Splitting_special_tokens_encodes_them_as_text_like_the_reference()
     {
         var tokenizer = TokenizerFixtures.Real;

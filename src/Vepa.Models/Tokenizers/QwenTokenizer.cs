@@ -27,7 +27,12 @@ public sealed class QwenTokenizer : ITokenizer
     private const string ConfigFile = "tokenizer_config.json";
     private const string ModelConfigFile = "config.json";
 
+    // Pieces longer than this (UTF-16 units) are merged by ByteLevelMerger: BpeTokenizer's merge loop is quadratic in a piece's length.
+    private const int LongPieceThreshold = 128;
+
     private readonly BpeTokenizer _bpe;
+    private readonly CodePointRegexPreTokenizer _preTokenizer;
+    private readonly ByteLevelMerger _merger;
     private readonly string?[] _tokens;
     private readonly bool[] _special;
     private readonly Dictionary<string, int> _vocabulary; // read-only after construction
@@ -41,13 +46,14 @@ public sealed class QwenTokenizer : ITokenizer
     {
         _normalizeNfc = json.NormalizeNfc;
         PreTokenizerPattern = json.Pattern;
-        var preTokenizer = new CodePointRegexPreTokenizer(new Regex(json.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled));
+        _preTokenizer = new CodePointRegexPreTokenizer(new Regex(json.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled));
         _bpe = BpeTokenizer.Create(new BpeOptions(json.Vocabulary)
         {
             Merges = json.Merges,
-            PreTokenizer = preTokenizer,
+            PreTokenizer = _preTokenizer,
             ByteLevel = true,
         });
+        _merger = new ByteLevelMerger(json.Vocabulary, json.Merges, tokenizerPath);
 
         var vocabulary = json.Vocabulary;
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -292,7 +298,29 @@ public sealed class QwenTokenizer : ITokenizer
         return EncodeCore(joined, _rawAdded.Split(joined, Accept), _normalizedAddedNoSpecial);
     }
 
-    private List<long> EncodeCore(string text, List<(int Start, int Length, int Id)> runs, AddedTokenSplitter normalized)
+    /// <summary>Encodes as <see cref="Encode(string, bool)"/> but merges every piece with <see cref="ByteLevelMerger"/> (for tests: both merge paths must give the reference ids).</summary>
+    internal IReadOnlyList<long> EncodeWithMergerOnly(string text) => EncodeCore(text, _rawAdded.Split(text), _normalizedAdded, forceMerger: true);
+
+    private void EncodePlain(string text, List<long> ids, bool forceMerger)
+    {
+        foreach (var (offset, length) in _preTokenizer.Split(text))
+        {
+            string piece = text.Substring(offset, length);
+            if (forceMerger || length > LongPieceThreshold)
+            {
+                _merger.Encode(piece, ids);
+            }
+            else
+            {
+                foreach (int id in _bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false))
+                {
+                    ids.Add(id);
+                }
+            }
+        }
+    }
+
+    private List<long> EncodeCore(string text, List<(int Start, int Length, int Id)> runs, AddedTokenSplitter normalized, bool forceMerger = false)
     {
         var ids = new List<long>(text.Length / 3 + 4);
         foreach (var (start, length, id) in runs)
@@ -318,10 +346,7 @@ public sealed class QwenTokenizer : ITokenizer
                 }
                 else
                 {
-                    foreach (int bpeId in _bpe.EncodeToIds(piece.Substring(s, l), considerPreTokenization: true, considerNormalization: false))
-                    {
-                        ids.Add(bpeId);
-                    }
+                    EncodePlain(piece.Substring(s, l), ids, forceMerger);
                 }
             }
         }
