@@ -43,6 +43,23 @@ public class TokenizerAgreementTests
     }
 
     [Fact]
+    public void Concurrent_encoding_and_decoding_give_the_reference_results()
+    {
+        var tokenizer = TokenizerFixtures.Real;
+        var cases = TokenizerFixtures.Cases;
+        int failures = 0;
+        Parallel.For(0, cases.Count * 3, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var c = cases[i % cases.Count];
+            if (!tokenizer.Encode(c.Text).SequenceEqual(c.Ids) || tokenizer.Decode(c.Ids) != c.Decoded)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        });
+        failures.Should().Be(0);
+    }
+
+    [Fact]
     public void Splitting_special_tokens_encodes_them_as_text_like_the_reference()
     {
         var tokenizer = TokenizerFixtures.Real;
