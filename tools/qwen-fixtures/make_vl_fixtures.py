@@ -417,5 +417,31 @@ def main():
     save_safetensors(os.path.join(exp_dir, "expected.safetensors"), out)
 
 
+def compare_kernels():
+    """Measures how far other bicubic kernels land from PIL's (the slow processor's): torch's bicubic without and with
+    antialiasing on uint8 input rounded back to uint8 (what a tensor-based 'fast' processor does), on the fixture images."""
+    import torch.nn.functional as F
+    pre = json.load(open(os.path.join(ROOT, "qwen2-vl-processor", "preprocessor_config.json")))
+    std = np.array(CLIP_STD, dtype=np.float32)
+    for name in sorted(os.listdir(os.path.join(ROOT, "images"))):
+        im = Image.open(os.path.join(ROOT, "images", name)).convert("RGB")
+        rh, rw = smart_resize(im.height, im.width, 28, pre["min_pixels"], pre["max_pixels"])
+        ref = np.array(im.resize((rw, rh), resample=Image.BICUBIC)).astype(np.int32)
+        x = torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].double()
+        row = [f"{name:16s} {im.width}x{im.height} -> {rw}x{rh}"]
+        for aa in (False, True):
+            y = F.interpolate(x, size=(rh, rw), mode="bicubic", align_corners=False, antialias=aa)
+            y = y.round().clamp(0, 255)[0].permute(1, 2, 0).numpy().astype(np.int32)
+            d = np.abs(y - ref)
+            pv = (d.astype(np.float32) / 255.0 / std).max()  # the largest pixel_values difference it causes
+            row.append(f"antialias={aa}: max |d| {d.max():3d} levels, mean {d.mean():.3f}, "
+                       f"{(d > 0).mean() * 100:5.1f}% differ, max pixel_values diff {pv:.4f}")
+        print("  ".join(row))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--compare-kernels" in sys.argv:
+        compare_kernels()
+    else:
+        main()
