@@ -26,7 +26,7 @@ with multimodal RoPE); it shares no code with the C# implementation under test.
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
@@ -38,30 +38,12 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# safetensors writer (format: u64 little-endian header length, JSON header, raw little-endian data)
-# ----------------------------------------------------------------------------------------------------------------------
-_DT = {torch.float32: ("F32", np.float32), torch.float64: ("F64", np.float64), torch.int64: ("I64", np.int64),
-       torch.uint8: ("U8", np.uint8), torch.int32: ("I32", np.int32)}
+# safetensors files are written by make_text_fixtures.py's writer (also uint8 here, for the resized images).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_text_fixtures  # noqa: E402
 
-
-def save_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous()
-        code, npdt = _DT[t.dtype]
-        data = t.numpy().astype(npdt).tobytes()
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
+make_text_fixtures.DTYPE_NAMES.setdefault(torch.uint8, "U8")
+save_safetensors = make_text_fixtures.write_safetensors
 
 
 # ----------------------------------------------------------------------------------------------------------------------

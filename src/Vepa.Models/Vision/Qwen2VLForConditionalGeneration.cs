@@ -212,17 +212,7 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
             File.WriteAllText(Path.Combine(folder, "generation_config.json"), GenerationConfigJson);
         }
 
-        if (SourceFolder is not null && Path.GetFullPath(SourceFolder) != Path.GetFullPath(folder))
-        {
-            foreach (string file in QwenForCausalLM.CompanionFiles)
-            {
-                string source = Path.Combine(SourceFolder, file);
-                if (File.Exists(source))
-                {
-                    File.Copy(source, Path.Combine(folder, file), overwrite: true);
-                }
-            }
-        }
+        QwenForCausalLM.CopyCompanionFiles(SourceFolder, folder);
     }
 
     /// <summary>Computes the 3-row M-RoPE positions of prompts and their rope deltas (see <see cref="Qwen2VLPositions.GetRopeIndex"/>) with this model's token ids.</summary>
