@@ -104,6 +104,18 @@ def make_images(rng):
     return out
 
 
+def make_decoding_images(rng):
+    h, w = 15, 20
+    yy, xx = np.mgrid[0:h, 0:w]
+    grey = np.clip(yy * 17 + xx * 5 + rng.normal(0, 10, (h, w)), 0, 255).astype(np.uint8)
+    rgba = np.clip(np.stack([xx * 12, yy * 16, (xx + yy) * 7, 255 - xx * 12], -1) + rng.normal(0, 8, (h, w, 4)), 0, 255).astype(np.uint8)
+    photo = np.clip(np.stack([xx * 6 + yy * 3, 128 + 60 * np.sin(xx / 4.0), yy * 8], -1) + rng.normal(0, 12, (48, 64, 3))[:h, :w], 0, 255)
+    out = {"decode_grey.png": Image.fromarray(grey, "L"), "decode_rgba.png": Image.fromarray(rgba, "RGBA")}
+    big = np.clip(np.kron(photo, np.ones((3, 3, 1))) + rng.normal(0, 6, (45, 60, 3)), 0, 255).astype(np.uint8)
+    out["decode_photo.jpg"] = Image.fromarray(big, "RGB")
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Tiny Qwen2-VL written from the published formulas
 # ----------------------------------------------------------------------------------------------------------------------
@@ -328,6 +340,10 @@ def main():
         expected[name + ".pixel_values"] = pv
         expected[name + ".grid_thw"] = torch.tensor(grid, dtype=torch.int64)
         print(f"{name}: {im.width}x{im.height} -> {resized.shape[1]}x{resized.shape[0]}, grid {grid}")
+    # Decoding: a grey PNG, an RGBA PNG (alpha dropped, as convert("RGB") does) and a JPEG, as PIL decodes them.
+    for name, im in make_decoding_images(rng).items():
+        im.save(os.path.join(img_dir, name))
+        expected["decode." + name] = torch.from_numpy(np.array(Image.open(os.path.join(img_dir, name)).convert("RGB")).copy())
     save_safetensors(os.path.join(proc_dir, "expected.safetensors"), expected)
 
     # ---------------- tiny model ----------------
