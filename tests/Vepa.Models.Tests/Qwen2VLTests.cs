@@ -118,6 +118,8 @@ public class Qwen2VLTests(ITestOutputHelper output)
 
         var missing = () => vl.Forward(extra.narrow(1, 0, 1), cat([stepMask, ones(2, 1, ScalarType.Int64)], 1), cache: cache);
         missing.Should().Throw<ArgumentException>().WithMessage("*rope deltas*");
+        var lateImages = () => vl.Forward(ids, null, pixels, grid, cache);
+        lateImages.Should().Throw<ArgumentException>().WithMessage("*prompt pass*cached step*");
     }
 
     [Fact]

@@ -253,6 +253,11 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
 
         using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0, batch = inputIds.shape[0], length = inputIds.dim() == 2 ? inputIds.shape[1] : 0;
+        if (pixelValues is not null && past > 0)
+        {
+            throw new ArgumentException($"Images belong in the prompt pass; this is a cached step ({past} positions cached).", nameof(pixelValues));
+        }
+
         var embeds = model.EmbedTokens(inputIds);
         if (pixelValues is not null)
         {
