@@ -225,6 +225,51 @@ public class Qwen2VLTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_published_Qwen2_VL_2B_config_parses()
+    {
+        // config.json of Qwen/Qwen2-VL-2B-Instruct (flat text fields, vision_config without hidden_act).
+        var json = """
+            {"architectures": ["Qwen2VLForConditionalGeneration"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645,
+             "vision_start_token_id": 151652, "vision_end_token_id": 151653, "vision_token_id": 151654, "image_token_id": 151655,
+             "video_token_id": 151656, "hidden_act": "silu", "hidden_size": 1536, "initializer_range": 0.02, "intermediate_size": 8960,
+             "max_position_embeddings": 32768, "max_window_layers": 28, "model_type": "qwen2_vl", "num_attention_heads": 12,
+             "num_hidden_layers": 28, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768,
+             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.41.2", "use_cache": true,
+             "use_sliding_window": false,
+             "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "num_heads": 16, "in_chans": 3, "hidden_size": 1536,
+                               "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2},
+             "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}, "vocab_size": 151936}
+            """;
+        var config = QwenConfig.Parse(json);
+        config.MropeSection.Should().Equal(16, 24, 24);
+        config.EffectiveHeadDim.Should().Be(128);
+        var vision = Qwen2VLVisionConfig.Parse(config.Json!["vision_config"]!.AsObject());
+        (vision.Depth, vision.EmbedDim, vision.HeadDim, vision.MlpHiddenDim, vision.HiddenAct).Should().Be((32, 1280, 80, 5120, "quick_gelu"));
+    }
+
+    [Fact]
+    public void A_tied_snapshot_uses_the_token_embedding_as_head_and_ignores_a_stored_head()
+    {
+        using var scope = NewDisposeScope();
+        var dir = Directory.CreateTempSubdirectory("vepa-vl-tied-");
+        try
+        {
+            using var vl = Qwen2VLForConditionalGeneration.FromPretrained(VisionFixtures.TinySnapshot);
+            vl.SavePretrained(dir.FullName); // keeps lm_head.weight, which a tied model must ignore
+            string configPath = Path.Combine(dir.FullName, "config.json");
+            File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true", StringComparison.Ordinal));
+            using var tied = Qwen2VLForConditionalGeneration.FromPretrained(dir.FullName);
+            tied.Config.TieWordEmbeddings.Should().BeTrue();
+            tied.HuggingFaceParameters().Keys.Should().NotContain("lm_head.weight");
+            (tied.LmHeadWeight - vl.Model.EmbeddingWeight).abs().max().item<float>().Should().Be(0f);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
     public void Unsupported_vision_settings_are_listed_together()
     {
         var json = System.Text.Json.Nodes.JsonNode.Parse("""{"depth": 0, "embed_dim": 30, "num_heads": 4, "hidden_act": "relu6"}""")!.AsObject();
