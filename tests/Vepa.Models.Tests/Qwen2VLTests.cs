@@ -156,6 +156,31 @@ public class Qwen2VLTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Gradient_checkpointing_gives_the_same_gradients_in_float64()
+    {
+        using var scope = NewDisposeScope();
+        var (pixels, grid) = Images("two_images");
+        var ids = Expected["two_images.input_ids"];
+        var grads = new List<Dictionary<string, Tensor>>();
+        foreach (bool checkpointing in new[] { false, true })
+        {
+            using var vl = Qwen2VLForConditionalGeneration.FromPretrained(VisionFixtures.TinySnapshot, dtype: ScalarType.Float64);
+            vl.train();
+            vl.GradientCheckpointing = checkpointing;
+            vl.Visual.GradientCheckpointing.Should().Be(checkpointing);
+            var logits = vl.ComputeLogits(vl.Forward(ids, null, pixels, grid));
+            (logits.log_softmax(-1)[.., .., 7].sum() + logits.pow(2).mean()).backward();
+            grads.Add(vl.HuggingFaceParameters().ToDictionary(p => p.Key, p => p.Value.grad!.clone()));
+        }
+
+        grads[1].Keys.Should().BeEquivalentTo(grads[0].Keys);
+        foreach (var (name, g) in grads[0])
+        {
+            VisionFixtures.RelativeError(grads[1][name], g).Should().BeLessThan(1e-12, name);
+        }
+    }
+
+    [Fact]
     public void Save_and_reload_round_trip_including_the_transformers_5_layout()
     {
         using var scope = NewDisposeScope();

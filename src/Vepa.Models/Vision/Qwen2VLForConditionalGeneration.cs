@@ -109,12 +109,16 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
     /// <summary>Gets the LM head's weight [V, H]: <c>lm_head.weight</c>, or the token embedding when tied.</summary>
     public Tensor LmHeadWeight => lm_head?.weight ?? model.EmbeddingWeight;
 
-    /// <summary>Gets or sets whether training passes recompute each decoder layer in the backward pass (gradient checkpointing).</summary>
+    /// <summary>Gets or sets whether training passes recompute each decoder layer and each vision block in the backward pass (gradient checkpointing).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool GradientCheckpointing
     {
         get => model.GradientCheckpointing;
-        set => model.GradientCheckpointing = value;
+        set
+        {
+            model.GradientCheckpointing = value;
+            visual.GradientCheckpointing = value;
+        }
     }
 
     /// <summary>Gets or sets the text of <c>generation_config.json</c>, written back by <see cref="SavePretrained"/>; or <see langword="null"/>.</summary>
