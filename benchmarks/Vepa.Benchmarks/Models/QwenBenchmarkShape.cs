@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using TorchSharp;
 using Vepa.Models;
 
@@ -38,12 +39,17 @@ internal static class QwenBenchmarkShape
     }
 }
 
-/// <summary>A short job for the model suites: one launch, 2 warmups, 8 measured iterations (each op takes 0.1–5 s).</summary>
+/// <summary>
+/// A short job for the model suites: one launch, 2 warmups, 8 measured iterations (each op takes 0.1–5 s), in process (no
+/// generated project to build: on a loaded machine that build outlasts BenchmarkDotNet's timeout; the operations are long
+/// enough that in-process overhead does not matter).
+/// </summary>
 internal sealed class QwenBenchmarkConfig : ManualConfig
 {
     public QwenBenchmarkConfig()
     {
         AddJob(Job.Default
+            .WithToolchain(InProcessEmitToolchain.Instance)
             .WithStrategy(RunStrategy.Monitoring)
             .WithLaunchCount(1)
             .WithWarmupCount(2)
