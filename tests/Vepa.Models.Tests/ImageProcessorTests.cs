@@ -136,6 +136,9 @@ public class ImageProcessorTests
             File.WriteAllBytes(bad, [1, 2, 3, 4, 5]);
             var decode = () => RgbImage.FromFile(bad);
             decode.Should().Throw<InvalidDataException>().WithMessage($"*{bad}*");
+            var png = File.ReadAllBytes(Path.Combine(VisionFixtures.Images, "img_200x90.png"));
+            var truncated = () => RgbImage.FromEncoded(png[..(png.Length / 2)], "half.png");
+            truncated.Should().Throw<InvalidDataException>().WithMessage("*half.png*");
         }
         finally
         {
