@@ -30,11 +30,7 @@ internal static partial class EvidenceNeutralizer
     /// <returns>The text to put inside the data block.</returns>
     public static string Neutralize(string evidence)
     {
-        string text = RemoveInvisible(evidence.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n'));
-        text = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
-
-        // NFKC can produce new invisible characters from compatibility forms; remove them again.
-        text = RemoveInvisible(text);
+        string text = Normalize(evidence);
         var builder = new StringBuilder(text.Length);
         foreach (char c in text)
         {
@@ -43,6 +39,33 @@ internal static partial class EvidenceNeutralizer
 
         string labelled = StructuralLabelRegex().Replace(builder.ToString(), "${label},");
         return AnswerIsRegex().Replace(labelled, "${lead},${rest}");
+    }
+
+    /// <summary>Gives the text as the reader will understand it: line breaks unified, every encoding decoded (<see cref="EvidenceDecoder"/>),
+    /// NFKC applied and invisible characters removed, repeated until nothing changes (NFKC can produce an encoding, decoding a
+    /// compatibility form). Its length is what the evidence caps measure: NFKC can multiply the length of a text.</summary>
+    /// <param name="evidence">The evidence as the policy wrote it.</param>
+    /// <returns>The normalised text, before brackets and labels are neutralised.</returns>
+    public static string Normalize(string evidence)
+    {
+        string text = evidence.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+        for (int round = 0; round < EvidenceDecoder.MaxRounds; round++)
+        {
+            string before = text;
+            text = RemoveInvisible(text);
+            text = EvidenceDecoder.Decode(text);
+            text = RemoveInvisible(text);
+            text = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
+
+            // NFKC can produce new invisible characters from compatibility forms; remove them again.
+            text = RemoveInvisible(text).Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+            if (string.Equals(before, text, StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        return text;
     }
 
     /// <summary>Removes control characters (except line feed and tab), lone surrogates and invisible format characters.</summary>
@@ -131,7 +154,7 @@ internal static partial class EvidenceNeutralizer
 
     /// <summary>A word the reply parser or a chat template reads as structure, followed by a colon or an equals sign.</summary>
     [GeneratedRegex(
-        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|human|ai|bot|model|developer|tool|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest|question|options?|choices?|description|evidence)\b)\s*(?:[:=]|[-–—](?=\s))",
+        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|human|ai|bot|model|developer|tool|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest|question|options?|choices?|description|evidence)\b)\s*(?:[:=꞉∶ː˸׃܃⁚]|[-–—―‒−]+(?=[\s)])|[-=]+\)|[→⇒⟶⟹➔➜➝➞➡])",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex StructuralLabelRegex();
 

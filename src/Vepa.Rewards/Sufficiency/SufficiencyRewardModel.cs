@@ -71,10 +71,54 @@ public sealed class SufficiencyRewardModel : IRewardModel
 
         cancellationToken.ThrowIfCancellationRequested();
         var results = new RewardResult[requests.Count];
+        var timedOut = new List<int>();
+        int read = 0;
         for (int i = 0; i < requests.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            results[i] = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+            (results[i], ReadOutcome outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+            if (outcome == ReadOutcome.TimedOut)
+            {
+                timedOut.Add(i);
+            }
+            else if (outcome == ReadOutcome.Read)
+            {
+                read++;
+            }
+        }
+
+        // A read that times out while the endpoint answers the rest of the batch is tried again; when it times out every time, the
+        // evidence is what the reader cannot finish, and it is charged for it. With no reply in the whole batch, the endpoint is at fault.
+        for (int attempt = 2; attempt <= _options.ReaderTimeoutAttempts && timedOut.Count > 0 && read > 0; attempt++)
+        {
+            var still = new List<int>();
+            foreach (int i in timedOut)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (results[i], ReadOutcome outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+                if (outcome == ReadOutcome.TimedOut)
+                {
+                    still.Add(i);
+                }
+            }
+
+            timedOut = still;
+        }
+
+        if (read > 0)
+        {
+            foreach (int i in timedOut)
+            {
+                RewardFailure timeout = results[i].Failure!;
+                string reason = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The reader timed out on this evidence in each of {_options.ReaderTimeoutAttempts} attempts while it answered {read} other item(s) of the batch: the evidence is charged for the timeout. Last failure: {timeout.Reason}");
+                results[i] = RewardResult.Penalized(
+                    EvidenceFailureReward,
+                    new RewardFailure(reason, IsTransient: false, timeout.Exception, RewardFailureKind.Evidence),
+                    results[i].Components.Count > 0 ? results[i].Components : Components(0, 1, 1, 0),
+                    new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = reason });
+            }
         }
 
         return results;
@@ -112,15 +156,15 @@ public sealed class SufficiencyRewardModel : IRewardModel
     /// <summary>Marks the model disposed; later calls to <see cref="ScoreAsync"/> throw <see cref="ObjectDisposedException"/>. The reader is not disposed.</summary>
     public void Dispose() => _disposed = true;
 
-    private async Task<RewardResult> ScoreOneAsync(RewardRequest request, CancellationToken cancellationToken)
+    private async Task<(RewardResult Result, ReadOutcome Outcome)> ScoreOneAsync(RewardRequest request, CancellationToken cancellationToken)
     {
         string evidence = request.Evidence;
         if (EvidenceChecks.IsBlank(evidence))
         {
-            return RewardResult.Scored(
+            return (RewardResult.Scored(
                 0.0,
                 Components(s: 0, h: 1, gamma: 1, ratio: 0),
-                new Dictionary<string, string> { [SufficiencyRewardKeys.ReaderSkipped] = "empty evidence" });
+                new Dictionary<string, string> { [SufficiencyRewardKeys.ReaderSkipped] = "empty evidence" }), ReadOutcome.NotRead);
         }
 
         double ratio = RepetitionPenalty.Measure(evidence, _options.RepetitionNGramSize, _options.Repetition);
@@ -134,13 +178,20 @@ public sealed class SufficiencyRewardModel : IRewardModel
             }
         }
 
-        if (evidence.Length > _options.MaxEvidenceCharacters)
+        int length = evidence.Length;
+        if (length <= _options.MaxEvidenceCharacters)
         {
-            return Penalty(
-                string.Create(CultureInfo.InvariantCulture, $"The evidence has {evidence.Length} characters, over the cap of {_options.MaxEvidenceCharacters}; the reader was not called."),
+            // The cap also holds for the text as the reader understands it: NFKC and decoding can make it longer than it was written.
+            length = Math.Max(length, EvidenceNeutralizer.Normalize(evidence).Length);
+        }
+
+        if (length > _options.MaxEvidenceCharacters)
+        {
+            return (Penalty(
+                string.Create(CultureInfo.InvariantCulture, $"The evidence has {length} characters (as written or once normalised), over the cap of {_options.MaxEvidenceCharacters}; the reader was not called."),
                 gamma,
                 ratio,
-                skipped: "evidence over the cap");
+                skipped: "evidence over the cap"), ReadOutcome.NotRead);
         }
 
         if (_options.MaxEvidenceTokens is int maxTokens)
@@ -148,11 +199,11 @@ public sealed class SufficiencyRewardModel : IRewardModel
             int tokens = _options.EvidenceTokenCounter!(evidence);
             if (tokens > maxTokens)
             {
-                return Penalty(
+                return (Penalty(
                     string.Create(CultureInfo.InvariantCulture, $"The evidence has {tokens} tokens, over the cap of {maxTokens}; the reader was not called."),
                     gamma,
                     ratio,
-                    skipped: "evidence over the cap");
+                    skipped: "evidence over the cap"), ReadOutcome.NotRead);
             }
         }
 
@@ -162,8 +213,8 @@ public sealed class SufficiencyRewardModel : IRewardModel
         if (failure is not null)
         {
             return failure.Kind == RewardFailureKind.Evidence
-                ? RewardResult.Penalized(EvidenceFailureReward, failure, Components(0, 1, gamma, ratio), new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = failure.Reason })
-                : RewardResult.Failed(failure);
+                ? (RewardResult.Penalized(EvidenceFailureReward, failure, Components(0, 1, gamma, ratio), new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = failure.Reason }), IsReaderReply(failure) ? ReadOutcome.Read : ReadOutcome.NotRead)
+                : (RewardResult.Failed(failure), IsTimeout(failure) ? ReadOutcome.TimedOut : ReadOutcome.NotRead);
         }
 
         AnswerMatch match = _matcher.Match(reply!.Answer, request.GoldAnswer, request.Choices);
@@ -183,8 +234,31 @@ public sealed class SufficiencyRewardModel : IRewardModel
             annotations[SufficiencyRewardKeys.ReaderRawText] = reply.RawText;
         }
 
-        return RewardResult.Scored(reward, Components(s, h, gamma, ratio), annotations);
+        return (RewardResult.Scored(reward, Components(s, h, gamma, ratio), annotations), ReadOutcome.Read);
     }
+
+    /// <summary>Gets whether a failure is a timeout of the read: a transient infrastructure failure caused by a <see cref="TimeoutException"/>
+    /// or by a cancellation the caller did not ask for (a client or HTTP timeout).</summary>
+    private static bool IsTimeout(RewardFailure failure)
+    {
+        if (failure.Kind != RewardFailureKind.Infrastructure || !failure.IsTransient)
+        {
+            return false;
+        }
+
+        for (Exception? e = failure.Exception; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException or OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Gets whether an evidence failure came from a reply of the reader (a malformed one), not from a rejected request.</summary>
+    private static bool IsReaderReply(RewardFailure failure) => failure.Exception is BlindReaderException { InnerException: null };
 
     /// <summary>Gets the reward of evidence that made the reader fail: the configured value, or the formula's minimum.</summary>
     private double EvidenceFailureReward => _options.EvidenceFailureReward
@@ -214,4 +288,17 @@ public sealed class SufficiencyRewardModel : IRewardModel
         [RewardComponentNames.Repetition] = gamma,
         [SufficiencyRewardKeys.RepetitionRatio] = ratio,
     };
+
+    /// <summary>What scoring one item did with the reader.</summary>
+    private enum ReadOutcome
+    {
+        /// <summary>The reader was not asked, or the request was rejected.</summary>
+        NotRead,
+
+        /// <summary>The reader answered (its reply may still be malformed).</summary>
+        Read,
+
+        /// <summary>The read timed out.</summary>
+        TimedOut,
+    }
 }
