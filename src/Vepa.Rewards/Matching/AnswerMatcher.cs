@@ -58,6 +58,7 @@ public sealed class AnswerMatcher
     private static readonly FrozenSet<string> ZeroWords = new[] { "none", "no", "nothing", "nobody", "zero" }.ToFrozenSet(StringComparer.Ordinal);
 
     private readonly AnswerTokenizer _tokenizer;
+    private readonly FrozenSet<string> _stopWords;
     private readonly double _absoluteTolerance;
     private readonly double _relativeTolerance;
     private readonly bool _inflections;
@@ -79,9 +80,10 @@ public sealed class AnswerMatcher
         _containment = options.AllowContainment;
         _negationWindow = options.NegationWindow;
         FrozenSet<string> stopWords = (options.StopWords ?? AnswerMatchOptions.DefaultStopWords)
-            .Select(word => word.Trim().ToLowerInvariant())
+            .Select(word => AnswerConventions.Normalize(word).Trim().ToLowerInvariant())
             .Where(word => !Negations.Contains(word))
             .ToFrozenSet(StringComparer.Ordinal);
+        _stopWords = stopWords;
         _tokenizer = new AnswerTokenizer(stopWords, options.MatchNumberWords);
     }
 
@@ -106,15 +108,49 @@ public sealed class AnswerMatcher
             return new AnswerMatch(AnswerMatchKind.EmptyAnswer);
         }
 
+        // Conventions first: full-width forms, diacritics, British spellings and ordinals take one form on every side.
+        answer = AnswerConventions.Normalize(answer);
+        goldAnswer = AnswerConventions.Normalize(goldAnswer);
+        if (choices is not null)
+        {
+            choices = [.. choices.Select(AnswerConventions.Normalize)];
+        }
+
         if (AnswerPhrases.IsNonAnswer(AnswerPhrases.Normalize(answer)) && !IsNonAnswerGold(goldAnswer, choices))
         {
             return new AnswerMatch(AnswerMatchKind.NonAnswer);
         }
 
+        // A restated option list followed by the chosen label is that label ("A. red B. blue C. green. Answer: B").
+        if (choices is not null && OptionLabelReader.FinalChoice(answer, choices.Count) is string chosen)
+        {
+            answer = chosen;
+        }
+
+        // Several lines that say different things name several candidates.
+        string[] lines = [.. answer.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0)];
+        if (lines.Length > 1 && lines.Select(l => string.Join(' ', _tokenizer.Tokenize(l).Content.Select(t => t.Text))).Distinct(StringComparer.Ordinal).Count() > 1)
+        {
+            return new AnswerMatch(AnswerMatchKind.SeveralCandidates);
+        }
+
+        // A hedge around one committed answer ("Blue, most likely.") does not decide; an answer that is only a hedge ("maybe") is none.
+        string polarityText = answer;
+        if (AnswerConventions.HasHedge(answer))
+        {
+            string unhedged = AnswerConventions.RemoveHedges(answer);
+            if (_tokenizer.Tokenize(unhedged).All.Count == 0 && AnswerPhrases.IdiomPolarity(AnswerPhrases.Normalize(answer)) is null)
+            {
+                return new AnswerMatch(AnswerMatchKind.NonAnswer);
+            }
+
+            answer = _tokenizer.Tokenize(unhedged).All.Count == 0 ? answer : AnswerConventions.TidyAfterHedges(unhedged);
+        }
+
         AnswerTokens answerTokens = _tokenizer.Tokenize(answer);
         return choices is null
-            ? MatchOpen(answer, answerTokens, goldAnswer)
-            : MatchChoice(answer, answerTokens, goldAnswer, choices);
+            ? MatchOpen(answer, answerTokens, goldAnswer, polarityText)
+            : MatchChoice(answer, answerTokens, goldAnswer, choices, polarityText);
     }
 
     /// <summary>Says whether <paramref name="answer"/> matches <paramref name="goldAnswer"/>; see <see cref="Match"/>.</summary>
@@ -237,12 +273,12 @@ public sealed class AnswerMatcher
         return false;
     }
 
-    private AnswerMatch MatchOpen(string answerText, AnswerTokens answer, string goldAnswer)
+    private AnswerMatch MatchOpen(string answerText, AnswerTokens answer, string goldAnswer, string polarityText)
     {
         AnswerTokens gold = _tokenizer.Tokenize(goldAnswer);
         if (_yesNo && PolarityOfGold(gold) is bool goldYes)
         {
-            return Polarity(answerText, answer.All) switch
+            return Polarity(polarityText, _tokenizer.Tokenize(polarityText).All) switch
             {
                 null => new AnswerMatch(AnswerMatchKind.NoMatch),
                 bool yes when yes == goldYes => new AnswerMatch(AnswerMatchKind.YesNo),
@@ -269,6 +305,8 @@ public sealed class AnswerMatcher
 
         var pattern = new GoldPattern(goldTokens, _inflections);
         bool numericGold = goldTokens.Any(t => t.IsNumber);
+        bool compoundable = !numericGold && !AnswerCandidates.IsColourGold(goldTokens);
+        bool compound = false;
         bool negated = false;
         bool hedged = false;
         bool listed = false;
@@ -293,6 +331,10 @@ public sealed class AnswerMatcher
             {
                 hedged = true;
             }
+            else if (compoundable && AnswerCandidates.IsCompoundModifier(answer.All, answerTokens[occurrence.End - 1].Position + 1, _stopWords))
+            {
+                compound = true;
+            }
             else if (IsListed(answer.All, answerTokens, occurrence, pattern, numericGold))
             {
                 listed = true;
@@ -303,19 +345,26 @@ public sealed class AnswerMatcher
             }
         }
 
+        // The gold is there, but so is another candidate of its kind ("red (blue in the shade)", "2 3 4", "3 of 5").
+        if (contained && AnswerCandidates.NamesAnotherCandidate(answer.All, goldTokens, (a, g) => Compare(new GoldPattern([g], false), 0, a) != TokenMatch.None, i => IsNegated(answer.All, i)))
+        {
+            return new AnswerMatch(AnswerMatchKind.SeveralCandidates);
+        }
+
         if (!contained && MatchesAsUnorderedList(answer.All, gold.All))
         {
             return new AnswerMatch(AnswerMatchKind.Equivalent);
         }
 
         return new AnswerMatch(contained ? AnswerMatchKind.Contained
+            : compound ? AnswerMatchKind.Compound
             : negated ? AnswerMatchKind.Negated
             : hedged ? AnswerMatchKind.Hedged
             : listed ? AnswerMatchKind.ListOrRange
             : AnswerMatchKind.NoMatch);
     }
 
-    private AnswerMatch MatchChoice(string answerText, AnswerTokens answer, string goldAnswer, IReadOnlyList<string> choices)
+    private AnswerMatch MatchChoice(string answerText, AnswerTokens answer, string goldAnswer, IReadOnlyList<string> choices, string polarityText)
     {
         AnswerTokens[] options = choices.Select(_tokenizer.Tokenize).ToArray();
         int gold = ResolveGold(goldAnswer, choices, options);
@@ -334,15 +383,21 @@ public sealed class AnswerMatcher
 
         if (label >= 0)
         {
+            // The label's stated content, or an explanation after it, must not name another option ("B. red" with A = red, "C, because B …").
+            if (NamesAnotherOption(answerText, answer, label, options))
+            {
+                return new AnswerMatch(AnswerMatchKind.SeveralCandidates, Label(label));
+            }
+
             return new AnswerMatch(label == gold ? AnswerMatchKind.OptionLabel : AnswerMatchKind.WrongOption, Label(label));
         }
 
         if (gold < 0)
         {
-            return MatchOpen(answerText, answer, goldAnswer);
+            return MatchOpen(answerText, answer, goldAnswer, polarityText);
         }
 
-        if (_yesNo && PolarityOfGold(options[gold]) is not null && Polarity(answerText, answer.All) is bool answerYes)
+        if (_yesNo && PolarityOfGold(options[gold]) is not null && Polarity(polarityText, _tokenizer.Tokenize(polarityText).All) is bool answerYes)
         {
             int selected = Array.FindIndex(options, option => PolarityOfGold(option) == answerYes);
             if (selected >= 0)
@@ -416,6 +471,39 @@ public sealed class AnswerMatcher
 
         return new AnswerMatch(goldNegated ? AnswerMatchKind.Negated : AnswerMatchKind.NoMatch);
     }
+
+    /// <summary>Gets whether an answer with the label of option <paramref name="label"/> also names another option: its text (not negated,
+    /// not inside the chosen option's own text) or its label as a word of its own.</summary>
+    private bool NamesAnotherOption(string answerText, AnswerTokens answer, int label, AnswerTokens[] options)
+    {
+        if (OptionLabelReader.MentionsOtherLabel(answerText, label, options.Length))
+        {
+            return true;
+        }
+
+        IReadOnlyList<AnswerToken> tokens = answer.Content;
+        List<Occurrence> own = options[label].Content.Count == 0 ? [] : FindOccurrences(tokens, new GoldPattern(options[label].Content, _inflections));
+        for (int j = 0; j < options.Length; j++)
+        {
+            if (j == label || options[j].Content.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (Occurrence other in FindOccurrences(tokens, new GoldPattern(options[j].Content, _inflections)))
+            {
+                bool insideOwn = own.Any(o => o.Start <= other.Start && other.End <= o.End);
+                if (!other.IsNegated && !insideOwn && !(options[label].Content.Count > options[j].Content.Count && own.Count > 0 && IsShadowedBy(other, own)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsShadowedBy(Occurrence occurrence, List<Occurrence> longer) => longer.Any(o => o.Start <= occurrence.Start && occurrence.End <= o.End);
 
     /// <summary>Finds the option the gold answer names: by exact text, then by label, then by normalized text; −1 when none.</summary>
     private int ResolveGold(string goldAnswer, IReadOnlyList<string> choices, AnswerTokens[] options)

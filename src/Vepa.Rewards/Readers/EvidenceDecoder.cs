@@ -15,7 +15,7 @@ namespace Vepa.Rewards;
 /// and named ones (the HTML 4 set, plus the HTML 5 names of punctuation such as <c>&amp;lbrack;</c>, <c>&amp;lsqb;</c>, <c>&amp;colon;</c>,
 /// <c>&amp;vert;</c>, and the legacy forms without a semicolon <c>&amp;lt</c>, <c>&amp;gt</c>, <c>&amp;amp</c>, <c>&amp;quot</c>);</item>
 /// <item>escapes: <c>\uXXXX</c>, <c>\u{X…}</c>, <c>\UXXXXXXXX</c>, <c>\xXX</c>, <c>\x{X…}</c>;</item>
-/// <item>percent-encoding of UTF-8 bytes (<c>%5B</c>, <c>%E3%80%90</c>); invalid byte runs are left as they are;</item>
+/// <item>percent-encoding of UTF-8 bytes (<c>%5B</c>, <c>%E3%80%90</c>); a run that is not UTF-8 is left as written;</item>
 /// <item>Markdown backslash escapes of ASCII punctuation (<c>\[</c>, <c>\&lt;</c>, <c>\:</c>).</item>
 /// </list>
 /// <para>Pure and thread-safe.</para>
@@ -150,8 +150,8 @@ internal static partial class EvidenceDecoder
         }
         catch (DecoderFallbackException)
         {
-            // Not UTF-8: read each byte as Latin-1, as a lenient URL decoder does.
-            return Encoding.Latin1.GetString(bytes);
+            // Not UTF-8 ("100%AB off"): left as written.
+            return run;
         }
     }
 

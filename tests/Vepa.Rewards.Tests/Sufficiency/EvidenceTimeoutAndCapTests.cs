@@ -15,10 +15,10 @@ public sealed class EvidenceTimeoutAndCapTests
     public async Task A_read_that_times_out_every_time_while_the_batch_is_answered_is_penalised()
     {
         await using var server = await LoopbackChatServer.StartAsync(request => request.UserText.Contains("stall", StringComparison.Ordinal)
-            ? ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(5))
+            ? ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(20))
             : ScriptedReply.Answer("[[honest]] blue"));
         using var model = new SufficiencyRewardModel(
-            server.CreateChatClient(networkTimeout: TimeSpan.FromMilliseconds(250)).AsBlindReader(),
+            server.CreateChatClient(networkTimeout: TimeSpan.FromSeconds(1)).AsBlindReader(),
             new SufficiencyRewardOptions { Formula = SufficiencyRewardFormula.Signed, ReaderTimeoutAttempts = 2 });
 
         IReadOnlyList<RewardResult> results = await model.ScoreAsync(
@@ -38,12 +38,12 @@ public sealed class EvidenceTimeoutAndCapTests
     {
         int stalls = 0;
         await using var server = await LoopbackChatServer.StartAsync(request => request.UserText.Contains("stall", StringComparison.Ordinal) && Interlocked.Increment(ref stalls) == 1
-            ? ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(5))
+            ? ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(20))
             : ScriptedReply.Answer("[[honest]] blue"));
-        using var model = new SufficiencyRewardModel(server.CreateChatClient(networkTimeout: TimeSpan.FromMilliseconds(250)).AsBlindReader());
+        using var model = new SufficiencyRewardModel(server.CreateChatClient(networkTimeout: TimeSpan.FromSeconds(1)).AsBlindReader());
 
         IReadOnlyList<RewardResult> results = await model.ScoreAsync(
-            [new RewardRequest(Question, "blue", "A stall of words about a blue car."), new RewardRequest(Question, "blue", "A blue car.")]);
+            [new RewardRequest(Question, "blue", "A blue car."), new RewardRequest(Question, "blue", "A stall of words about a blue car.")]);
 
         results.Select(r => r.Value).Should().Equal(1.0, 1.0);
     }
@@ -51,8 +51,8 @@ public sealed class EvidenceTimeoutAndCapTests
     [Fact]
     public async Task Timeouts_with_no_reply_in_the_batch_stay_transient_infrastructure_failures()
     {
-        await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(5)));
-        using var model = new SufficiencyRewardModel(server.CreateChatClient(networkTimeout: TimeSpan.FromMilliseconds(200)).AsBlindReader());
+        await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(20)));
+        using var model = new SufficiencyRewardModel(server.CreateChatClient(networkTimeout: TimeSpan.FromSeconds(1)).AsBlindReader());
 
         IReadOnlyList<RewardResult> results = await model.ScoreAsync(
             [new RewardRequest(Question, "blue", "A blue car."), new RewardRequest(Question, "blue", "A blue car by a wall.")]);
