@@ -5,32 +5,36 @@ using System.Text.RegularExpressions;
 
 namespace Vepa.Rewards;
 
-/// <summary>Reads the verdict and the answer out of a blind reader's reply: a JSON object <c>{"verdict", "answer"}</c> or a tagged line.</summary>
+/// <summary>Reads the verdict and the answer out of a blind reader's reply: a JSON object <c>{"verdict", "answer"}</c> or the reader's verdict line.</summary>
 /// <remarks>
-/// <para>The rules, in order:</para>
+/// <para>Readers repeat parts of the description after their verdict (quoting, summarising, reasoning after the fact). Nothing in that
+/// repeated material may change the verdict or the answer, so the reader's own verdict line decides. The rules, in order:</para>
 /// <list type="number">
 /// <item>An empty reply is malformed. The reply is folded before it is read: line breaks unified, invisible and control characters removed,
 /// NFKC applied (full-width forms become ASCII), and bracket look-alikes mapped to <c>[</c> <c>]</c> <c>&lt;</c> <c>&gt;</c>, so a look-alike
 /// of a tag is read as that tag.</item>
-/// <item>Only the final answer segment counts: the text after the last closing think tag (<c>&lt;/think&gt;</c>, <c>&lt;/thinking&gt;</c>,
-/// <c>&lt;/reasoning&gt;</c>, spaces and line breaks allowed inside), and before any think tag opened after it. A reply that is only an
-/// unclosed think block, or only closed think blocks, is malformed and says which.</item>
-/// <item>A segment that is a JSON object (optionally in a code fence) is read as <c>{"verdict": "honest" | "cheat", "answer": "…"}</c>;
-/// a repeated property makes it ambiguous.</item>
-/// <item>Otherwise the verdict is the tag <c>[[CHEAT]]</c> or <c>[[honest]]</c> (any case, spaces inside, single brackets accepted).
-/// The segment must hold exactly one: two or more tags, or a tag inside double quotes or in a quoted (<c>&gt;</c>) line among other
-/// lines, make the reply ambiguous. With no tag, the reply fails (<see cref="MissingTagPolicy.Fail"/>) or is read as honest in full
-/// (<see cref="MissingTagPolicy.TreatAsHonest"/>).</item>
-/// <item>The answer is the rest of the tag's line. Only when that is empty: the lines after it (the first line that starts with an answer label
-/// such as <c>Answer:</c>, <c>Final answer:</c>, <c>The answer is</c>, <c>Task 2:</c>, else the first non-empty line); and only when those are
-/// empty too, the text before the tag on its line. Lines are cleaned of markdown decoration (emphasis, headings, quotes, code fences, bullets).</item>
-/// <item>
-/// Trailing explanations are cut from the answer line: at the first <c>because</c>; at an explanation label
-/// (<c>Explanation:</c>, <c>Reason:</c>, <c>Reasoning:</c>, <c>Rationale:</c>, <c>Justification:</c>); at a spaced dash
-/// (<c> - </c>, <c> – </c>, <c> — </c>); and after the first sentence (a <c>.</c>, <c>!</c> or <c>?</c> followed by a space
-/// and a capital letter or digit, unless the word before it is a single letter such as an option label, or a title such as
-/// <c>Dr</c>). Then trailing punctuation, markdown and matching quotes or brackets around the whole answer are removed.
-/// </item>
+/// <item>Reasoning is skipped from the start: think blocks the reader opened and closed (<c>&lt;think&gt;</c>, <c>&lt;thinking&gt;</c>,
+/// <c>&lt;reasoning&gt;</c>, <c>&lt;thought&gt;</c>, nested ones included), and everything before a closing think tag that comes before any
+/// verdict (a template that opens the block in the prompt). Scanning stops at the first verdict tag outside reasoning: a think tag after
+/// it ends nothing. A reply that is only an unclosed think block, or only closed think blocks, is malformed and says which.</item>
+/// <item>A reply that starts with a JSON object (optionally in a code fence) is read from that first object only:
+/// <c>{"verdict": "honest" | "cheat", "answer": "…"}</c>; a repeated property, or a verdict tag inside the answer, makes it ambiguous;
+/// whatever follows the object is not read.</item>
+/// <item>Otherwise the verdict is the first tag <c>[[CHEAT]]</c> or <c>[[honest]]</c> (any case, spaces inside, single brackets accepted)
+/// outside reasoning, and its line is the verdict line. Later lines are never read: a tag, a think tag, a JSON verdict or an answer label on
+/// them changes nothing. The reply is ambiguous when the verdict line holds a second tag or a JSON verdict, when the tag is inside quotation
+/// marks or on a quoted (<c>&gt;</c>) line among other lines, when a closing think tag follows it, and when the reply does not open with
+/// its verdict (text before the tag, other than a verdict label) and holds more than one tag. With no tag, the reply fails
+/// (<see cref="MissingTagPolicy.Fail"/>) or its first line is read as an honest answer (<see cref="MissingTagPolicy.TreatAsHonest"/>).</item>
+/// <item>The answer is on the verdict line: after the tag, past a "Task 2" label in any spelling ("Task 2:", "Task 2)", "Task2 -",
+/// "Task two", "(2)", a leading "2." or "2)") or a leading answer label in any spelling (<c>Answer:</c>, <c>Answer -</c>, <c>Answer—</c>,
+/// <c>Answer:blue</c>, <c>ANSWER =&gt;</c>, <c>Answer →</c>, <c>Final answer is</c>, <c>The answer is:</c>); when nothing follows the tag, the
+/// text before it on the same line without its verdict label ("blue [[honest]]", "Task 1:"). Where the verdict line has no answer, the
+/// reply has none: later lines are never searched for one.</item>
+/// <item>Only an explanation label and what follows it are cut from the answer (<c>Explanation:</c>, <c>Reason:</c>, <c>Reasoning:</c>,
+/// <c>Rationale:</c>, <c>Justification:</c>); a "because" clause, a second sentence or a dashed addition stays, so that the matcher sees
+/// every candidate the reader named ("red - blue", "Red. Or blue."). An answer that starts with "because" is none. Then trailing
+/// punctuation, markdown and matching quotes or brackets around the whole answer are removed.</item>
 /// <item>An answer that is empty after all this makes the reply malformed.</item>
 /// </list>
 /// <para>Every failure reason is a fixed phrase: the reply is never quoted (a server may fill it with anything, echoed credentials included).</para>
@@ -45,11 +49,6 @@ internal static partial class ChatClientBlindReaderReplyParser
 
     /// <summary>Quotation marks that enclose quoted text; a verdict tag between a pair on its line is quoted, not the reader's own.</summary>
     private static readonly (char Open, char Close)[] QuotePairs = [('"', '"'), ('“', '”'), ('„', '“'), ('«', '»'), ('‹', '›'), ('‘', '’'), ('\'', '\'')];
-
-    private static readonly HashSet<string> Abbreviations = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "fig", "approx", "e.g", "i.e", "etc",
-    };
 
     /// <summary>Parses a reply.</summary>
     /// <param name="reply">The model's reply text.</param>
@@ -424,38 +423,18 @@ internal static partial class ChatClientBlindReaderReplyParser
         return line;
     }
 
+    /// <summary>Cuts an explanation label and what follows it ("blue Explanation: …", "blue (Reason: …)"). Nothing else is cut: an
+    /// explanation, a second sentence or a dashed addition stays in the answer, so the matcher sees every candidate the reader named
+    /// ("red - blue", "Red. Or blue.").</summary>
     private static string CutExplanation(string line)
     {
-        Match explanation = ExplanationRegex().Match(line);
-        if (explanation.Success)
+        if (LeadingBecauseRegex().IsMatch(line))
         {
-            line = line[..explanation.Index];
+            return string.Empty;
         }
 
-        foreach (Match end in SentenceEndRegex().Matches(line))
-        {
-            string wordBefore = LastWord(line.AsSpan(0, end.Index));
-            if (wordBefore.Length <= 1 || Abbreviations.Contains(wordBefore))
-            {
-                continue;
-            }
-
-            return line[..end.Index];
-        }
-
-        return line;
-    }
-
-    private static string LastWord(ReadOnlySpan<char> text)
-    {
-        int end = text.Length;
-        int start = end;
-        while (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] != '(')
-        {
-            start--;
-        }
-
-        return text[start..end].ToString();
+        Match label = ExplanationRegex().Match(line);
+        return label.Success ? line[..label.Index] : line;
     }
 
     private static string TrimAnswer(string answer)
@@ -516,11 +495,11 @@ internal static partial class ChatClientBlindReaderReplyParser
     [GeneratedRegex(@"(?<close><\s*/\s*(?:think|thinking|reasoning|thought)\s*>)|(?<open><\s*(?:think|thinking|reasoning|thought)\s*>)|\[\s*\[?\s*(?:cheat(?:ing|s|ed)?|honest)\s*\]?\s*\]", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex StructureRegex();
 
-    /// <summary>Where a trailing explanation starts.</summary>
-    [GeneratedRegex(@"\s*(?:[,;(]\s*)?\bbecause\b|\s*[(\[]?\b(?:explanation|reason|reasoning|rationale|justification)\s*[*_]*\s*:|\s+[-–—]\s+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    /// <summary>An explanation label: where a trailing explanation starts.</summary>
+    [GeneratedRegex(@"\s*[(\[]?\b(?:explanation|reason|reasoning|rationale|justification)\s*[*_]*\s*:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ExplanationRegex();
 
-    /// <summary>A sentence end followed by another sentence.</summary>
-    [GeneratedRegex(@"[.!?](?=\s+[\p{Lu}\d])", RegexOptions.CultureInvariant)]
-    private static partial Regex SentenceEndRegex();
+    /// <summary>An answer that is only an explanation ("because the description says so").</summary>
+    [GeneratedRegex(@"^\s*(?:because|since)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex LeadingBecauseRegex();
 }

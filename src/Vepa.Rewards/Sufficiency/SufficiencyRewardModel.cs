@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Vepa.Rewards;
@@ -23,7 +24,8 @@ namespace Vepa.Rewards;
 /// <see cref="TimeoutException"/>, <see cref="IOException"/> and an <see cref="OperationCanceledException"/> the caller did not ask for.
 /// Cancelling the caller's token throws <see cref="OperationCanceledException"/>. See docs/rewards.md.</para>
 /// <para>The items of a batch are scored one after another inside this model; run batches concurrently with the pipeline's
-/// <c>UseConcurrencyLimit</c> stage. The model holds no mutable state and is safe to call from several threads at once.
+/// <c>UseConcurrencyLimit</c> stage. The model's only mutable state is the time of the reader's last reply (used to attribute timeouts,
+/// see <see cref="SufficiencyRewardOptions.ReaderTimeoutAttempts"/>); it is safe to call from several threads at once.
 /// It does not own the reader: disposing the model does not dispose the reader.</para>
 /// </remarks>
 public sealed class SufficiencyRewardModel : IRewardModel
@@ -32,6 +34,9 @@ public sealed class SufficiencyRewardModel : IRewardModel
     private readonly SufficiencyRewardOptions _options;
     private readonly AnswerMatcher _matcher;
     private volatile bool _disposed;
+
+    /// <summary>When the reader last answered a request of this model (<see cref="Stopwatch.GetTimestamp"/>); read to attribute timeouts.</summary>
+    private long _lastReplyTimestamp;
 
     /// <summary>Initializes a new instance of the <see cref="SufficiencyRewardModel"/> class.</summary>
     /// <param name="reader">The blind reader.</param>
@@ -71,15 +76,24 @@ public sealed class SufficiencyRewardModel : IRewardModel
 
         cancellationToken.ThrowIfCancellationRequested();
         var results = new RewardResult[requests.Count];
-        var timedOut = new List<int>();
+        var timedOut = new List<(int Index, long Started)>();
         int read = 0;
         for (int i = 0; i < requests.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            long started = Stopwatch.GetTimestamp();
             (results[i], ReadOutcome outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+
+            // A read that times out is tried again (ReaderTimeoutAttempts in all) before anything is decided.
+            for (int attempt = 2; attempt <= _options.ReaderTimeoutAttempts && outcome == ReadOutcome.TimedOut; attempt++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (results[i], outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+            }
+
             if (outcome == ReadOutcome.TimedOut)
             {
-                timedOut.Add(i);
+                timedOut.Add((i, started));
             }
             else if (outcome == ReadOutcome.Read)
             {
@@ -87,38 +101,26 @@ public sealed class SufficiencyRewardModel : IRewardModel
             }
         }
 
-        // A read that times out while the endpoint answers the rest of the batch is tried again; when it times out every time, the
-        // evidence is what the reader cannot finish, and it is charged for it. With no reply in the whole batch, the endpoint is at fault.
-        for (int attempt = 2; attempt <= _options.ReaderTimeoutAttempts && timedOut.Count > 0 && read > 0; attempt++)
+        // A read that timed out on every attempt while the reader answered other requests (of this batch, or of any call of this model
+        // since the first attempt began) is charged to the evidence: the endpoint answers, this evidence is what it cannot finish. With no
+        // reply anywhere, the endpoint is at fault and the timeout stays a transient infrastructure failure.
+        foreach ((int i, long started) in timedOut)
         {
-            var still = new List<int>();
-            foreach (int i in timedOut)
+            bool answeredMeanwhile = Interlocked.Read(ref _lastReplyTimestamp) > started;
+            if (read == 0 && !answeredMeanwhile)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                (results[i], ReadOutcome outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
-                if (outcome == ReadOutcome.TimedOut)
-                {
-                    still.Add(i);
-                }
+                continue;
             }
 
-            timedOut = still;
-        }
-
-        if (read > 0)
-        {
-            foreach (int i in timedOut)
-            {
-                RewardFailure timeout = results[i].Failure!;
-                string reason = string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"The reader timed out on this evidence in each of {_options.ReaderTimeoutAttempts} attempts while it answered {read} other item(s) of the batch: the evidence is charged for the timeout. Last failure: {timeout.Reason}");
-                results[i] = RewardResult.Penalized(
-                    EvidenceFailureReward,
-                    new RewardFailure(reason, IsTransient: false, timeout.Exception, RewardFailureKind.Evidence),
-                    results[i].Components.Count > 0 ? results[i].Components : Components(0, 1, 1, 0),
-                    new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = reason });
-            }
+            RewardFailure timeout = results[i].Failure!;
+            string reason = string.Create(
+                CultureInfo.InvariantCulture,
+                $"The reader timed out on this evidence in each of {_options.ReaderTimeoutAttempts} attempts while it answered other requests: the evidence is charged for the timeout. Last failure: {timeout.Reason}");
+            results[i] = RewardResult.Penalized(
+                EvidenceFailureReward,
+                new RewardFailure(reason, IsTransient: false, timeout.Exception, RewardFailureKind.Evidence),
+                results[i].Components.Count > 0 ? results[i].Components : Components(0, 1, 1, 0),
+                new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = reason });
         }
 
         return results;
@@ -234,6 +236,7 @@ public sealed class SufficiencyRewardModel : IRewardModel
             annotations[SufficiencyRewardKeys.ReaderRawText] = reply.RawText;
         }
 
+        Interlocked.Exchange(ref _lastReplyTimestamp, Stopwatch.GetTimestamp());
         return (RewardResult.Scored(reward, Components(s, h, gamma, ratio), annotations), ReadOutcome.Read);
     }
 

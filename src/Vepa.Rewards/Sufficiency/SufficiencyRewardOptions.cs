@@ -68,10 +68,11 @@ public sealed class SufficiencyRewardOptions
 
     /// <summary>Gets or sets how many times, within one batch, a read that timed out is tried before the timeout is charged to the evidence.</summary>
     /// <value>The default is 2. Must be in [1, 10].</value>
-    /// <remarks>A read that times out on every attempt while at least one other item of the same batch got a reply is an evidence failure
-    /// (penalised with <see cref="EvidenceFailureReward"/>): the endpoint answers, so this evidence is what it cannot finish (a reasoning reader
-    /// sent into a loop, a prompt at the edge of the context). When no item of the batch got a reply, the timeouts stay transient
-    /// infrastructure failures (NaN, retried by the pipeline): the endpoint is slow or down. A batch of one item is never charged.</remarks>
+    /// <remarks>A read that times out on every attempt while the reader answered other requests (another item of the same batch, or any
+    /// call of the same model, which the pipeline's concurrency stage runs in parallel, since the first attempt began) is an evidence failure
+    /// (penalised with <see cref="EvidenceFailureReward"/>): the endpoint answers, so this evidence is what it cannot finish (a reasoning
+    /// reader sent into a loop, a prompt at the edge of the context). When the reader answered nothing in that time, the timeouts stay
+    /// transient infrastructure failures (NaN, retried by the pipeline): the endpoint is slow or down.</remarks>
     [Range(1, SufficiencyRewardConstants.MaxReaderTimeoutAttempts)]
     public int ReaderTimeoutAttempts { get; set; } = SufficiencyRewardConstants.DefaultReaderTimeoutAttempts;
 

@@ -44,17 +44,17 @@ public sealed class ChatClientBlindReaderReplyParserTests
         { "[[honest]] (B) Blue", true, "(B) Blue" },
         { "[[honest]] B. Blue", true, "B. Blue" },
 
-        // Trailing explanations are dropped.
-        { "[[honest]] blue because the description says the car is blue", true, "blue" },
-        { "[[honest]] blue, because the car is painted blue", true, "blue" },
-        { "[[honest]] blue (because the car is painted blue)", true, "blue" },
+        // Only explanation labels are cut; the rest stays for the matcher, which must see every candidate.
+        { "[[honest]] blue because the description says the car is blue", true, "blue because the description says the car is blue" },
+        { "[[honest]] blue, because the car is painted blue", true, "blue, because the car is painted blue" },
+        { "[[honest]] blue (because the car is painted blue)", true, "blue (because the car is painted blue)" },
         { "[[honest]] blue\nExplanation: the description says the car is blue.", true, "blue" },
         { "[[honest]] blue Explanation: the description says so.", true, "blue" },
         { "[[honest]] blue (Reason: stated colour)", true, "blue" },
-        { "[[honest]] blue — the description states it", true, "blue" },
-        { "[[honest]] Blue. The description mentions a blue car.", true, "Blue" },
-        { "[[CHEAT]] No. The evidence only says no.", false, "No" },
-        { "[[honest]] Yes! It is there.", true, "Yes" },
+        { "[[honest]] blue — the description states it", true, "blue — the description states it" },
+        { "[[honest]] Blue. The description mentions a blue car.", true, "Blue. The description mentions a blue car" },
+        { "[[CHEAT]] No. The evidence only says no.", false, "No. The evidence only says no" },
+        { "[[honest]] Yes! It is there.", true, "Yes! It is there" },
 
         // Things that look like sentence ends but are not.
         { "[[honest]] 3.5", true, "3.5" },
@@ -122,8 +122,8 @@ public sealed class ChatClientBlindReaderReplyParserTests
     {
         { "blue", "blue" },
         { "**Answer:** blue", "blue" },
-        { "The answer is blue. The car in the description is blue.", "blue" },
-        { "\n- blue because the car is blue\n", "blue" },
+        { "The answer is blue. The car in the description is blue.", "blue. The car in the description is blue" },
+        { "\n- blue because the car is blue\n", "blue because the car is blue" },
     };
 
     [Theory]

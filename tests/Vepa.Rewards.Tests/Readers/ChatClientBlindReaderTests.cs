@@ -124,7 +124,7 @@ public sealed class ChatClientBlindReaderTests
     [Theory]
     [InlineData("**[[Honest]]** Blue", true, "Blue")]
     [InlineData("```\n[[ cheat ]] Answer: Yes\n```", false, "Yes")]
-    [InlineData("[[honest]] blue because the paint is described as blue.\nExplanation: stated directly.", true, "blue")]
+    [InlineData("[[honest]] blue because the paint is described as blue.\nExplanation: stated directly.", true, "blue because the paint is described as blue")]
     public async Task Replies_from_the_server_are_parsed(string content, bool isHonest, string answer)
     {
         await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer(content));

@@ -135,6 +135,22 @@ public sealed class QuotedReplyTests
         result.Answer.Should().Be("blue");
     }
 
+    /// <summary>Two candidates on the verdict line, joined by a dash or a second sentence: the parser keeps both for the matcher.</summary>
+    [Theory]
+    [InlineData("[[honest]] red - blue")]
+    [InlineData("[[honest]] red — or blue")]
+    [InlineData("[[honest]] Red. Or blue.")]
+    [InlineData("[[honest]] red, because it could also be blue")]
+    [InlineData("[[honest]] Red. Blue is also possible.")]
+    public void Candidates_after_a_dash_or_a_sentence_end_reach_the_matcher(string reply)
+    {
+        ChatClientBlindReaderParseResult result = ChatClientBlindReaderReplyParser.Parse(reply, MissingTagPolicy.Fail);
+
+        result.Succeeded.Should().BeTrue();
+        new AnswerMatcher().IsMatch(result.Answer, "red").Should().BeFalse("\"{0}\" names two colours", result.Answer);
+        new AnswerMatcher().IsMatch(result.Answer, "blue").Should().BeFalse();
+    }
+
     [Theory]
     [InlineData("[[honest]] 2.5", "2.5")]
     [InlineData("[[honest]] 2", "2")]

@@ -29,7 +29,7 @@ public sealed class EvidenceTimeoutAndCapTests
         results[1].IsPenalized.Should().BeTrue();
         results[1].Value.Should().Be(-1.0);
         results[1].PenaltyCause!.Kind.Should().Be(RewardFailureKind.Evidence);
-        results[1].PenaltyCause!.Reason.Should().StartWith("The reader timed out on this evidence in each of 2 attempts while it answered 1 other item(s)");
+        results[1].PenaltyCause!.Reason.Should().StartWith("The reader timed out on this evidence in each of 2 attempts while it answered other requests");
         server.Requests.Count(r => r.UserText.Contains("stall", StringComparison.Ordinal)).Should().Be(2, "the read is tried ReaderTimeoutAttempts times");
     }
 
@@ -59,6 +59,33 @@ public sealed class EvidenceTimeoutAndCapTests
 
         results.Should().OnlyContain(r => r.Status == RewardStatus.Failed && double.IsNaN(r.Value) && r.Failure!.IsTransient && r.Failure.Kind == RewardFailureKind.Infrastructure);
         server.RequestCount.Should().Be(2, "an endpoint that answers nothing is not asked again inside the model; the retry stage decides");
+    }
+
+    [Fact]
+    public async Task Through_the_pipeline_one_item_per_call_a_stalling_evidence_is_penalised_while_the_others_are_answered()
+    {
+        await using var server = await LoopbackChatServer.StartAsync(request => request.UserText.Contains("stall", StringComparison.Ordinal)
+            ? ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromSeconds(20))
+            : ScriptedReply.Answer("[[honest]] blue", TimeSpan.FromMilliseconds(200)));
+        using IRewardModel model = new SufficiencyRewardModel(server.CreateChatClient(networkTimeout: TimeSpan.FromSeconds(1)).AsBlindReader())
+            .AsBuilder()
+            .UseResilience(o =>
+            {
+                o.Retry.MaxRetries = 0;
+                o.Timeout = TimeSpan.FromSeconds(30);
+            })
+            .Build();
+        RewardRequest[] batch =
+        [
+            new(Question, "blue", "A stall of words about a blue car."),
+            .. Enumerable.Range(0, 6).Select(i => new RewardRequest(Question, "blue", $"Car {i} is blue.")),
+        ];
+
+        IReadOnlyList<RewardResult> results = await model.ScoreAsync(batch);
+
+        results.Skip(1).Should().OnlyContain(r => r.Value == 1.0);
+        results[0].IsPenalized.Should().BeTrue("each item is its own call (MaxBatchSize 1), answered in parallel while the stalling one times out");
+        results[0].PenaltyCause!.Kind.Should().Be(RewardFailureKind.Evidence);
     }
 
     [Fact]
