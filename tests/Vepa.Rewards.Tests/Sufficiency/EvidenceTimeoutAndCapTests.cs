@@ -58,7 +58,7 @@ public sealed class EvidenceTimeoutAndCapTests
             [new RewardRequest(Question, "blue", "A blue car."), new RewardRequest(Question, "blue", "A blue car by a wall.")]);
 
         results.Should().OnlyContain(r => r.Status == RewardStatus.Failed && double.IsNaN(r.Value) && r.Failure!.IsTransient && r.Failure.Kind == RewardFailureKind.Infrastructure);
-        server.RequestCount.Should().Be(2, "an endpoint that answers nothing is not asked again inside the model; the retry stage decides");
+        server.RequestCount.Should().Be(4, "each read is tried ReaderTimeoutAttempts (2) times before the timeout is left to the retry stage");
     }
 
     [Fact]
