@@ -12,9 +12,9 @@ public sealed class ExactAnswerReward : IRewardModel
         for (int i = 0; i < requests.Count; i++)
         {
             RewardRequest request = requests[i];
-            results[i] = request.Evidence.Length == 0
-                ? RewardResult.Failed("The policy wrote no evidence.", isTransient: false)   // reported, never scored 0
-                : RewardResult.Scored(request.Evidence.Contains(request.GoldAnswer, StringComparison.OrdinalIgnoreCase) ? 1.0 : 0.0);
+            // Empty evidence is legal and insufficient: it scores 0, as in Vepa's own rewards. A failure would be NaN, which the
+            // advantage kernel excludes from the group: a policy would learn to write nothing to escape a low score.
+            results[i] = RewardResult.Scored(request.Evidence.Contains(request.GoldAnswer, StringComparison.OrdinalIgnoreCase) ? 1.0 : 0.0);
         }
 
         return Task.FromResult<IReadOnlyList<RewardResult>>(results);

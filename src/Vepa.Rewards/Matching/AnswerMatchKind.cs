@@ -50,4 +50,11 @@ public enum AnswerMatchKind
 
     /// <summary>Match: the answer contains the right option's text and no distractor's text.</summary>
     OptionText,
+
+    /// <summary>The answer names more than one candidate of the gold's kind (another number, another colour, another option, several
+    /// lines that disagree), however they are joined; not a match.</summary>
+    SeveralCandidates,
+
+    /// <summary>The gold only modifies the head of a compound in the answer ("bus stop" for "bus"); not a match.</summary>
+    Compound,
 }

@@ -238,6 +238,15 @@ internal sealed partial class AnswerTokenizer
             }
 
             // A unit word right after a number takes one spelling: "5 centimeters" = "5 cm".
+            // "10 in" is ten inches when nothing follows "in" in its clause ("10 in the box" is not).
+            if (merged.Count > 0 && merged[^1] is { IsNumber: true } && merged[^1].Clause == token.Clause && token.Text == "in"
+                && (i + 1 == raw.Count || raw[i + 1].Clause != token.Clause))
+            {
+                merged.Add(token with { Text = "inch" });
+                i++;
+                continue;
+            }
+
             if (merged.Count > 0 && merged[^1] is { IsNumber: true } && merged[^1].Clause == token.Clause && !token.IsNumber
                 && UnitSynonyms.TryGetValue(token.Text, out string? unit))
             {

@@ -109,6 +109,64 @@ internal static partial class OptionLabelReader
         return index;
     }
 
+    /// <summary>Reads the label an answer commits to after restating the options ("A. red B. blue C. green. Answer: B", "… → B",
+    /// "… I choose B."): <see langword="null"/> when the answer does not restate at least two labels before a final choice of one label.</summary>
+    /// <param name="text">The answer.</param>
+    /// <param name="optionCount">The number of options.</param>
+    /// <returns>The chosen label as text ("B"), or <see langword="null"/>.</returns>
+    public static string? FinalChoice(string text, int optionCount)
+    {
+        string plain = StripMarkdown(text).TrimEnd();
+        Match final = FinalChoiceRegex().Match(plain);
+        if (!final.Success)
+        {
+            return null;
+        }
+
+        char label = char.ToUpperInvariant(final.Groups["l"].Value[0]);
+        string restated = plain[..final.Index];
+        int lone = LoneCapitalRegex().Matches(restated).Select(m => m.Value[0] - 'A').Where(i => i < optionCount).Distinct().Count();
+        if (label - 'A' >= optionCount || Math.Max(CountListedLabels(restated, optionCount), lone) < 2)
+        {
+            return null;
+        }
+
+        return label.ToString();
+    }
+
+    /// <summary>Gets whether the answer names an option label other than <paramref name="label"/> as a word of its own after the first label
+    /// ("C, because B is too dark"); a capital "A" or "I" that starts a phrase ("A car …") is read as a word.</summary>
+    /// <param name="text">The answer.</param>
+    /// <param name="label">The index of the label the answer chose.</param>
+    /// <param name="optionCount">The number of options.</param>
+    /// <returns><see langword="true"/> when another label is named.</returns>
+    public static bool MentionsOtherLabel(string text, int label, int optionCount)
+    {
+        string plain = StripMarkdown(text);
+        int chosen = -1;
+        foreach (Match match in LoneCapitalRegex().Matches(plain))
+        {
+            int index = match.Value[0] - 'A';
+            if (index >= optionCount)
+            {
+                continue;
+            }
+
+            if (chosen < 0 && index == label)
+            {
+                chosen = match.Index;
+                continue;
+            }
+
+            if (index != label && chosen >= 0 && !IsNegatedBefore(plain.AsSpan(0, match.Index)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Counts the distinct option labels the answer lists: delimited labels anywhere ("A. red B. blue", "(A) … (B) …") and bare
     /// capital letters joined by a separator or a conjunction ("A or B", "A, B", "A/B", "A and B").</summary>
     /// <param name="text">The answer.</param>
@@ -203,4 +261,12 @@ internal static partial class OptionLabelReader
 
     [GeneratedRegex(@"\*\*\s*[(\[]?(?<l>[A-Za-z])[)\]]?\s*[.:)]?\s*\*\*", RegexOptions.CultureInvariant)]
     private static partial Regex BoldLabelRegex();
+
+    /// <summary>A final choice of one label at the end of an answer.</summary>
+    [GeneratedRegex(@"(?:\b(?:answer|choice|option|final)\b(?:\s+(?:is|would\s+be))?\s*[:=\-–—]?|\b(?:i\s+)?(?:choose|chose|pick|select|go\s+with)|\b(?:so|therefore|thus|hence)\b,?|→|->|=>|⇒)\s*(?:[(\[]\s*(?<l>[A-Za-z])\s*[)\]]|(?<l>[A-Z]))\s*[.!]?$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex FinalChoiceRegex();
+
+    /// <summary>A capital letter standing alone as a word (not "A" or "I" before a lower-case word).</summary>
+    [GeneratedRegex(@"(?<![\p{L}\p{N}'])(?:[B-HJ-Z]|[AI](?!\s+[a-z]))(?![\p{L}\p{N}'])", RegexOptions.CultureInvariant)]
+    private static partial Regex LoneCapitalRegex();
 }

@@ -13,7 +13,7 @@ namespace Vepa.Rewards;
 internal sealed class ChatClientBlindReader : IBlindReader
 {
     private static readonly ChatResponseFormat JsonReplyFormat = ChatResponseFormat.ForJsonSchema(
-        System.Text.Json.JsonDocument.Parse(ChatClientBlindReaderConstants.ReplyJsonSchema).RootElement.Clone(),
+        System.Text.Json.JsonDocument.Parse(ChatClientBlindReaderPrompt.ReplyJsonSchema).RootElement.Clone(),
         "blind_reader_verdict",
         "The blind reader's verdict on the description and its answer to the question.");
 

@@ -19,9 +19,11 @@ namespace Vepa.Rewards;
 /// </para>
 /// <para>
 /// Kinds (<see cref="RewardFailureKind"/>): the transient ones and unknown client errors are <see cref="RewardFailureKind.Infrastructure"/>;
-/// HTTP 413, and a 400 whose error says that the context length was exceeded or that a content filter stopped the request, are
-/// <see cref="RewardFailureKind.Evidence"/> (the evidence caused them); every other 4xx (400, 401, 403, 404, 422, …) is
-/// <see cref="RewardFailureKind.Configuration"/>. The error text is searched for those causes but never quoted.
+/// HTTP 413, an error whose response body (read through the exception's <c>GetRawResponse()</c>) or message says that the context length
+/// was exceeded (any status but 401, 404, 408, 425, 429: llama.cpp answers 500), and a 400, 403, 422 or 451 whose body says that a content
+/// filter or a prompt screen stopped the request, are <see cref="RewardFailureKind.Evidence"/> (the evidence caused them; see
+/// <see cref="ReaderErrorBody"/> for the bodies of each server); every other 4xx (400, 401, 403, 404, 422, …) is
+/// <see cref="RewardFailureKind.Configuration"/>. The body is searched for those causes but never quoted.
 /// </para>
 /// <para>
 /// The HTTP status is read from <see cref="HttpRequestException.StatusCode"/> or, for client libraries with their own
@@ -33,6 +35,7 @@ namespace Vepa.Rewards;
 internal static partial class ChatClientBlindReaderFailures
 {
     private static readonly ConcurrentDictionary<Type, PropertyInfo?> StatusProperties = new();
+    private static readonly ConcurrentDictionary<Type, MethodInfo?> RawResponseMethods = new();
 
     /// <summary>Wraps a failure of the chat call.</summary>
     /// <param name="exception">What the chat client threw (not a cancellation the caller asked for).</param>
@@ -43,7 +46,7 @@ internal static partial class ChatClientBlindReaderFailures
         string seconds = elapsed.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
         if (GetHttpStatus(exception) is int status)
         {
-            return FromStatus(status, exception, ReadErrorText(exception));
+            return FromStatus(status, exception, ReaderErrorBody.Classify(ReadResponseBody(exception), ReadErrorText(exception)));
         }
 
         // No HTTP status: look for what broke underneath (client libraries wrap it once or twice).
@@ -71,6 +74,13 @@ internal static partial class ChatClientBlindReaderFailures
             }
         }
 
+        // A client that reports no status but says that the prompt is too long or was filtered (a body folded into its message).
+        ReaderErrorCause stated = ReaderErrorBody.Classify(ReadResponseBody(exception), ReadErrorText(exception));
+        if (stated != ReaderErrorCause.None)
+        {
+            return EvidenceFailure($"The chat call failed after {seconds} s.", stated, exception);
+        }
+
         if (HasNoResponseStatus(exception))
         {
             return new BlindReaderException(
@@ -90,27 +100,25 @@ internal static partial class ChatClientBlindReaderFailures
     /// <returns><see langword="true"/> for 408, 425, 429 and 5xx.</returns>
     public static bool IsTransientStatus(int status) => status is 408 or 425 or 429 or (>= 500 and <= 599);
 
-    private static BlindReaderException FromStatus(int status, Exception exception, string errorText)
+    private static BlindReaderException FromStatus(int status, Exception exception, ReaderErrorCause cause)
     {
         string name = Enum.IsDefined(typeof(HttpStatusCode), status) ? $" ({(HttpStatusCode)status})" : string.Empty;
         string prefix = string.Create(CultureInfo.InvariantCulture, $"The chat endpoint answered HTTP {status}{name}.");
+
+        // The body decides before the status: llama.cpp answers an over-long prompt with HTTP 500, and a content filter may answer 403.
+        if (status == 413 || (cause == ReaderErrorCause.ContextLength && status is >= 400 and not (401 or 404 or 408 or 425 or 429)))
+        {
+            return EvidenceFailure(prefix, ReaderErrorCause.ContextLength, exception);
+        }
+
+        if (cause == ReaderErrorCause.ContentPolicy && status is 400 or 403 or 422 or 451)
+        {
+            return EvidenceFailure(prefix, ReaderErrorCause.ContentPolicy, exception);
+        }
+
         if (IsTransientStatus(status))
         {
             return new BlindReaderException(prefix, RewardFailureKind.Infrastructure, isTransient: true, exception);
-        }
-
-        if (status == 413 || (status is 400 or 422 && ContextLengthRegex().IsMatch(errorText)))
-        {
-            return new BlindReaderException(
-                $"{prefix} The request exceeds the reader's context length: the evidence is too long.",
-                RewardFailureKind.Evidence,
-                isTransient: false,
-                exception);
-        }
-
-        if (status is 400 or 403 or 422 && ContentFilterRegex().IsMatch(errorText))
-        {
-            return new BlindReaderException($"{prefix} The endpoint's content filter rejected the request.", RewardFailureKind.Evidence, isTransient: false, exception);
         }
 
         string advice = status switch
@@ -135,17 +143,44 @@ internal static partial class ChatClientBlindReaderFailures
         return text.ToString();
     }
 
-    /// <summary>What OpenAI, vLLM, SGLang, TGI, llama.cpp and Ollama say when a prompt is longer than the model's context.</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(
-        @"context[_ ]length[_ ]exceeded|maximum context length|context (?:length|window|size)|(?:prompt|input|request)\b[^\n]{0,40}\b(?:too long|longer than|exceeds?)|too many (?:input )?tokens|exceeds? the (?:available )?context|max_model_len|string_above_max_length|tokens?[^\n]{0,80}must be\s*<=\s*\d+|inputs?\b[^\n]{0,40}(?:must have less than|less than \d+ tokens)",
-        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
-    private static partial System.Text.RegularExpressions.Regex ContextLengthRegex();
+    private static BlindReaderException EvidenceFailure(string prefix, ReaderErrorCause cause, Exception exception) => new(
+        cause == ReaderErrorCause.ContextLength
+            ? $"{prefix} The request exceeds the reader's context length: the evidence is too long."
+            : $"{prefix} The endpoint's content filter rejected the request.",
+        RewardFailureKind.Evidence,
+        isTransient: false,
+        exception);
 
-    /// <summary>What Azure OpenAI and others say when a content filter stops a request.</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(
-        @"content[_ ]filter|content[_ ]policy|content management policy|responsible ?ai policy|safety system",
-        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
-    private static partial System.Text.RegularExpressions.Regex ContentFilterRegex();
+    /// <summary>Reads the response body of a client exception that keeps the response (System.ClientModel's <c>ClientResultException</c>,
+    /// Azure.Core's <c>RequestFailedException</c>: a public <c>GetRawResponse()</c> whose result has a <c>Content</c>), anywhere in the chain;
+    /// empty when none can be read. The body is only searched, never quoted.</summary>
+    private static string ReadResponseBody(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            MethodInfo? getResponse = RawResponseMethods.GetOrAdd(e.GetType(), static type => type.GetMethod("GetRawResponse", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes));
+            if (getResponse is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                object? response = getResponse.Invoke(e, null);
+                object? content = response?.GetType().GetProperty("Content", BindingFlags.Public | BindingFlags.Instance)?.GetValue(response);
+                if (content?.ToString() is { Length: > 0 } body)
+                {
+                    return body;
+                }
+            }
+            catch (Exception ex) when (ex is TargetInvocationException or InvalidOperationException or NotSupportedException or ObjectDisposedException)
+            {
+                // The content was not buffered or is gone: fall back to the messages.
+            }
+        }
+
+        return string.Empty;
+    }
 
     /// <summary>Finds the HTTP status a failed call received, if it received one.</summary>
     private static int? GetHttpStatus(Exception exception)

@@ -35,28 +35,28 @@ namespace Vepa.Rewards;
 public sealed class ChatClientBlindReaderOptions
 {
     /// <summary>Gets the placeholder that <see cref="UserPromptTemplate"/> replaces by the question.</summary>
-    public static string QuestionPlaceholder => ChatClientBlindReaderConstants.QuestionPlaceholder;
+    public static string QuestionPlaceholder => ChatClientBlindReaderPrompt.QuestionPlaceholder;
 
     /// <summary>Gets the placeholder that <see cref="UserPromptTemplate"/> replaces by the options block.</summary>
     /// <remarks>
     /// For a multiple-choice item the block is <c>Options:</c> followed by one line per option (<c>A. red</c>, <c>B. blue</c>, …)
     /// and a final line break; for an open question it is empty.
     /// </remarks>
-    public static string ChoicesPlaceholder => ChatClientBlindReaderConstants.ChoicesPlaceholder;
+    public static string ChoicesPlaceholder => ChatClientBlindReaderPrompt.ChoicesPlaceholder;
 
     /// <summary>Gets the placeholder that <see cref="UserPromptTemplate"/> replaces by the evidence (<c>(no description)</c> when the evidence is empty).</summary>
-    public static string EvidencePlaceholder => ChatClientBlindReaderConstants.EvidencePlaceholder;
+    public static string EvidencePlaceholder => ChatClientBlindReaderPrompt.EvidencePlaceholder;
 
     /// <summary>Gets the default system prompt (the paper's judge-and-solver instructions, in our words).</summary>
-    public static string DefaultSystemPrompt => ChatClientBlindReaderConstants.DefaultSystemPrompt;
+    public static string DefaultSystemPrompt => ChatClientBlindReaderPrompt.DefaultSystemPrompt;
 
     /// <summary>Gets the default user prompt template.</summary>
-    public static string DefaultUserPromptTemplate => ChatClientBlindReaderConstants.DefaultUserPromptTemplate;
+    public static string DefaultUserPromptTemplate => ChatClientBlindReaderPrompt.DefaultUserPromptTemplate;
 
     /// <summary>Gets or sets the system message sent before the user message; <see langword="null"/> or empty sends none.</summary>
     /// <value>The default is <see cref="DefaultSystemPrompt"/>.</value>
     /// <remarks>For models without a system role, set this to <see langword="null"/> and put the instructions in <see cref="UserPromptTemplate"/>.</remarks>
-    public string? SystemPrompt { get; set; } = ChatClientBlindReaderConstants.DefaultSystemPrompt;
+    public string? SystemPrompt { get; set; } = ChatClientBlindReaderPrompt.DefaultSystemPrompt;
 
     /// <summary>Gets or sets the user message template.</summary>
     /// <value>The default is <see cref="DefaultUserPromptTemplate"/>.</value>
@@ -65,7 +65,7 @@ public sealed class ChatClientBlindReaderOptions
     /// optional. Replacement is a single pass, so braces inside the question or evidence are never expanded; any other text,
     /// braces included, is sent as written. Ignored when <see cref="MessagesFactory"/> is set.
     /// </remarks>
-    public string UserPromptTemplate { get; set; } = ChatClientBlindReaderConstants.DefaultUserPromptTemplate;
+    public string UserPromptTemplate { get; set; } = ChatClientBlindReaderPrompt.DefaultUserPromptTemplate;
 
     /// <summary>Gets or sets a function that builds the whole conversation for a query, replacing the system prompt and the template.</summary>
     /// <value>The default is <see langword="null"/> (use <see cref="SystemPrompt"/> and <see cref="UserPromptTemplate"/>).</value>
@@ -95,7 +95,7 @@ public sealed class ChatClientBlindReaderOptions
     public BlindReaderReplyFormat ReplyFormat { get; set; } = BlindReaderReplyFormat.Tags;
 
     /// <summary>Gets the system prompt sent for <see cref="BlindReaderReplyFormat.JsonSchema"/> when <see cref="SystemPrompt"/> is the default.</summary>
-    public static string DefaultJsonSystemPrompt => ChatClientBlindReaderConstants.DefaultJsonSystemPrompt;
+    public static string DefaultJsonSystemPrompt => ChatClientBlindReaderPrompt.DefaultJsonSystemPrompt;
 
     /// <summary>Gets or sets whether a reply that cannot be parsed (empty, no answer, no tag under <see cref="Rewards.MissingTagPolicy.Fail"/>) is reported as transient, so a retry stage tries again.</summary>
     /// <value>The default is <see langword="false"/>: with greedy decoding the same prompt gives the same reply, so a retry would not help,

@@ -28,7 +28,7 @@ internal static class ChatClientBlindReaderOptionsValidator
             }
             else
             {
-                foreach (string placeholder in new[] { ChatClientBlindReaderConstants.QuestionPlaceholder, ChatClientBlindReaderConstants.EvidencePlaceholder })
+                foreach (string placeholder in new[] { ChatClientBlindReaderPrompt.QuestionPlaceholder, ChatClientBlindReaderPrompt.EvidencePlaceholder })
                 {
                     if (!template.Contains(placeholder, StringComparison.Ordinal))
                     {

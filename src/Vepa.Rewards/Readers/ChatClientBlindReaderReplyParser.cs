@@ -5,32 +5,36 @@ using System.Text.RegularExpressions;
 
 namespace Vepa.Rewards;
 
-/// <summary>Reads the verdict and the answer out of a blind reader's reply: a JSON object <c>{"verdict", "answer"}</c> or a tagged line.</summary>
+/// <summary>Reads the verdict and the answer out of a blind reader's reply: a JSON object <c>{"verdict", "answer"}</c> or the reader's verdict line.</summary>
 /// <remarks>
-/// <para>The rules, in order:</para>
+/// <para>Readers repeat parts of the description after their verdict (quoting, summarising, reasoning after the fact). Nothing in that
+/// repeated material may change the verdict or the answer, so the reader's own verdict line decides. The rules, in order:</para>
 /// <list type="number">
 /// <item>An empty reply is malformed. The reply is folded before it is read: line breaks unified, invisible and control characters removed,
 /// NFKC applied (full-width forms become ASCII), and bracket look-alikes mapped to <c>[</c> <c>]</c> <c>&lt;</c> <c>&gt;</c>, so a look-alike
 /// of a tag is read as that tag.</item>
-/// <item>Only the final answer segment counts: the text after the last closing think tag (<c>&lt;/think&gt;</c>, <c>&lt;/thinking&gt;</c>,
-/// <c>&lt;/reasoning&gt;</c>, spaces and line breaks allowed inside), and before any think tag opened after it. A reply that is only an
-/// unclosed think block, or only closed think blocks, is malformed and says which.</item>
-/// <item>A segment that is a JSON object (optionally in a code fence) is read as <c>{"verdict": "honest" | "cheat", "answer": "…"}</c>;
-/// a repeated property makes it ambiguous.</item>
-/// <item>Otherwise the verdict is the tag <c>[[CHEAT]]</c> or <c>[[honest]]</c> (any case, spaces inside, single brackets accepted).
-/// The segment must hold exactly one: two or more tags, or a tag inside double quotes or in a quoted (<c>&gt;</c>) line among other
-/// lines, make the reply ambiguous. With no tag, the reply fails (<see cref="MissingTagPolicy.Fail"/>) or is read as honest in full
-/// (<see cref="MissingTagPolicy.TreatAsHonest"/>).</item>
-/// <item>The answer is the rest of the tag's line. Only when that is empty: the lines after it (the first line that starts with an answer label
-/// such as <c>Answer:</c>, <c>Final answer:</c>, <c>The answer is</c>, <c>Task 2:</c>, else the first non-empty line); and only when those are
-/// empty too, the text before the tag on its line. Lines are cleaned of markdown decoration (emphasis, headings, quotes, code fences, bullets).</item>
-/// <item>
-/// Trailing explanations are cut from the answer line: at the first <c>because</c>; at an explanation label
-/// (<c>Explanation:</c>, <c>Reason:</c>, <c>Reasoning:</c>, <c>Rationale:</c>, <c>Justification:</c>); at a spaced dash
-/// (<c> - </c>, <c> – </c>, <c> — </c>); and after the first sentence (a <c>.</c>, <c>!</c> or <c>?</c> followed by a space
-/// and a capital letter or digit, unless the word before it is a single letter such as an option label, or a title such as
-/// <c>Dr</c>). Then trailing punctuation, markdown and matching quotes or brackets around the whole answer are removed.
-/// </item>
+/// <item>Reasoning is skipped from the start: think blocks the reader opened and closed (<c>&lt;think&gt;</c>, <c>&lt;thinking&gt;</c>,
+/// <c>&lt;reasoning&gt;</c>, <c>&lt;thought&gt;</c>, nested ones included), and everything before a closing think tag that comes before any
+/// verdict (a template that opens the block in the prompt). Scanning stops at the first verdict tag outside reasoning: a think tag after
+/// it ends nothing. A reply that is only an unclosed think block, or only closed think blocks, is malformed and says which.</item>
+/// <item>A reply that starts with a JSON object (optionally in a code fence) is read from that first object only:
+/// <c>{"verdict": "honest" | "cheat", "answer": "…"}</c>; a repeated property, or a verdict tag inside the answer, makes it ambiguous;
+/// whatever follows the object is not read.</item>
+/// <item>Otherwise the verdict is the first tag <c>[[CHEAT]]</c> or <c>[[honest]]</c> (any case, spaces inside, single brackets accepted)
+/// outside reasoning, and its line is the verdict line. Later lines are never read: a tag, a think tag, a JSON verdict or an answer label on
+/// them changes nothing. The reply is ambiguous when the verdict line holds a second tag or a JSON verdict, when the tag is inside quotation
+/// marks or on a quoted (<c>&gt;</c>) line among other lines, when a closing think tag follows it, and when the reply does not open with
+/// its verdict (text before the tag, other than a verdict label) and holds more than one tag. With no tag, the reply fails
+/// (<see cref="MissingTagPolicy.Fail"/>) or its first line is read as an honest answer (<see cref="MissingTagPolicy.TreatAsHonest"/>).</item>
+/// <item>The answer is on the verdict line: after the tag, past a "Task 2" label in any spelling ("Task 2:", "Task 2)", "Task2 -",
+/// "Task two", "(2)", a leading "2." or "2)") or a leading answer label in any spelling (<c>Answer:</c>, <c>Answer -</c>, <c>Answer—</c>,
+/// <c>Answer:blue</c>, <c>ANSWER =&gt;</c>, <c>Answer →</c>, <c>Final answer is</c>, <c>The answer is:</c>); when nothing follows the tag, the
+/// text before it on the same line without its verdict label ("blue [[honest]]", "Task 1:"). Where the verdict line has no answer, the
+/// reply has none: later lines are never searched for one.</item>
+/// <item>Only an explanation label and what follows it are cut from the answer (<c>Explanation:</c>, <c>Reason:</c>, <c>Reasoning:</c>,
+/// <c>Rationale:</c>, <c>Justification:</c>); a "because" clause, a second sentence or a dashed addition stays, so that the matcher sees
+/// every candidate the reader named ("red - blue", "Red. Or blue."). An answer that starts with "because" is none. Then trailing
+/// punctuation, markdown and matching quotes or brackets around the whole answer are removed.</item>
 /// <item>An answer that is empty after all this makes the reply malformed.</item>
 /// </list>
 /// <para>Every failure reason is a fixed phrase: the reply is never quoted (a server may fill it with anything, echoed credentials included).</para>
@@ -45,11 +49,6 @@ internal static partial class ChatClientBlindReaderReplyParser
 
     /// <summary>Quotation marks that enclose quoted text; a verdict tag between a pair on its line is quoted, not the reader's own.</summary>
     private static readonly (char Open, char Close)[] QuotePairs = [('"', '"'), ('“', '”'), ('„', '“'), ('«', '»'), ('‹', '›'), ('‘', '’'), ('\'', '\'')];
-
-    private static readonly HashSet<string> Abbreviations = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "fig", "approx", "e.g", "i.e", "etc",
-    };
 
     /// <summary>Parses a reply.</summary>
     /// <param name="reply">The model's reply text.</param>
@@ -68,7 +67,7 @@ internal static partial class ChatClientBlindReaderReplyParser
             return ChatClientBlindReaderParseResult.Failure("the reply is empty");
         }
 
-        (string text, string? reasoningError) = FinalSegment(folded);
+        (string text, Match? tag, string? reasoningError) = SkipReasoning(folded);
         if (reasoningError is not null)
         {
             return ChatClientBlindReaderParseResult.Failure(reasoningError);
@@ -79,62 +78,70 @@ internal static partial class ChatClientBlindReaderReplyParser
             return json;
         }
 
-        MatchCollection tags = TagRegex().Matches(text);
-        if (tags.Count > 1)
-        {
-            return ChatClientBlindReaderParseResult.Failure(string.Create(CultureInfo.InvariantCulture, $"the reply is ambiguous: it holds {tags.Count} verdict tags, not one"));
-        }
-
-        if (tags.Count == 1 && JsonVerdictRegex().IsMatch(text))
-        {
-            return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: it holds a verdict tag and a JSON verdict");
-        }
-
-        if (tags.Count == 0)
+        if (tag is null)
         {
             if (missingTagPolicy != MissingTagPolicy.TreatAsHonest)
             {
                 return ChatClientBlindReaderParseResult.Failure("the reply has no [[CHEAT]] or [[honest]] tag");
             }
 
-            string untagged = ExtractAnswer(text);
+            // Without a tag the reader's own line is its first one; nothing after it is read.
+            string firstLine = FirstLine(text);
+            string untagged = AnswerAfter(firstLine);
             return untagged.Length == 0
                 ? ChatClientBlindReaderParseResult.Failure("the reply has no tag and no answer")
                 : ChatClientBlindReaderParseResult.Success(untagged, isHonest: true);
         }
 
-        Match tag = tags[0];
         if (IsQuoted(text, tag))
         {
             return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: its verdict tag is inside quoted text");
         }
 
-        bool isHonest = !tag.Groups["verdict"].Value.StartsWith("cheat", StringComparison.OrdinalIgnoreCase);
-        int lineStart = text.LastIndexOf('\n', Math.Max(0, tag.Index - 1)) + 1;
-        if (tag.Index == 0)
-        {
-            lineStart = 0;
-        }
-
+        int lineStart = tag.Index == 0 ? 0 : text.LastIndexOf('\n', tag.Index - 1) + 1;
         int lineEnd = text.IndexOf('\n', tag.Index + tag.Length);
         if (lineEnd < 0)
         {
             lineEnd = text.Length;
         }
 
-        string answer = ExtractAnswer(text[(tag.Index + tag.Length)..lineEnd]);
-        if (answer.Length == 0)
+        if (CleanLine(VerdictLabelRegex().Replace(text[..tag.Index].Replace('\n', ' '), string.Empty)).Trim('`', '~').Trim().Length > 0 && TagRegex().Count(text) is int count and > 1)
         {
-            answer = ExtractAnswer(text[lineEnd..]);
+            // The reply does not open with its verdict, as the prompt asks: the first tag may be quoted material.
+            return ChatClientBlindReaderParseResult.Failure(string.Create(CultureInfo.InvariantCulture, $"the reply is ambiguous: it holds {count} verdict tags and does not open with its verdict"));
         }
 
+        string after = text[(tag.Index + tag.Length)..lineEnd];
+        string before = text[lineStart..tag.Index];
+        int tagsOnLine = TagRegex().Count(after) + TagRegex().Count(before) + 1;
+        if (tagsOnLine > 1)
+        {
+            return ChatClientBlindReaderParseResult.Failure(string.Create(CultureInfo.InvariantCulture, $"the reply is ambiguous: its verdict line holds {tagsOnLine} verdict tags, not one"));
+        }
+
+        if (JsonVerdictRegex().IsMatch(before) || JsonVerdictRegex().IsMatch(after))
+        {
+            return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: it holds a verdict tag and a JSON verdict");
+        }
+
+        if (ThinkCloseRegex().IsMatch(text[lineStart..]))
+        {
+            // A closing think tag after the verdict: either reasoning that used a tag before its end, or quoted material that tries to
+            // end a reasoning block the reader never opened. Neither is one committed verdict.
+            return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: a closing think tag follows its verdict tag");
+        }
+
+        bool isHonest = !tag.Groups["verdict"].Value.StartsWith("cheat", StringComparison.OrdinalIgnoreCase);
+
+        // The answer is on the verdict line, after the tag or, when nothing follows it, before it; never on a later line.
+        string answer = AnswerAfter(after);
         if (answer.Length == 0)
         {
-            answer = ExtractAnswer(text[lineStart..tag.Index]);
+            answer = AnswerBefore(before);
         }
 
         return answer.Length == 0
-            ? ChatClientBlindReaderParseResult.Failure("the reply has a verdict tag but no answer")
+            ? ChatClientBlindReaderParseResult.Failure("the reply has a verdict tag but no answer on its verdict line")
             : ChatClientBlindReaderParseResult.Success(answer, isHonest);
     }
 
@@ -164,36 +171,75 @@ internal static partial class ChatClientBlindReaderReplyParser
         return builder.ToString();
     }
 
-    /// <summary>Cuts the reply down to the reader's final answer segment: after the last closing think tag, before a later opening one.</summary>
-    private static (string Text, string? Error) FinalSegment(string text)
+    /// <summary>Skips the reader's reasoning: think blocks it opened and closed (nested ones included), and everything before a closing
+    /// think tag that comes before any verdict (a chat template that opens the block in the prompt). Scanning stops at the first verdict
+    /// tag outside reasoning: that is the reader's own verdict, and nothing after it can end a reasoning block any more.</summary>
+    /// <returns>The text from the end of the reasoning, the first verdict tag in it (or <see langword="null"/>), or the reason the reply has no final part.</returns>
+    private static (string Text, Match? Tag, string? Error) SkipReasoning(string text)
     {
-        string segment = text;
+        int depth = 0;
+        int reasoningEnd = 0;
+        int openedAt = -1;
         bool sawClosed = false;
-        MatchCollection closings = ThinkCloseRegex().Matches(text);
-        if (closings.Count > 0)
+        Match? verdict = null;
+        foreach (Match token in StructureRegex().Matches(text))
         {
-            Match last = closings[^1];
-            segment = text[(last.Index + last.Length)..];
-            sawClosed = true;
-        }
-
-        Match opening = ThinkOpenRegex().Match(segment);
-        if (opening.Success)
-        {
-            segment = segment[..opening.Index];
-            if (string.IsNullOrWhiteSpace(segment))
+            if (token.Groups["open"].Success)
             {
-                return (string.Empty, UnfinishedReasoning);
+                if (depth++ == 0)
+                {
+                    openedAt = token.Index;
+                }
+            }
+            else if (token.Groups["close"].Success)
+            {
+                if (depth > 0)
+                {
+                    depth--;
+                }
+
+                if (depth == 0)
+                {
+                    reasoningEnd = token.Index + token.Length;
+                    sawClosed = true;
+                }
+            }
+            else if (depth == 0)
+            {
+                verdict = token;
+                break;
             }
         }
 
-        if (string.IsNullOrWhiteSpace(segment))
+        int end = depth > 0 && verdict is null ? openedAt : text.Length;
+        string rest = text[reasoningEnd..end];
+        if (string.IsNullOrWhiteSpace(rest))
         {
-            return (string.Empty, sawClosed ? OnlyReasoning : "the reply is empty");
+            return (string.Empty, null, depth > 0 ? UnfinishedReasoning : sawClosed ? OnlyReasoning : "the reply is empty");
         }
 
-        return (segment, null);
+        Match? tag = verdict is null ? null : TagRegex().Match(rest, verdict.Index - reasoningEnd);
+        return (rest, tag is { Success: true } ? tag : null, null);
     }
+
+    /// <summary>The first non-empty line of <paramref name="text"/> that is not a code fence.</summary>
+    private static string FirstLine(string text)
+    {
+        foreach (string line in text.Split('\n'))
+        {
+            string trimmed = line.Trim();
+            if (trimmed.Length > 0 && !IsFence(trimmed))
+            {
+                return trimmed;
+            }
+        }
+
+        return string.Empty;
+    }
+
+    private static bool IsFence(string trimmed)
+        => (trimmed.StartsWith("```", StringComparison.Ordinal) || trimmed.StartsWith("~~~", StringComparison.Ordinal))
+           && trimmed.Trim('`', '~').Trim().All(char.IsAsciiLetterOrDigit);
 
     /// <summary>Reads a JSON object reply; <see langword="null"/> when the segment is not JSON.</summary>
     private static ChatClientBlindReaderParseResult? TryParseJson(string segment)
@@ -202,22 +248,24 @@ internal static partial class ChatClientBlindReaderReplyParser
         if (trimmed.StartsWith("```", StringComparison.Ordinal))
         {
             int firstBreak = trimmed.IndexOf('\n', StringComparison.Ordinal);
-            int closing = trimmed.LastIndexOf("```", StringComparison.Ordinal);
+            int closing = firstBreak < 0 ? -1 : trimmed.IndexOf("```", firstBreak, StringComparison.Ordinal);
             if (firstBreak > 0 && closing > firstBreak)
             {
                 trimmed = trimmed[(firstBreak + 1)..closing].Trim();
             }
         }
 
-        if (!(trimmed.StartsWith('{') && trimmed.EndsWith('}')))
+        if (!trimmed.StartsWith('{'))
         {
             return null;
         }
 
+        // Only the first JSON object is the reader's verdict; whatever follows it (a quote, a summary) is not read.
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(trimmed);
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(trimmed), new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            document = JsonDocument.ParseValue(ref reader);
         }
         catch (JsonException)
         {
@@ -264,7 +312,12 @@ internal static partial class ChatClientBlindReaderReplyParser
                 return ChatClientBlindReaderParseResult.Failure("the JSON reply has no verdict \"honest\" or \"cheat\"");
             }
 
-            string cleaned = answer is null ? string.Empty : TrimAnswer(CleanLine(Fold(answer).Replace('\n', ' ')));
+            if (answer is not null && TagRegex().IsMatch(Fold(answer)))
+            {
+                return ChatClientBlindReaderParseResult.Failure("the reply is ambiguous: its JSON answer holds a verdict tag");
+            }
+
+            string cleaned = answer is null ? string.Empty : TrimAnswer(CutExplanation(CleanLine(Fold(answer).Replace('\n', ' '))));
             return cleaned.Length == 0
                 ? ChatClientBlindReaderParseResult.Failure("the JSON reply has a verdict but no answer")
                 : ChatClientBlindReaderParseResult.Success(cleaned, honest.Value);
@@ -311,53 +364,47 @@ internal static partial class ChatClientBlindReaderReplyParser
         return false;
     }
 
-    private static string ExtractAnswer(string segment)
+    /// <summary>Reads the answer from the text after the verdict tag on its line: a "Task 2" label or a numbered "2." marker, else a leading
+    /// answer label in any spelling, then the answer up to its explanation.</summary>
+    private static string AnswerAfter(string text)
     {
-        // Any further tags are decoration, not answer text.
-        segment = TagRegex().Replace(segment, " ");
-        var lines = new List<string>();
-        foreach (string rawLine in segment.Split('\n'))
+        string line = CleanLine(StripFence(text));
+        Match task = TaskTwoRegex().Match(line);
+        if (task.Success)
         {
-            string trimmed = rawLine.Trim();
-            if (trimmed.StartsWith("```", StringComparison.Ordinal) || trimmed.StartsWith("~~~", StringComparison.Ordinal))
+            line = CleanLine(line[(task.Index + task.Length)..]);
+        }
+        else
+        {
+            Match label = AnswerLabelRegex().Match(line);
+            if (label.Success && label.Length < line.Length)
             {
-                // An opening or closing fence, possibly with a language name ("```text"), is not an answer;
-                // a fence that opens and closes on one line ("```blue```") holds one.
-                string inner = trimmed.Trim('`', '~').Trim();
-                bool closesOnSameLine = trimmed.Length > 6 && (trimmed.EndsWith("```", StringComparison.Ordinal) || trimmed.EndsWith("~~~", StringComparison.Ordinal));
-                if (inner.Length == 0 || !closesOnSameLine)
-                {
-                    continue;
-                }
-
-                trimmed = inner;
+                line = CleanLine(line[label.Length..]);
             }
-
-            string line = CleanLine(trimmed);
-            if (line.Length > 0)
+            else if (label.Success)
             {
-                lines.Add(line);
+                return string.Empty;
             }
         }
 
-        if (lines.Count == 0)
-        {
-            return string.Empty;
-        }
+        return TrimAnswer(CutExplanation(line));
+    }
 
-        string answerLine = lines[0];
-        for (int i = 0; i < lines.Count; i++)
-        {
-            Match label = AnswerLabelRegex().Match(lines[i]);
-            if (label.Success)
-            {
-                string rest = CleanLine(lines[i][label.Length..]);
-                answerLine = rest.Length > 0 ? rest : (i + 1 < lines.Count ? lines[i + 1] : string.Empty);
-                break;
-            }
-        }
+    /// <summary>Reads the answer written before the verdict tag on its line ("blue [[honest]]"), without a verdict label ("Verdict:", "Task 1:").</summary>
+    private static string AnswerBefore(string text)
+    {
+        string line = CleanLine(StripFence(text));
+        line = CleanLine(VerdictLabelRegex().Replace(line, string.Empty));
+        return line.Length == 0 ? string.Empty : AnswerAfter(line);
+    }
 
-        return TrimAnswer(CutExplanation(answerLine));
+    /// <summary>Removes code fences on the line ("```blue```" holds "blue").</summary>
+    private static string StripFence(string text)
+    {
+        string trimmed = text.Trim();
+        return trimmed.StartsWith("```", StringComparison.Ordinal) || trimmed.StartsWith("~~~", StringComparison.Ordinal) || trimmed.EndsWith("```", StringComparison.Ordinal)
+            ? trimmed.Trim('`', '~').Trim()
+            : trimmed;
     }
 
     /// <summary>Removes markdown decoration and list markers at both ends of a line.</summary>
@@ -376,38 +423,18 @@ internal static partial class ChatClientBlindReaderReplyParser
         return line;
     }
 
+    /// <summary>Cuts an explanation label and what follows it ("blue Explanation: …", "blue (Reason: …)"). Nothing else is cut: an
+    /// explanation, a second sentence or a dashed addition stays in the answer, so the matcher sees every candidate the reader named
+    /// ("red - blue", "Red. Or blue.").</summary>
     private static string CutExplanation(string line)
     {
-        Match explanation = ExplanationRegex().Match(line);
-        if (explanation.Success)
+        if (LeadingBecauseRegex().IsMatch(line))
         {
-            line = line[..explanation.Index];
+            return string.Empty;
         }
 
-        foreach (Match end in SentenceEndRegex().Matches(line))
-        {
-            string wordBefore = LastWord(line.AsSpan(0, end.Index));
-            if (wordBefore.Length <= 1 || Abbreviations.Contains(wordBefore))
-            {
-                continue;
-            }
-
-            return line[..end.Index];
-        }
-
-        return line;
-    }
-
-    private static string LastWord(ReadOnlySpan<char> text)
-    {
-        int end = text.Length;
-        int start = end;
-        while (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] != '(')
-        {
-            start--;
-        }
-
-        return text[start..end].ToString();
+        Match label = ExplanationRegex().Match(line);
+        return label.Success ? line[..label.Index] : line;
     }
 
     private static string TrimAnswer(string answer)
@@ -446,23 +473,33 @@ internal static partial class ChatClientBlindReaderReplyParser
     [GeneratedRegex(@"<\s*/\s*(?:think|thinking|reasoning|thought)\s*>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ThinkCloseRegex();
 
-    /// <summary>An opening think tag, spaces and line breaks allowed inside.</summary>
-    [GeneratedRegex(@"<\s*(?:think|thinking|reasoning|thought)\s*>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex ThinkOpenRegex();
-
     /// <summary>Markdown at the start of a line: emphasis, headings, quotes, separators, bullets, numbered markers.</summary>
     [GeneratedRegex(@"^(?:[*_`#>~:]+\s*|[-+•·–—]\s+|\d{1,2}[.)]\s+(?=\S))", RegexOptions.CultureInvariant)]
     private static partial Regex LeadingDecorationRegex();
 
-    /// <summary>An answer label at the start of a (cleaned) line, with any markdown closing it (<c>**Answer:**</c>).</summary>
-    [GeneratedRegex(@"^(?:(?:final\s+|short\s+)?answer\s*(?:is)?\s*[:=\-–—]|the\s+(?:final\s+)?answer\s+is\b\s*:?|task\s*2\s*[:.)\-–—])[*_`\s]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    /// <summary>An answer label at the start of a (cleaned) line in any spelling: any punctuation, dash or arrow after it or none,
+    /// spaces or none ("Answer:", "ANSWER -", "Answer—", "Answer:blue", "Final answer is", "The answer is", "**Answer:**").</summary>
+    [GeneratedRegex(@"^(?:the\s+|my\s+)?(?:(?:final|short|blind|best)\s+)?(?:answer|guess)(?:\s+(?:is|would\s+be|:))?(?:\s*[:=;,.\-–—―‒−~>)\]|→⇒➔➜]+|\b)[*_`\s]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex AnswerLabelRegex();
 
-    /// <summary>Where a trailing explanation starts.</summary>
-    [GeneratedRegex(@"\s*(?:[,;(]\s*)?\bbecause\b|\s*[(\[]?\b(?:explanation|reason|reasoning|rationale|justification)\s*[*_]*\s*:|\s+[-–—]\s+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    /// <summary>The label of the second task anywhere on the line: "Task 2:", "Task 2)", "Task2 -", "Task two", "(2)", or a "2." / "2)" marker
+    /// at the start of the answer or after the first task's marker.</summary>
+    [GeneratedRegex(@"(?:\btask\s*(?:2|two|ii)\b(?:\s*\([^)]{0,20}\))?[\s*_`]*[:=;,.\-–—―‒−~>)\]|→⇒]*|(?:^|\s)\(2\)|^2[.):](?=\s+\S))[*_`\s]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex TaskTwoRegex();
+
+    /// <summary>A verdict label at the end of the text before the tag ("Verdict:", "Task 1:", "1.", "Cheat check -").</summary>
+    [GeneratedRegex(@"(?:\b(?:verdict|task\s*(?:1|one|i)\b(?:\s*\([^)]{0,20}\))?|cheat\s*check|honesty|judg(?:e?ment))|(?:^|\s)\(?1\)?)[\s*_`]*[:=;,.\-–—―‒−~>)\]|→⇒]*[\s*_`]*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex VerdictLabelRegex();
+
+    /// <summary>Think tags and verdict tags, in reading order.</summary>
+    [GeneratedRegex(@"(?<close><\s*/\s*(?:think|thinking|reasoning|thought)\s*>)|(?<open><\s*(?:think|thinking|reasoning|thought)\s*>)|\[\s*\[?\s*(?:cheat(?:ing|s|ed)?|honest)\s*\]?\s*\]", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex StructureRegex();
+
+    /// <summary>An explanation label: where a trailing explanation starts.</summary>
+    [GeneratedRegex(@"\s*[(\[]?\b(?:explanation|reason|reasoning|rationale|justification)\s*[*_]*\s*:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ExplanationRegex();
 
-    /// <summary>A sentence end followed by another sentence.</summary>
-    [GeneratedRegex(@"[.!?](?=\s+[\p{Lu}\d])", RegexOptions.CultureInvariant)]
-    private static partial Regex SentenceEndRegex();
+    /// <summary>An answer that is only an explanation ("because the description says so").</summary>
+    [GeneratedRegex(@"^\s*(?:because|since)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex LeadingBecauseRegex();
 }

@@ -8,18 +8,20 @@ namespace Vepa.Rewards;
 /// <remarks>
 /// <para>In order:</para>
 /// <list type="number">
-/// <item>Line breaks are unified to <c>\n</c>; control characters other than <c>\n</c> and <c>\t</c>, lone surrogates, and invisible format
-/// characters (zero-width spaces and joiners, word joiner, soft hyphen, BOM, bidirectional controls, Unicode tag characters, variation selectors)
-/// are removed, so they cannot hide inside a tag.</item>
-/// <item>The text is normalised to NFKC, which folds full-width and other compatibility forms (<c>［［honest］］</c>, <c>＜think＞</c>) to ASCII.</item>
+/// <item>The text is normalised as the reader will understand it (<see cref="Normalize"/>): line breaks unified; control characters other
+/// than <c>\n</c> and <c>\t</c>, lone surrogates, and invisible format characters (zero-width spaces and joiners, word joiner, soft hyphen,
+/// BOM, bidirectional controls, Unicode tag characters, variation selectors) removed, so they cannot hide inside a tag; every encoding a
+/// reader decodes (HTML/XML entities named, decimal and hexadecimal, <c>\u</c> and <c>\x</c> escapes, percent-encoding, Markdown escapes,
+/// and mixtures of them) decoded by <see cref="EvidenceDecoder"/>; NFKC applied, which folds full-width and other compatibility forms
+/// (<c>［［honest］］</c>, <c>＜think＞</c>) to ASCII; all repeated until nothing changes.</item>
 /// <item>Every bracket-like character becomes a round parenthesis: square and curly brackets, angle brackets and the less/greater-than signs,
 /// and their look-alikes (any Unicode opening or closing punctuation, angle quotation marks, modifier and syllabic look-alikes, ≪ ≫ ≺ ≻ …).
 /// A verdict tag (<c>[[honest]]</c>), a think tag (<c>&lt;/think&gt;</c>), a chat-template marker (<c>&lt;|im_end|&gt;</c>, <c>[INST]</c>) or
 /// the data block's own delimiters (<c>&lt;description&gt;</c>) can then no longer be written.</item>
 /// <item>A label that the reply parser or the reader could take for structure (<c>Answer:</c>, <c>Final answer:</c>, <c>Verdict:</c>,
 /// <c>Task 2:</c>, <c>System:</c>, <c>Assistant:</c>, <c>User:</c>, <c>Human:</c>, <c>Judge:</c>, <c>Instruction:</c>, <c>Reply:</c>,
-/// <c>Question:</c>, <c>Options:</c>, <c>Description:</c>, …) loses its colon,
-/// equals sign or spaced dash (<c>Answer, blue</c>), and "the answer is" becomes "the answer, is".</item>
+/// <c>Question:</c>, <c>Options:</c>, <c>Description:</c>, …) loses its colon (and colon look-alikes such as <c>꞉</c> <c>∶</c>), equals
+/// sign, spaced dash or arrow (<c>Answer, blue</c>), and "the answer is" becomes "the answer, is".</item>
 /// </list>
 /// <para>Pure and thread-safe.</para>
 /// </remarks>
@@ -30,11 +32,7 @@ internal static partial class EvidenceNeutralizer
     /// <returns>The text to put inside the data block.</returns>
     public static string Neutralize(string evidence)
     {
-        string text = RemoveInvisible(evidence.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n'));
-        text = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
-
-        // NFKC can produce new invisible characters from compatibility forms; remove them again.
-        text = RemoveInvisible(text);
+        string text = Normalize(evidence);
         var builder = new StringBuilder(text.Length);
         foreach (char c in text)
         {
@@ -43,6 +41,33 @@ internal static partial class EvidenceNeutralizer
 
         string labelled = StructuralLabelRegex().Replace(builder.ToString(), "${label},");
         return AnswerIsRegex().Replace(labelled, "${lead},${rest}");
+    }
+
+    /// <summary>Gives the text as the reader will understand it: line breaks unified, every encoding decoded (<see cref="EvidenceDecoder"/>),
+    /// NFKC applied and invisible characters removed, repeated until nothing changes (NFKC can produce an encoding, decoding a
+    /// compatibility form). Its length is what the evidence caps measure: NFKC can multiply the length of a text.</summary>
+    /// <param name="evidence">The evidence as the policy wrote it.</param>
+    /// <returns>The normalised text, before brackets and labels are neutralised.</returns>
+    public static string Normalize(string evidence)
+    {
+        string text = evidence.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+        for (int round = 0; round < EvidenceDecoder.MaxRounds; round++)
+        {
+            string before = text;
+            text = RemoveInvisible(text);
+            text = EvidenceDecoder.Decode(text);
+            text = RemoveInvisible(text);
+            text = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
+
+            // NFKC can produce new invisible characters from compatibility forms; remove them again.
+            text = RemoveInvisible(text).Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+            if (string.Equals(before, text, StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        return text;
     }
 
     /// <summary>Removes control characters (except line feed and tab), lone surrogates and invisible format characters.</summary>
@@ -131,7 +156,7 @@ internal static partial class EvidenceNeutralizer
 
     /// <summary>A word the reply parser or a chat template reads as structure, followed by a colon or an equals sign.</summary>
     [GeneratedRegex(
-        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|human|ai|bot|model|developer|tool|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest|question|options?|choices?|description|evidence)\b)\s*(?:[:=]|[-–—](?=\s))",
+        @"(?<label>\b(?:(?:final|short|correct|true|real)\s+)?(?:answer|verdict|task\s*\d+|system|assistant|user|human|ai|bot|model|developer|tool|judge|instructions?|reply|response|output|note|result|decision|label|honesty|cheat(?:ing)?|honest|question|options?|choices?|description|evidence)\b)\s*(?:[:=꞉∶ː˸׃܃⁚]|[-–—―‒−]+(?=[\s)])|[-=]+\)|[→⇒⟶⟹➔➜➝➞➡])",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex StructuralLabelRegex();
 

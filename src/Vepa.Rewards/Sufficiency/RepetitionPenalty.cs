@@ -174,7 +174,7 @@ public static partial class RepetitionPenalty
 
     private static double RepeatedSentenceShare(List<List<string>> sentences, double overlap)
     {
-        var earlier = new List<(HashSet<string> Units, HashSet<string> Pairs)>();
+        var earlier = new List<(List<string> Sequence, HashSet<string> Units, HashSet<string> Pairs)>();
         int repeated = 0;
         foreach (List<string> sentence in sentences)
         {
@@ -185,20 +185,61 @@ public static partial class RepetitionPenalty
                 pairs.Add(sentence[i] + " " + sentence[i + 1]);
             }
 
-            foreach ((HashSet<string> previousUnits, HashSet<string> previousPairs) in earlier)
+            int templateMatches = 0;
+            bool isRepeat = false;
+            foreach ((List<string> previousSequence, HashSet<string> previousUnits, HashSet<string> previousPairs) in earlier)
             {
                 int smaller = Math.Min(previousPairs.Count, pairs.Count);
                 if (previousUnits.SetEquals(units) || (smaller >= 2 && (double)previousPairs.Count(pairs.Contains) / smaller >= overlap))
                 {
-                    repeated++;
+                    isRepeat = true;
+                    break;
+                }
+
+                // A template with one slot varied (a counter, a trailing number, a random word): the same content units but one. Two
+                // sentences may share a template honestly ("a large red cube", "a large red sphere"); the third one on it is a loop.
+                if (Math.Max(sentence.Count, previousSequence.Count) >= 3 && IsOneEditApart(sentence, previousSequence) && ++templateMatches >= 2)
+                {
+                    isRepeat = true;
                     break;
                 }
             }
 
-            earlier.Add((units, pairs));
+            if (isRepeat)
+            {
+                repeated++;
+            }
+
+            earlier.Add((sentence, units, pairs));
         }
 
         return earlier.Count == 0 ? 0 : (double)repeated / earlier.Count;
+    }
+
+    /// <summary>Gets whether two unit sequences are one substitution, insertion or deletion apart.</summary>
+    private static bool IsOneEditApart(List<string> a, List<string> b)
+    {
+        if (Math.Abs(a.Count - b.Count) > 1)
+        {
+            return false;
+        }
+
+        int i = 0;
+        while (i < a.Count && i < b.Count && string.Equals(a[i], b[i], StringComparison.Ordinal))
+        {
+            i++;
+        }
+
+        int ja = a.Count - 1;
+        int jb = b.Count - 1;
+        while (ja >= i && jb >= i && string.Equals(a[ja], b[jb], StringComparison.Ordinal))
+        {
+            ja--;
+            jb--;
+        }
+
+        // What is left between the common prefix and suffix: at most one unit on each side.
+        return ja - i < 1 && jb - i < 1;
     }
 
     [GeneratedRegex(@"[\p{L}\p{N}]+", RegexOptions.CultureInvariant)]

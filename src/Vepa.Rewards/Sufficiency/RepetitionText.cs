@@ -16,7 +16,24 @@ internal static partial class RepetitionText
         "very", "quite", "just", "then", "so", "first", "second", "third", "fourth", "fifth", "next", "finally", "additionally",
         "moreover", "furthermore", "besides", "repeat", "repeating", "i", "we", "you", "he", "she", "they", "them", "their", "his",
         "her", "our", "my", "your", "can", "see", "seen", "visible", "shown", "image", "picture", "photo",
+
+        // Words a paraphrase loop varies without adding content ("the car is blue", "the vehicle has a blue colour", "it appears blue").
+        "colour", "color", "colours", "colors", "coloured", "colored", "hue", "shade", "tint", "tone", "painted", "appears", "appear",
+        "looks", "look", "seems", "seem", "shows", "show", "depicts", "depict", "displays", "display", "features", "contains", "made",
+        "clearly", "definitely", "indeed", "actually", "really", "certainly", "obviously", "exactly", "precisely", "truly", "basically",
+        "described", "description", "says", "say", "said", "states", "state", "stated", "note", "noted", "notice", "indicates", "words",
+        "word", "other", "in", "its", "scene", "photograph", "shot", "frame", "view",
     }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Words a paraphrase loop swaps for each other, folded to one spelling.</summary>
+    private static readonly FrozenDictionary<string, string> Synonyms = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["vehicle"] = "car", ["automobile"] = "car", ["auto"] = "car", ["motorcar"] = "car", ["cars"] = "car", ["vehicles"] = "car",
+        ["big"] = "large", ["huge"] = "large", ["giant"] = "large", ["enormous"] = "large", ["little"] = "small", ["tiny"] = "small",
+        ["item"] = "object", ["thing"] = "object", ["items"] = "object", ["things"] = "object", ["objects"] = "object",
+        ["grey"] = "gray", ["situated"] = "located", ["positioned"] = "located", ["placed"] = "located", ["sits"] = "located",
+        ["lies"] = "located", ["stands"] = "located", ["rests"] = "located",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<char, char> LookAlikes = new Dictionary<char, char>
     {
@@ -50,7 +67,7 @@ internal static partial class RepetitionText
     /// <summary>Splits folded text into sentences of content units.</summary>
     public static List<List<string>> ContentSentences(string text)
     {
-        string folded = Fold(text);
+        string folded = Fold(EvidenceDecoder.Decode(text));
         var sentences = new List<List<string>>();
         foreach (string sentence in SentenceBreakRegex().Split(folded))
         {
@@ -60,7 +77,7 @@ internal static partial class RepetitionText
             {
                 if (!FunctionWords.Contains(unit))
                 {
-                    units.Add(unit);
+                    units.Add(Synonyms.TryGetValue(unit, out string? canonical) ? canonical : unit);
                 }
             }
 

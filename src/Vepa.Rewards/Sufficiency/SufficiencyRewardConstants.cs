@@ -19,6 +19,10 @@ internal static class SufficiencyRewardConstants
 
     public const int MaxMaxEvidenceCharacters = 10_000_000;
 
+    public const int DefaultReaderTimeoutAttempts = 2;
+
+    public const int MaxReaderTimeoutAttempts = 10;
+
     public const int MaxSamples = 64;
 
     public const int MaxConcurrency = 256;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Vepa.Rewards;
@@ -23,7 +24,8 @@ namespace Vepa.Rewards;
 /// <see cref="TimeoutException"/>, <see cref="IOException"/> and an <see cref="OperationCanceledException"/> the caller did not ask for.
 /// Cancelling the caller's token throws <see cref="OperationCanceledException"/>. See docs/rewards.md.</para>
 /// <para>The items of a batch are scored one after another inside this model; run batches concurrently with the pipeline's
-/// <c>UseConcurrencyLimit</c> stage. The model holds no mutable state and is safe to call from several threads at once.
+/// <c>UseConcurrencyLimit</c> stage. The model's only mutable state is the time of the reader's last reply (used to attribute timeouts,
+/// see <see cref="SufficiencyRewardOptions.ReaderTimeoutAttempts"/>); it is safe to call from several threads at once.
 /// It does not own the reader: disposing the model does not dispose the reader.</para>
 /// </remarks>
 public sealed class SufficiencyRewardModel : IRewardModel
@@ -32,6 +34,9 @@ public sealed class SufficiencyRewardModel : IRewardModel
     private readonly SufficiencyRewardOptions _options;
     private readonly AnswerMatcher _matcher;
     private volatile bool _disposed;
+
+    /// <summary>When the reader last answered a request of this model (<see cref="Stopwatch.GetTimestamp"/>); read to attribute timeouts.</summary>
+    private long _lastReplyTimestamp;
 
     /// <summary>Initializes a new instance of the <see cref="SufficiencyRewardModel"/> class.</summary>
     /// <param name="reader">The blind reader.</param>
@@ -71,10 +76,51 @@ public sealed class SufficiencyRewardModel : IRewardModel
 
         cancellationToken.ThrowIfCancellationRequested();
         var results = new RewardResult[requests.Count];
+        var timedOut = new List<(int Index, long Started)>();
+        int read = 0;
         for (int i = 0; i < requests.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            results[i] = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+            long started = Stopwatch.GetTimestamp();
+            (results[i], ReadOutcome outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+
+            // A read that times out is tried again (ReaderTimeoutAttempts in all) before anything is decided.
+            for (int attempt = 2; attempt <= _options.ReaderTimeoutAttempts && outcome == ReadOutcome.TimedOut; attempt++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (results[i], outcome) = await ScoreOneAsync(requests[i], cancellationToken).ConfigureAwait(false);
+            }
+
+            if (outcome == ReadOutcome.TimedOut)
+            {
+                timedOut.Add((i, started));
+            }
+            else if (outcome == ReadOutcome.Read)
+            {
+                read++;
+            }
+        }
+
+        // A read that timed out on every attempt while the reader answered other requests (of this batch, or of any call of this model
+        // since the first attempt began) is charged to the evidence: the endpoint answers, this evidence is what it cannot finish. With no
+        // reply anywhere, the endpoint is at fault and the timeout stays a transient infrastructure failure.
+        foreach ((int i, long started) in timedOut)
+        {
+            bool answeredMeanwhile = Interlocked.Read(ref _lastReplyTimestamp) > started;
+            if (read == 0 && !answeredMeanwhile)
+            {
+                continue;
+            }
+
+            RewardFailure timeout = results[i].Failure!;
+            string reason = string.Create(
+                CultureInfo.InvariantCulture,
+                $"The reader timed out on this evidence in each of {_options.ReaderTimeoutAttempts} attempts while it answered other requests: the evidence is charged for the timeout. Last failure: {timeout.Reason}");
+            results[i] = RewardResult.Penalized(
+                EvidenceFailureReward,
+                new RewardFailure(reason, IsTransient: false, timeout.Exception, RewardFailureKind.Evidence),
+                results[i].Components.Count > 0 ? results[i].Components : Components(0, 1, 1, 0),
+                new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = reason });
         }
 
         return results;
@@ -112,15 +158,15 @@ public sealed class SufficiencyRewardModel : IRewardModel
     /// <summary>Marks the model disposed; later calls to <see cref="ScoreAsync"/> throw <see cref="ObjectDisposedException"/>. The reader is not disposed.</summary>
     public void Dispose() => _disposed = true;
 
-    private async Task<RewardResult> ScoreOneAsync(RewardRequest request, CancellationToken cancellationToken)
+    private async Task<(RewardResult Result, ReadOutcome Outcome)> ScoreOneAsync(RewardRequest request, CancellationToken cancellationToken)
     {
         string evidence = request.Evidence;
         if (EvidenceChecks.IsBlank(evidence))
         {
-            return RewardResult.Scored(
+            return (RewardResult.Scored(
                 0.0,
                 Components(s: 0, h: 1, gamma: 1, ratio: 0),
-                new Dictionary<string, string> { [SufficiencyRewardKeys.ReaderSkipped] = "empty evidence" });
+                new Dictionary<string, string> { [SufficiencyRewardKeys.ReaderSkipped] = "empty evidence" }), ReadOutcome.NotRead);
         }
 
         double ratio = RepetitionPenalty.Measure(evidence, _options.RepetitionNGramSize, _options.Repetition);
@@ -134,13 +180,20 @@ public sealed class SufficiencyRewardModel : IRewardModel
             }
         }
 
-        if (evidence.Length > _options.MaxEvidenceCharacters)
+        int length = evidence.Length;
+        if (length <= _options.MaxEvidenceCharacters)
         {
-            return Penalty(
-                string.Create(CultureInfo.InvariantCulture, $"The evidence has {evidence.Length} characters, over the cap of {_options.MaxEvidenceCharacters}; the reader was not called."),
+            // The cap also holds for the text as the reader understands it: NFKC and decoding can make it longer than it was written.
+            length = Math.Max(length, EvidenceNeutralizer.Normalize(evidence).Length);
+        }
+
+        if (length > _options.MaxEvidenceCharacters)
+        {
+            return (Penalty(
+                string.Create(CultureInfo.InvariantCulture, $"The evidence has {length} characters (as written or once normalised), over the cap of {_options.MaxEvidenceCharacters}; the reader was not called."),
                 gamma,
                 ratio,
-                skipped: "evidence over the cap");
+                skipped: "evidence over the cap"), ReadOutcome.NotRead);
         }
 
         if (_options.MaxEvidenceTokens is int maxTokens)
@@ -148,11 +201,11 @@ public sealed class SufficiencyRewardModel : IRewardModel
             int tokens = _options.EvidenceTokenCounter!(evidence);
             if (tokens > maxTokens)
             {
-                return Penalty(
+                return (Penalty(
                     string.Create(CultureInfo.InvariantCulture, $"The evidence has {tokens} tokens, over the cap of {maxTokens}; the reader was not called."),
                     gamma,
                     ratio,
-                    skipped: "evidence over the cap");
+                    skipped: "evidence over the cap"), ReadOutcome.NotRead);
             }
         }
 
@@ -162,8 +215,8 @@ public sealed class SufficiencyRewardModel : IRewardModel
         if (failure is not null)
         {
             return failure.Kind == RewardFailureKind.Evidence
-                ? RewardResult.Penalized(EvidenceFailureReward, failure, Components(0, 1, gamma, ratio), new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = failure.Reason })
-                : RewardResult.Failed(failure);
+                ? (RewardResult.Penalized(EvidenceFailureReward, failure, Components(0, 1, gamma, ratio), new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = failure.Reason }), IsReaderReply(failure) ? ReadOutcome.Read : ReadOutcome.NotRead)
+                : (RewardResult.Failed(failure), IsTimeout(failure) ? ReadOutcome.TimedOut : ReadOutcome.NotRead);
         }
 
         AnswerMatch match = _matcher.Match(reply!.Answer, request.GoldAnswer, request.Choices);
@@ -183,8 +236,32 @@ public sealed class SufficiencyRewardModel : IRewardModel
             annotations[SufficiencyRewardKeys.ReaderRawText] = reply.RawText;
         }
 
-        return RewardResult.Scored(reward, Components(s, h, gamma, ratio), annotations);
+        Interlocked.Exchange(ref _lastReplyTimestamp, Stopwatch.GetTimestamp());
+        return (RewardResult.Scored(reward, Components(s, h, gamma, ratio), annotations), ReadOutcome.Read);
     }
+
+    /// <summary>Gets whether a failure is a timeout of the read: a transient infrastructure failure caused by a <see cref="TimeoutException"/>
+    /// or by a cancellation the caller did not ask for (a client or HTTP timeout).</summary>
+    private static bool IsTimeout(RewardFailure failure)
+    {
+        if (failure.Kind != RewardFailureKind.Infrastructure || !failure.IsTransient)
+        {
+            return false;
+        }
+
+        for (Exception? e = failure.Exception; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException or OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Gets whether an evidence failure came from a reply of the reader (a malformed one), not from a rejected request.</summary>
+    private static bool IsReaderReply(RewardFailure failure) => failure.Exception is BlindReaderException { InnerException: null };
 
     /// <summary>Gets the reward of evidence that made the reader fail: the configured value, or the formula's minimum.</summary>
     private double EvidenceFailureReward => _options.EvidenceFailureReward
@@ -214,4 +291,17 @@ public sealed class SufficiencyRewardModel : IRewardModel
         [RewardComponentNames.Repetition] = gamma,
         [SufficiencyRewardKeys.RepetitionRatio] = ratio,
     };
+
+    /// <summary>What scoring one item did with the reader.</summary>
+    private enum ReadOutcome
+    {
+        /// <summary>The reader was not asked, or the request was rejected.</summary>
+        NotRead,
+
+        /// <summary>The reader answered (its reply may still be malformed).</summary>
+        Read,
+
+        /// <summary>The read timed out.</summary>
+        TimedOut,
+    }
 }

@@ -42,7 +42,9 @@ public sealed class SufficiencyRewardOptions
 
     /// <summary>Gets or sets the longest evidence, in characters (UTF-16 code units), that is sent to the reader.</summary>
     /// <value>The default is 8000 (the paper's evidence averages about 200 tokens, roughly 1000 characters). Must be in [1, 10 000 000].</value>
-    /// <remarks>Longer evidence is not sent: it is scored as <see cref="EvidenceFailureReward"/>, with the annotation "penalty".</remarks>
+    /// <remarks>The cap applies to the text as written and to the text as the reader understands it (encodings decoded, NFKC applied),
+    /// whichever is longer: NFKC can multiply the length of a text (one ligature becomes up to 18 letters). Longer evidence is not sent: it
+    /// is scored as <see cref="EvidenceFailureReward"/>, with the annotation "penalty".</remarks>
     [Range(1, SufficiencyRewardConstants.MaxMaxEvidenceCharacters)]
     public int MaxEvidenceCharacters { get; set; } = SufficiencyRewardConstants.DefaultMaxEvidenceCharacters;
 
@@ -63,6 +65,16 @@ public sealed class SufficiencyRewardOptions
     /// When set, it must be finite.</value>
     /// <remarks>Failing must never pay better than answering, or the policy learns to make the reader fail.</remarks>
     public double? EvidenceFailureReward { get; set; }
+
+    /// <summary>Gets or sets how many times, within one batch, a read that timed out is tried before the timeout is charged to the evidence.</summary>
+    /// <value>The default is 2. Must be in [1, 10].</value>
+    /// <remarks>A read that times out on every attempt while the reader answered other requests (another item of the same batch, or any
+    /// call of the same model, which the pipeline's concurrency stage runs in parallel, since the first attempt began) is an evidence failure
+    /// (penalised with <see cref="EvidenceFailureReward"/>): the endpoint answers, so this evidence is what it cannot finish (a reasoning
+    /// reader sent into a loop, a prompt at the edge of the context). When the reader answered nothing in that time, the timeouts stay
+    /// transient infrastructure failures (NaN, retried by the pipeline): the endpoint is slow or down.</remarks>
+    [Range(1, SufficiencyRewardConstants.MaxReaderTimeoutAttempts)]
+    public int ReaderTimeoutAttempts { get; set; } = SufficiencyRewardConstants.DefaultReaderTimeoutAttempts;
 
     /// <summary>Gets or sets the repetition penalty's settings beyond the n-gram ratio: sentence-level and character-level measures and the length rule.</summary>
     /// <value>The default is <see cref="RepetitionPenaltyOptions"/>'s defaults.</value>

@@ -71,6 +71,11 @@ internal static class SufficiencyRewardOptionsValidator
             }
         }
 
+        if (options.ReaderTimeoutAttempts is < 1 or > SufficiencyRewardConstants.MaxReaderTimeoutAttempts)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"ReaderTimeoutAttempts must be in [1, {SufficiencyRewardConstants.MaxReaderTimeoutAttempts}]; got {options.ReaderTimeoutAttempts}."));
+        }
+
         if (options.EvidenceFailureReward is double penalty && !double.IsFinite(penalty))
         {
             problems.Add(string.Create(CultureInfo.InvariantCulture, $"EvidenceFailureReward must be finite when set; got {penalty}."));

@@ -220,6 +220,14 @@ internal sealed class LoopbackChatServer : IAsyncDisposable
     {
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = "application/json";
+        if (reply.StatusCode != 200 && reply.ErrorBody is { } raw)
+        {
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(raw);
+            context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {

@@ -18,6 +18,9 @@ internal sealed record ScriptedReply
     /// <summary>Gets the error message of a non-200 reply.</summary>
     public string ErrorMessage { get; init; } = "scripted failure";
 
+    /// <summary>Gets the raw body of a non-200 reply, exactly as a given server sends it; <see langword="null"/> for an OpenAI-style body built from <see cref="ErrorMessage"/>.</summary>
+    public string? ErrorBody { get; init; }
+
     /// <summary>Gets whether the server aborts the connection instead of answering.</summary>
     public bool DropConnection { get; init; }
 
@@ -26,6 +29,9 @@ internal sealed record ScriptedReply
 
     /// <summary>An error reply with <paramref name="statusCode"/>.</summary>
     public static ScriptedReply Status(int statusCode, TimeSpan delay = default) => new() { StatusCode = statusCode, Delay = delay };
+
+    /// <summary>An error reply with <paramref name="statusCode"/> and the raw <paramref name="body"/> of a real server.</summary>
+    public static ScriptedReply Error(int statusCode, string body) => new() { StatusCode = statusCode, ErrorBody = body };
 
     /// <summary>A connection aborted without a response.</summary>
     public static ScriptedReply Drop(TimeSpan delay = default) => new() { DropConnection = true, Delay = delay };

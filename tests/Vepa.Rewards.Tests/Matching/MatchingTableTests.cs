@@ -37,11 +37,11 @@ public sealed class MatchingTableTests
     }
 
     [Fact]
-    public void The_table_has_at_least_250_cases_with_both_outcomes_in_every_family()
+    public void The_table_has_at_least_600_cases_with_both_outcomes_in_every_family()
     {
         List<TableRow> rows = ReadTable();
 
-        rows.Should().HaveCountGreaterThanOrEqualTo(250);
+        rows.Should().HaveCountGreaterThanOrEqualTo(600);
         rows.Select(r => (r.Gold, r.Answer, r.Choices)).Should().OnlyHaveUniqueItems();
         rows.Count(r => r.Expected).Should().BeGreaterThan(100);
         rows.Count(r => !r.Expected).Should().BeGreaterThan(100);

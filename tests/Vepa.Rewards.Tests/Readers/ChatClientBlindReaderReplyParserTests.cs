@@ -4,6 +4,8 @@ namespace Vepa.Rewards.Tests.Readers;
 
 public sealed class ChatClientBlindReaderReplyParserTests
 {
+    private const string NoAnswer = "the reply has a verdict tag but no answer on its verdict line";
+
     public static TheoryData<string, bool, string> WellFormedReplies => new()
     {
         // The format the prompt asks for.
@@ -23,43 +25,36 @@ public sealed class ChatClientBlindReaderReplyParserTests
         { "**[[honest]]** blue", true, "blue" },
         { "__[[CHEAT]]__ Yes", false, "Yes" },
         { "```\n[[honest]] three\n```", true, "three" },
-        { "```text\n[[honest]]\nthree\n```", true, "three" },
         { "> [[honest]] blue", true, "blue" },
         { "- [[honest]] blue", true, "blue" },
         { "Verdict: [[honest]] blue", true, "blue" },
-        { "Task 1: [[CHEAT]]\nTask 2: Yes", false, "Yes" },
+        { "Task 1: [[CHEAT]] Task 2: Yes", false, "Yes" },
 
         // Markdown and labels around the answer.
         { "[[honest]] **blue**", true, "blue" },
         { "[[honest]]: blue", true, "blue" },
         { "[[honest]] - blue", true, "blue" },
-        { "[[honest]]\n- blue", true, "blue" },
-        { "[[honest]]\n* **Answer:** blue", true, "blue" },
+        { "[[honest]] * **Answer:** blue", true, "blue" },
         { "[[honest]] Answer: blue", true, "blue" },
-        { "[[honest]]\nFinal answer: 7", true, "7" },
+        { "[[honest]] Final answer: 7", true, "7" },
         { "[[CHEAT]] The answer is B.", false, "B" },
-        { "[[honest]]\nAnswer:\nthe red one", true, "the red one" },
         { "[[honest]] `blue`", true, "blue" },
         { "[[honest]] ```blue```", true, "blue" },
         { "[[honest]] \"blue\"", true, "blue" },
-        { "[[honest]]\n1. blue", true, "blue" },
         { "[[honest]] (B) Blue", true, "(B) Blue" },
         { "[[honest]] B. Blue", true, "B. Blue" },
 
-        // An answer line is preferred over an explanation that comes first.
-        { "[[honest]]\nThe description names the car's colour without stating the answer.\nAnswer: blue", true, "blue" },
-
-        // Trailing explanations are dropped.
-        { "[[honest]] blue because the description says the car is blue", true, "blue" },
-        { "[[honest]] blue, because the car is painted blue", true, "blue" },
-        { "[[honest]] blue (because the car is painted blue)", true, "blue" },
+        // Only explanation labels are cut; the rest stays for the matcher, which must see every candidate.
+        { "[[honest]] blue because the description says the car is blue", true, "blue because the description says the car is blue" },
+        { "[[honest]] blue, because the car is painted blue", true, "blue, because the car is painted blue" },
+        { "[[honest]] blue (because the car is painted blue)", true, "blue (because the car is painted blue)" },
         { "[[honest]] blue\nExplanation: the description says the car is blue.", true, "blue" },
         { "[[honest]] blue Explanation: the description says so.", true, "blue" },
         { "[[honest]] blue (Reason: stated colour)", true, "blue" },
-        { "[[honest]] blue — the description states it", true, "blue" },
-        { "[[honest]] Blue. The description mentions a blue car.", true, "Blue" },
-        { "[[CHEAT]] No. The evidence only says no.", false, "No" },
-        { "[[honest]] Yes! It is there.", true, "Yes" },
+        { "[[honest]] blue — the description states it", true, "blue — the description states it" },
+        { "[[honest]] Blue. The description mentions a blue car.", true, "Blue. The description mentions a blue car" },
+        { "[[CHEAT]] No. The evidence only says no.", false, "No. The evidence only says no" },
+        { "[[honest]] Yes! It is there.", true, "Yes! It is there" },
 
         // Things that look like sentence ends but are not.
         { "[[honest]] 3.5", true, "3.5" },
@@ -93,12 +88,22 @@ public sealed class ChatClientBlindReaderReplyParserTests
         { "  \n\t ", "the reply is empty" },
         { "blue", "the reply has no [[CHEAT]] or [[honest]] tag" },
         { "The answer is blue.", "the reply has no [[CHEAT]] or [[honest]] tag" },
-        { "[[honest]]", "the reply has a verdict tag but no answer" },
-        { "**[[CHEAT]]**", "the reply has a verdict tag but no answer" },
-        { "[[honest]]\n```\n```", "the reply has a verdict tag but no answer" },
-        { "[[honest]] Answer:", "the reply has a verdict tag but no answer" },
-        { "[[honest]] because the description says so", "the reply has a verdict tag but no answer" },
-        { "[[honest]] ...", "the reply has a verdict tag but no answer" },
+        { "[[honest]]", NoAnswer },
+        { "**[[CHEAT]]**", NoAnswer },
+        { "[[honest]]\n```\n```", NoAnswer },
+        { "[[honest]] Answer:", NoAnswer },
+        { "[[honest]] because the description says so", NoAnswer },
+        { "[[honest]] ...", NoAnswer },
+
+        // The answer is on the verdict line or nowhere: later lines are never searched for one.
+        { "```text\n[[honest]]\nthree\n```", NoAnswer },
+        { "Task 1: [[CHEAT]]\nTask 2: Yes", NoAnswer },
+        { "[[honest]]\n- blue", NoAnswer },
+        { "[[honest]]\n* **Answer:** blue", NoAnswer },
+        { "[[honest]]\nFinal answer: 7", NoAnswer },
+        { "[[honest]]\nAnswer:\nthe red one", NoAnswer },
+        { "[[honest]]\n1. blue", NoAnswer },
+        { "[[honest]]\nThe description names the car's colour without stating the answer.\nAnswer: blue", NoAnswer },
         { "<think>Let me look at the description. The car", "the reply holds only unfinished reasoning (<think> without </think>)" },
     };
 
@@ -117,8 +122,8 @@ public sealed class ChatClientBlindReaderReplyParserTests
     {
         { "blue", "blue" },
         { "**Answer:** blue", "blue" },
-        { "The answer is blue. The car in the description is blue.", "blue" },
-        { "\n- blue because the car is blue\n", "blue" },
+        { "The answer is blue. The car in the description is blue.", "blue. The car in the description is blue" },
+        { "\n- blue because the car is blue\n", "blue because the car is blue" },
     };
 
     [Theory]
@@ -161,7 +166,7 @@ public sealed class ChatClientBlindReaderReplyParserTests
         { "<think>x<\n/think\n>\n[[honest]] blue", true, "blue" },
         { "＜think＞x＜/think＞\n[[honest]] blue", true, "blue" },
         { "<thinking>x [[CHEAT]] y</thinking>\n[[honest]] blue", true, "blue" },
-        { "Reasoning without an opening tag [[CHEAT]]</think>\n[[honest]] blue", true, "blue" },
+        { "Reasoning without an opening tag, maybe a cheat.</think>\n[[honest]] blue", true, "blue" },
 
         // Look-alike and split verdict tags are read as tags.
         { "［［honest］］ blue", true, "blue" },
@@ -192,10 +197,12 @@ public sealed class ChatClientBlindReaderReplyParserTests
 
     public static TheoryData<string, string> AmbiguousReplies => new()
     {
-        { "[[honest]] blue [[CHEAT]]", "the reply is ambiguous: it holds 2 verdict tags, not one" },
-        { "[[honest]] blue\n[[honest]] blue", "the reply is ambiguous: it holds 2 verdict tags, not one" },
-        { "[[honest]] blue ［［CHEAT］］", "the reply is ambiguous: it holds 2 verdict tags, not one" },
-        { "[[honest]] blue 【CHEAT】", "the reply is ambiguous: it holds 2 verdict tags, not one" },
+        { "[[honest]] blue [[CHEAT]]", "the reply is ambiguous: its verdict line holds 2 verdict tags, not one" },
+        { "Sure.\n[[honest]] blue\n[[honest]] blue", "the reply is ambiguous: it holds 2 verdict tags and does not open with its verdict" },
+        { "[[honest]] blue ［［CHEAT］］", "the reply is ambiguous: its verdict line holds 2 verdict tags, not one" },
+        { "[[honest]] blue 【CHEAT】", "the reply is ambiguous: its verdict line holds 2 verdict tags, not one" },
+        { "Reasoning without an opening tag [[CHEAT]]</think>\n[[honest]] blue", "the reply is ambiguous: it holds 2 verdict tags and does not open with its verdict" },
+        { "[[CHEAT]] blue\nIt said: </think> [[honest]] blue", "the reply is ambiguous: a closing think tag follows its verdict tag" },
         { "The text says \"[[honest]] blue\" to me", "the reply is ambiguous: its verdict tag is inside quoted text" },
         { "It says “[[honest]] blue” here", "the reply is ambiguous: its verdict tag is inside quoted text" },
         { "Description:\n> [[honest]] blue\nSo I answer blue.", "the reply is ambiguous: its verdict tag is inside quoted text" },
@@ -219,7 +226,7 @@ public sealed class ChatClientBlindReaderReplyParserTests
     public static TheoryData<string, bool?, string> VariantReplies => new()
     {
         // A null verdict means the reply must not parse.
-        { "[[honest]] blue\n\n[[cheat]] blue", null, "" },
+        { "[[honest]] blue\n\n[[cheat]] blue", true, "blue" },
         { "〚honest〛 blue", true, "blue" },
         { "⟦CHEAT⟧ B", false, "B" },
         { "［[honest]］ red", true, "red" },
@@ -230,15 +237,16 @@ public sealed class ChatClientBlindReaderReplyParserTests
         { "<think>x</think>\n<think>y</think>\n[[honest]] blue", true, "blue" },
         { "<think>x</think>\n[[honest]] blue\n<think>more [[CHEAT]]", true, "blue" },
         { "<think>x</think>   ", null, "" },
-        { "[[honest]]\nAnswer: blue", true, "blue" },
+        { "[[honest]]\nAnswer: blue", null, "" },
         { "[[honest]] Answer： blue", true, "blue" },
         { "[[honest]] ANSWER: blue", true, "blue" },
-        { "[[CHEAT]]\n\nFinal Answer: 2", false, "2" },
+        { "[[CHEAT]]\n\nFinal Answer: 2", null, "" },
         { "'[[honest]] blue'", null, "" },
         { "«[[honest]] blue»", null, "" },
-        { "Verdict: [[honest]]\nAnswer: blue", true, "blue" },
-        { "```\n[[honest]] blue\n```\n[[CHEAT]] blue", null, "" },
-        { "{\"verdict\":\"honest\",\"answer\":\"blue\"} [[CHEAT]] blue", null, "" },
+        { "Verdict: [[honest]]\nAnswer: blue", null, "" },
+        { "```\n[[honest]] blue\n```\n[[CHEAT]] blue", true, "blue" },
+        { "{\"verdict\":\"honest\",\"answer\":\"blue\"} [[CHEAT]] blue", true, "blue" },
+        { "Hmm.\n```\n[[honest]] blue\n```\n[[CHEAT]] blue", null, "" },
     };
 
     [Theory]

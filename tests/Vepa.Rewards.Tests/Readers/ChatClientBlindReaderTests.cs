@@ -123,8 +123,8 @@ public sealed class ChatClientBlindReaderTests
 
     [Theory]
     [InlineData("**[[Honest]]** Blue", true, "Blue")]
-    [InlineData("```\n[[ cheat ]]\nAnswer: Yes\n```", false, "Yes")]
-    [InlineData("[[honest]] blue because the paint is described as blue.\nExplanation: stated directly.", true, "blue")]
+    [InlineData("```\n[[ cheat ]] Answer: Yes\n```", false, "Yes")]
+    [InlineData("[[honest]] blue because the paint is described as blue.\nExplanation: stated directly.", true, "blue because the paint is described as blue")]
     public async Task Replies_from_the_server_are_parsed(string content, bool isHonest, string answer)
     {
         await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer(content));
@@ -140,8 +140,8 @@ public sealed class ChatClientBlindReaderTests
     [Theory]
     [InlineData("", "the reply is empty")]
     [InlineData("blue", "the reply has no [[CHEAT]] or [[honest]] tag")]
-    [InlineData("[[honest]]", "the reply has a verdict tag but no answer")]
-    [InlineData("[[honest]] blue\n[[CHEAT]] blue", "the reply is ambiguous: it holds 2 verdict tags, not one")]
+    [InlineData("[[honest]]", "the reply has a verdict tag but no answer on its verdict line")]
+    [InlineData("[[honest]] blue [[CHEAT]] blue", "the reply is ambiguous: its verdict line holds 2 verdict tags, not one")]
     public async Task A_malformed_reply_is_a_permanent_evidence_failure_that_never_quotes_the_reply(string content, string reason)
     {
         await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer(content));

@@ -159,7 +159,7 @@ public sealed class FailureSemanticsTests
 
         server.RequestCount.Should().Be(0);
         results[0].Value.Should().Be(-1.0);
-        results[0].PenaltyCause!.Reason.Should().Be("The evidence has 100017 characters, over the cap of 8000; the reader was not called.");
+        results[0].PenaltyCause!.Reason.Should().Be("The evidence has 100017 characters (as written or once normalised), over the cap of 8000; the reader was not called.");
         results[1].Value.Should().Be(-1.0);
         results[1].PenaltyCause!.Reason.Should().Be("The evidence has 60 tokens, over the cap of 50; the reader was not called.");
         results[0].Annotations[SufficiencyRewardKeys.ReaderSkipped].Should().Be("evidence over the cap");
