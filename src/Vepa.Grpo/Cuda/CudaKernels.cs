@@ -15,7 +15,11 @@ internal static class CudaKernels
         registry.Add(new CudaAdvantageKernel());
     }
 
-    /// <summary>The automatic kernel choice for CUDA inputs: the fused CUDA kernel when it can run (validated inputs).</summary>
+    /// <summary>
+    /// The automatic kernel choice for CUDA inputs: the fused CUDA kernel when it can run and the environment variable
+    /// <c>VEPA_CUDA_KERNELS=1</c> opts in (the default stays the tensor kernel until the CUDA kernels' device gate is recorded
+    /// in docs/benchmarks.md).
+    /// </summary>
     /// <param name="inputs">The validated inputs.</param>
     /// <param name="options">The validated options.</param>
     /// <param name="result">The result, when the CUDA kernel ran.</param>
@@ -24,7 +28,7 @@ internal static class CudaKernels
     public static bool TryPolicyLoss(PolicyLossInputs inputs, PolicyLossOptions options, out PolicyLossResult? result)
     {
         result = null;
-        if (inputs.LogProbs.device_type != TorchSharp.DeviceType.CUDA || Environment.GetEnvironmentVariable("VEPA_CUDA_KERNELS") == "0")
+        if (inputs.LogProbs.device_type != TorchSharp.DeviceType.CUDA || Environment.GetEnvironmentVariable("VEPA_CUDA_KERNELS") != "1")
         {
             return false;
         }

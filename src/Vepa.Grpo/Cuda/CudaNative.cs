@@ -69,6 +69,9 @@ internal static unsafe partial class CudaNative
         IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedBytes, IntPtr stream, IntPtr* parameters, IntPtr extra);
 
+    [LibraryImport(Driver, EntryPoint = "cuMemGetInfo_v2")]
+    public static partial int cuMemGetInfo(out nuint free, out nuint total);
+
     [LibraryImport(Driver)]
     public static partial int cuGetErrorString(int error, out IntPtr text);
 

@@ -79,6 +79,14 @@ internal sealed unsafe class CudaRuntime
         });
     }
 
+    /// <summary>The device's free and total memory (cuMemGetInfo); LibTorch's caching allocator holds what it reserved.</summary>
+    public (long Free, long Total) MemoryInfo(int deviceIndex)
+    {
+        SetCurrent(Device(deviceIndex));
+        CudaNative.Check(CudaNative.cuMemGetInfo(out nuint free, out nuint total), "cuMemGetInfo");
+        return ((long)free, (long)total);
+    }
+
     /// <summary>Gets the number of multiprocessors of a device.</summary>
     public int MultiprocessorCount(int deviceIndex) => Device(deviceIndex).Multiprocessors;
 

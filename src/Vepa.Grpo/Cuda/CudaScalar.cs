@@ -14,10 +14,11 @@ internal static class CudaScalar
         _ => -1,
     };
 
-    /// <summary>The <c>VEPA_MASK</c> code of a mask dtype: 0 bool/uint8, 1 int64, 2 int32, 3 float32, 4 float64; −1 when unsupported.</summary>
+    /// <summary>The <c>VEPA_MASK</c> code of a mask dtype: 0 bool, 1 int64, 2 int32, 3 float32, 4 float64, 5 uint8; −1 when unsupported.</summary>
     public static int OfMask(torch.ScalarType dtype) => dtype switch
     {
-        torch.ScalarType.Bool or torch.ScalarType.Byte => 0,
+        torch.ScalarType.Bool => 0,
+        torch.ScalarType.Byte => 5,
         torch.ScalarType.Int64 => 1,
         torch.ScalarType.Int32 => 2,
         torch.ScalarType.Float32 => 3,

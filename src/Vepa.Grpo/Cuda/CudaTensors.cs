@@ -26,16 +26,6 @@ internal static class CudaTensors
     public static void Check(torch.Tensor tensor, string name, torch.ScalarType dtype, int deviceIndex)
     {
         ArgumentNullException.ThrowIfNull(tensor, name);
-        if (tensor.device_type != DeviceType.CUDA)
-        {
-            throw new ArgumentException($"{name} must be a CUDA tensor for a CUDA kernel; it is on {tensor.device}.", name);
-        }
-
-        if (tensor.device_index != deviceIndex)
-        {
-            throw new ArgumentException($"{name} is on cuda:{tensor.device_index}, but the kernel runs on cuda:{deviceIndex}.", name);
-        }
-
         if (tensor.dtype != dtype)
         {
             throw new ArgumentException($"{name} has dtype {tensor.dtype}; the kernel was compiled for {dtype}.", name);
@@ -44,6 +34,16 @@ internal static class CudaTensors
         if (!tensor.is_contiguous())
         {
             throw new ArgumentException($"{name} must be contiguous (shape [{string.Join(", ", tensor.shape)}], strides [{string.Join(", ", tensor.stride())}]).", name);
+        }
+
+        if (tensor.device_type != DeviceType.CUDA)
+        {
+            throw new ArgumentException($"{name} must be a CUDA tensor for a CUDA kernel; it is on {tensor.device}.", name);
+        }
+
+        if (tensor.device_index != deviceIndex)
+        {
+            throw new ArgumentException($"{name} is on cuda:{tensor.device_index}, but the kernel runs on cuda:{deviceIndex}.", name);
         }
     }
 }

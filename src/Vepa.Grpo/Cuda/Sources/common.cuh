@@ -1,5 +1,5 @@
 // Vepa CUDA kernels: shared definitions. Header-free (NVRTC without toolkit headers): bf16 is handled as uint16 bits.
-// Compiled with -DVEPA_SCALAR=<0 double | 1 float | 2 bf16> and, for the policy loss, -DVEPA_MASK=<0 u8/bool | 1 i64 | 2 i32 | 3 f32 | 4 f64>.
+// Compiled with -DVEPA_SCALAR=<0 double | 1 float | 2 bf16> and, for the policy loss, -DVEPA_MASK=<0 bool | 1 i64 | 2 i32 | 3 f32 | 4 f64 | 5 uint8>.
 #ifndef VEPA_SCALAR
 #define VEPA_SCALAR 1
 #endif

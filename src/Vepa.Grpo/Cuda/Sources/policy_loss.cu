@@ -5,7 +5,7 @@
 #ifndef VEPA_MASK
 #define VEPA_MASK 0
 #endif
-#if VEPA_MASK == 0
+#if VEPA_MASK == 0 || VEPA_MASK == 5
 typedef unsigned char mask_t;
 #elif VEPA_MASK == 1
 typedef long long mask_t;
@@ -34,7 +34,8 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_policy_rows(
     const long long base = (long long)b * T;
     const bool hasOld = old != 0;
     const bool hasKl = klEst >= 0;
-    const bool floatMask = VEPA_MASK != 0;
+    // Any mask but bool must hold exactly 1 where it is non-zero (as the tensor kernel checks).
+    const bool checkMask = VEPA_MASK != 0;
     const acc_t zero = (acc_t)0;
     const acc_t one = (acc_t)1;
     const acc_t lrcA = (acc_t)lrc;
@@ -90,7 +91,7 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_policy_rows(
             continue;
         }
 
-        bool ok = !floatMask || m == (mask_t)1;
+        bool ok = !checkMask || m == (mask_t)1;
         const acc_t lp = vepa_load(logp, i);
         const acc_t a = advPerToken ? vepa_load(adv, i) : rowAdv;
         ok = ok && vepa_finite(a);
