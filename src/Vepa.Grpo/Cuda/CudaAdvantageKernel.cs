@@ -21,7 +21,7 @@ internal sealed class CudaAdvantageKernel : IAdvantageKernel
     /// <summary>Tells whether the CUDA kernel (rather than the fallback) runs on these rewards.</summary>
     internal static bool CanRun(Tensor rewards, out string? reason)
     {
-        if (rewards.device_type != DeviceType.CUDA)
+        if (!CudaRuntime.IsKernelDevice(rewards.device_type))
         {
             reason = $"the rewards are on {rewards.device}, not a CUDA device";
             return false;

@@ -28,7 +28,7 @@ internal static class CudaKernels
     public static bool TryPolicyLoss(PolicyLossInputs inputs, PolicyLossOptions options, out PolicyLossResult? result)
     {
         result = null;
-        if (inputs.LogProbs.device_type != TorchSharp.DeviceType.CUDA || Environment.GetEnvironmentVariable("VEPA_CUDA_KERNELS") != "1")
+        if (!CudaRuntime.IsKernelDevice(inputs.LogProbs.device_type) || Environment.GetEnvironmentVariable("VEPA_CUDA_KERNELS") != "1")
         {
             return false;
         }

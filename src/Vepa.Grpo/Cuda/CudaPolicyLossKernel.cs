@@ -21,7 +21,7 @@ internal sealed class CudaPolicyLossKernel : IPolicyLossKernel
     internal static bool CanRun(PolicyLossInputs inputs, PolicyLossOptions options, out string? reason)
     {
         Tensor lp = inputs.LogProbs;
-        if (lp.device_type != DeviceType.CUDA)
+        if (!CudaRuntime.IsKernelDevice(lp.device_type))
         {
             reason = $"LogProbs is on {lp.device}, not a CUDA device";
             return false;

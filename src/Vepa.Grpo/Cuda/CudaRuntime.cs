@@ -26,6 +26,9 @@ internal sealed unsafe class CudaRuntime
         _probe = new Lazy<string?>(Probe);
     }
 
+    /// <summary>Gets or sets a CPU emulator that replaces the driver and NVRTC (tests only): the kernels then run on CPU tensors.</summary>
+    internal static ICudaEmulator? Emulator { get; set; }
+
     /// <summary>Gets the process-wide runtime.</summary>
     public static CudaRuntime Instance => Shared.Value;
 
@@ -55,6 +58,12 @@ internal sealed unsafe class CudaRuntime
     /// <param name="reason">Why not, or <see langword="null"/>.</param>
     public bool IsAvailable(out string? reason)
     {
+        if (Emulator is not null)
+        {
+            reason = null;
+            return true;
+        }
+
         reason = _probe.Value;
         return reason is null;
     }
@@ -68,6 +77,11 @@ internal sealed unsafe class CudaRuntime
     /// <exception cref="CudaException">Compilation, loading or lookup failed (the message carries NVRTC's log).</exception>
     public IntPtr Function(int deviceIndex, string file, string kernel, params string[] defines)
     {
+        if (Emulator is { } emulator)
+        {
+            return emulator.Function(file, kernel, defines);
+        }
+
         var device = Device(deviceIndex);
         string moduleKey = file + "|" + string.Join("|", defines);
         IntPtr module = device.Modules.GetOrAdd(moduleKey, _ => new Lazy<IntPtr>(() => LoadModule(device, file, defines))).Value;
@@ -88,7 +102,10 @@ internal sealed unsafe class CudaRuntime
     }
 
     /// <summary>Gets the number of multiprocessors of a device.</summary>
-    public int MultiprocessorCount(int deviceIndex) => Device(deviceIndex).Multiprocessors;
+    public int MultiprocessorCount(int deviceIndex) => Emulator is null ? Device(deviceIndex).Multiprocessors : 4;
+
+    /// <summary>Tells whether tensors of this device type can go to the kernels: CUDA, or the CPU under the emulator.</summary>
+    public static bool IsKernelDevice(DeviceType type) => type == DeviceType.CUDA || (Emulator is not null && type == DeviceType.CPU);
 
     /// <summary>Gets the architecture of a device, e.g. "sm_90".</summary>
     public string Architecture(int deviceIndex) => Device(deviceIndex).Architecture;
@@ -106,6 +123,14 @@ internal sealed unsafe class CudaRuntime
         if (gridX > int.MaxValue)
         {
             throw new CudaException($"A grid of {gridX} blocks exceeds the limit of {int.MaxValue}.");
+        }
+
+        if (Emulator is { } emulator)
+        {
+            arguments.Materialise(out IntPtr table);
+            Interlocked.Increment(ref _launches);
+            emulator.Launch(function, gridX, blockX, table);
+            return;
         }
 
         var device = Device(deviceIndex);

@@ -14,6 +14,7 @@ internal static class CudaTensors
     public static IntPtr Pointer(torch.Tensor tensor, string name, torch.ScalarType dtype, int deviceIndex)
     {
         Check(tensor, name, dtype, deviceIndex);
+        CudaNative.InstallResolver();
         return CudaNative.THSTensor_data(tensor.Handle);
     }
 
@@ -36,7 +37,7 @@ internal static class CudaTensors
             throw new ArgumentException($"{name} must be contiguous (shape [{string.Join(", ", tensor.shape)}], strides [{string.Join(", ", tensor.stride())}]).", name);
         }
 
-        if (tensor.device_type != DeviceType.CUDA)
+        if (!CudaRuntime.IsKernelDevice(tensor.device_type))
         {
             throw new ArgumentException($"{name} must be a CUDA tensor for a CUDA kernel; it is on {tensor.device}.", name);
         }

@@ -25,7 +25,7 @@ internal sealed class CudaTokenLogProbKernel : ITokenLogProbKernel
     /// <summary>Tells whether the CUDA kernel (rather than the fallback) runs on these inputs.</summary>
     internal static bool CanRun(Tensor logits, out string? reason)
     {
-        if (logits.device_type != DeviceType.CUDA)
+        if (!CudaRuntime.IsKernelDevice(logits.device_type))
         {
             reason = $"the logits are on {logits.device}, not a CUDA device";
             return false;

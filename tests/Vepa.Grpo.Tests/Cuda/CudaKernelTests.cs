@@ -190,4 +190,35 @@ public sealed class CudaKernelTests
 
         KernelGate.CheckAdvantages(registry.AdvantageKernels.Single(k => k.Name == "cuda"), options).FirstMismatch.Should().BeNull();
     }
+
+    [EmulatorFact]
+    public void Under_the_CPU_emulator_every_gate_case_of_every_CUDA_kernel_passes_in_float64_float32_and_bfloat16()
+    {
+        var registry = KernelRegistry.CreateDefault();
+        long before = CudaRuntime.Instance.Launches;
+        CudaRuntime.Emulator = new CudaCpuEmulator();
+        try
+        {
+            foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32, ScalarType.BFloat16 })
+            {
+                var options = new KernelGateOptions { Dtypes = [dtype] };
+                var loss = KernelGate.CheckPolicyLoss(registry.PolicyLossKernels.Single(k => k.Name == "cuda"), new ReferencePolicyLossKernel(), options);
+                loss.FirstMismatch.Should().BeNull($"policy loss, {dtype}");
+                loss.CasesRun.Should().Be((KernelGateCases.Variants.Count * (KernelGateCases.Shapes.Count + 2)) + 1);
+                foreach (var kernel in registry.TokenLogProbKernels.Where(k => k.Name.StartsWith("cuda", StringComparison.Ordinal)))
+                {
+                    KernelGate.CheckTokenLogProbs(kernel, options).FirstMismatch.Should().BeNull($"{kernel.Name}, {dtype}");
+                }
+
+                var advantages = KernelGate.CheckAdvantages(registry.AdvantageKernels.Single(k => k.Name == "cuda"), options);
+                advantages.FirstMismatch.Should().BeNull($"advantages, {dtype}");
+            }
+        }
+        finally
+        {
+            CudaRuntime.Emulator = null;
+        }
+
+        CudaRuntime.Instance.Launches.Should().BeGreaterThan(before + 1000, "the kernels ran, not the fallback");
+    }
 }
