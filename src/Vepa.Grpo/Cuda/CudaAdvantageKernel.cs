@@ -14,7 +14,6 @@ namespace Vepa.Grpo.Cuda;
 internal sealed class CudaAdvantageKernel : IAdvantageKernel
 {
     private const string Contract = "group advantages";
-    private const int Threads = 256;
 
     public string Name => "cuda";
 
@@ -76,7 +75,7 @@ internal sealed class CudaAdvantageKernel : IAdvantageKernel
             args.Pointer(CudaTensors.Pointer(r, nameof(rewards), dtype, device))
                 .Long(r.numel())
                 .Pointer(CudaTensors.Pointer(stats, "stats", ScalarType.Float64, device));
-            runtime.Launch(device, batch, 1, Threads, args);
+            runtime.Launch(device, batch, 1, runtime.ThreadsPerBlock, args);
         }
 
         using (var args = new CudaArguments())
@@ -88,7 +87,7 @@ internal sealed class CudaAdvantageKernel : IAdvantageKernel
                 .Double(options.Epsilon)
                 .Pointer(CudaTensors.Pointer(stats, "stats", ScalarType.Float64, device))
                 .Pointer(CudaTensors.Pointer(advantages, "advantages", dtype, device));
-            runtime.Launch(device, perGroup, (groups + Threads - 1) / Threads, Threads, args);
+            runtime.Launch(device, perGroup, (groups + runtime.ThreadsPerBlock - 1) / runtime.ThreadsPerBlock, runtime.ThreadsPerBlock, args);
         }
 
         GC.KeepAlive(r);

@@ -13,7 +13,6 @@ namespace Vepa.Grpo.Cuda;
 /// <see cref="FusedTensorPolicyLoss.Statistics"/> reads it (one device→host copy).</remarks>
 internal sealed class CudaPolicyLossFunction : autograd.SingleTensorFunction<CudaPolicyLossFunction>
 {
-    private const int Threads = 256;
     private const string DtypeKey = "dtype";
     private const string CallKey = "call";
 
@@ -61,7 +60,8 @@ internal sealed class CudaPolicyLossFunction : autograd.SingleTensorFunction<Cud
         long n = coefficient.numel();
         var runtime = CudaRuntime.Instance;
         IntPtr function = runtime.Function(device, CudaSources.PolicyLoss, "vepa_policy_backward", Defines(dtype, call.Inputs.Mask.dtype));
-        long blocks = Math.Min((n + Threads - 1) / Threads, 32L * runtime.MultiprocessorCount(device));
+        int threads = runtime.ThreadsPerBlock;
+        long blocks = Math.Min((n + threads - 1) / threads, 32L * runtime.MultiprocessorCount(device));
         using (var args = new CudaArguments())
         {
             args.Pointer(CudaTensors.Pointer(coefficient, "coefficient", acc, device))
@@ -69,7 +69,7 @@ internal sealed class CudaPolicyLossFunction : autograd.SingleTensorFunction<Cud
                 .Pointer(CudaTensors.Pointer(upstream, "grad_output", acc, device))
                 .Pointer(CudaTensors.Pointer(grad, "grad", dtype, device))
                 .Long(n);
-            runtime.Launch(device, function, blocks, Threads, args);
+            runtime.Launch(device, function, blocks, runtime.ThreadsPerBlock, args);
         }
 
         GC.KeepAlive(upstream);
@@ -150,7 +150,7 @@ internal sealed class CudaPolicyLossFunction : autograd.SingleTensorFunction<Cud
                 .Double(o.SamplerCorrectionMin)
                 .Double(o.SamplerCorrectionMax)
                 .Double(constNorm);
-            runtime.Launch(device, rows, batch, Threads, args);
+            runtime.Launch(device, rows, batch, runtime.ThreadsPerBlock, args);
         }
 
         using (var args = new CudaArguments())
@@ -162,7 +162,7 @@ internal sealed class CudaPolicyLossFunction : autograd.SingleTensorFunction<Cud
                 .Pointer(CudaTensors.Pointer(summary, "summary", ScalarType.Float64, device))
                 .Pointer(CudaTensors.Pointer(loss, "loss", acc, device))
                 .Pointer(CudaTensors.Pointer(gscale, "gscale", acc, device));
-            runtime.Launch(device, finish, 1, Threads, args);
+            runtime.Launch(device, finish, 1, runtime.ThreadsPerBlock, args);
         }
 
         GC.KeepAlive(lp);

@@ -104,6 +104,9 @@ internal sealed unsafe class CudaRuntime
     /// <summary>Gets the number of multiprocessors of a device.</summary>
     public int MultiprocessorCount(int deviceIndex) => Emulator is null ? Device(deviceIndex).Multiprocessors : 4;
 
+    /// <summary>Gets the block size the kernels are compiled for (<c>VEPA_THREADS</c> in common.cuh: 256; the emulator's own).</summary>
+    public int ThreadsPerBlock => Emulator?.ThreadsPerBlock ?? 256;
+
     /// <summary>Tells whether tensors of this device type can go to the kernels: CUDA, or the CPU under the emulator.</summary>
     public static bool IsKernelDevice(DeviceType type) => type == DeviceType.CUDA || (Emulator is not null && type == DeviceType.CPU);
 

@@ -11,7 +11,6 @@ namespace Vepa.Grpo.Cuda;
 /// targets [B, T] on the same device. The log-probs are float32 (float64 for float64 logits).</remarks>
 internal sealed class CudaTokenLogProbFunction : autograd.SingleTensorFunction<CudaTokenLogProbFunction>
 {
-    private const int Threads = 256;
 
     /// <inheritdoc />
     public override string Name => "VepaCudaTokenLogProbs";
@@ -45,7 +44,7 @@ internal sealed class CudaTokenLogProbFunction : autograd.SingleTensorFunction<C
                 .Long(rows)
                 .Int(vocabulary)
                 .Double(temperature);
-            runtime.Launch(device, function, rows, Threads, args);
+            runtime.Launch(device, function, rows, runtime.ThreadsPerBlock, args);
         }
 
         GC.KeepAlive(logits);
@@ -87,7 +86,7 @@ internal sealed class CudaTokenLogProbFunction : autograd.SingleTensorFunction<C
                 .Long(rows)
                 .Int(vocabulary)
                 .Double(temperature);
-            runtime.Launch(device, function, rows, Threads, args);
+            runtime.Launch(device, function, rows, runtime.ThreadsPerBlock, args);
         }
 
         GC.KeepAlive(upstream);

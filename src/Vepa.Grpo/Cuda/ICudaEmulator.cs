@@ -7,6 +7,9 @@ namespace Vepa.Grpo.Cuda;
 /// </summary>
 internal interface ICudaEmulator
 {
+    /// <summary>Gets the block size the emulator compiles the kernels for (<c>VEPA_THREADS</c>); the hosts launch blocks of it.</summary>
+    int ThreadsPerBlock { get; }
+
     /// <summary>Builds (or reuses) the module of <paramref name="file"/> with <paramref name="defines"/> and returns the kernel's entry.</summary>
     IntPtr Function(string file, string kernel, string[] defines);
 

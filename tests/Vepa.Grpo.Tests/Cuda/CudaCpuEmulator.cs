@@ -33,8 +33,17 @@ internal sealed partial class CudaCpuEmulator : ICudaEmulator
         return NativeLibrary.GetExport(library, "emu_" + kernel);
     }
 
+    /// <summary>Gets the block size the emulator compiles the kernels for: two warps, so every cross-warp and in-warp
+    /// reduction path runs with a quarter of a GPU block's fiber switches.</summary>
+    public int ThreadsPerBlock => 64;
+
     public void Launch(IntPtr function, long gridX, int blockX, IntPtr parameters)
     {
+        if (blockX != ThreadsPerBlock)
+        {
+            throw new InvalidOperationException($"A launch of {blockX} threads per block; the emulator's kernels are compiled for {ThreadsPerBlock}.");
+        }
+
         var launcher = _launchers.GetOrAdd(function, f => Marshal.GetDelegateForFunctionPointer<Launcher>(f));
         launcher((uint)gridX, (uint)blockX, parameters);
     }
@@ -77,6 +86,8 @@ internal sealed partial class CudaCpuEmulator : ICudaEmulator
 
         string unit = CudaSources.TranslationUnit(file);
         var source = new StringBuilder();
+
+        source.Append("#define VEPA_THREADS ").AppendLine(ThreadsPerBlock.ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (string define in defines)
         {
             var parts = define.Split('=', 2);

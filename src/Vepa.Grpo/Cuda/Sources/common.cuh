@@ -15,7 +15,10 @@ typedef unsigned short in_t;
 typedef float acc_t;
 #endif
 
+// The block size every kernel is written for; the host launches blocks of 256 (the CPU emulator compiles smaller blocks).
+#ifndef VEPA_THREADS
 #define VEPA_THREADS 256
+#endif
 #define VEPA_WARPS (VEPA_THREADS / 32)
 
 __device__ __forceinline__ float vepa_bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }

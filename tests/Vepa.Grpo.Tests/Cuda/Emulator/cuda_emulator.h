@@ -8,6 +8,8 @@
 #include <functional>
 #include <utility>
 #include <vector>
+#include <csetjmp>
+#include <setjmp.h>
 #include <ucontext.h>
 using namespace std;
 
@@ -23,7 +25,11 @@ static vepa_emu_dim threadIdx, blockIdx, blockDim, gridDim;
 
 namespace vepa_emu
 {
+// Fibers are entered once with swapcontext, then switched with _setjmp/_longjmp (no signal-mask system calls).
 static ucontext_t scheduler;
+static jmp_buf scheduler_jump;
+static jmp_buf fiber_jumps[1024];
+static std::vector<char> started;
 static std::vector<ucontext_t> contexts;
 static std::vector<char> stacks;
 static std::vector<int> state; // 0 runnable, 1 at a barrier, 2 exited
@@ -36,12 +42,13 @@ static void entry()
 {
     body();
     state[current] = 2;
+    _longjmp(scheduler_jump, 1);
 }
 
 static void barrier()
 {
     state[current] = 1;
-    swapcontext(&contexts[current], &scheduler);
+    if (!_setjmp(fiber_jumps[current])) _longjmp(scheduler_jump, 1);
 }
 
 static void run(unsigned grid, unsigned block, std::function<void()> f)
@@ -50,6 +57,7 @@ static void run(unsigned grid, unsigned block, std::function<void()> f)
     blockDim = {block, 1, 1};
     gridDim = {grid, 1, 1};
     contexts.resize(block);
+    started.assign(block, 0);
     state.assign(block, 0);
     stacks.resize((size_t)block * stack_bytes);
     for (unsigned b = 0; b < grid; b++)
@@ -61,9 +69,10 @@ static void run(unsigned grid, unsigned block, std::function<void()> f)
             getcontext(&contexts[t]);
             contexts[t].uc_stack.ss_sp = stacks.data() + (size_t)t * stack_bytes;
             contexts[t].uc_stack.ss_size = stack_bytes;
-            contexts[t].uc_link = &scheduler;
+            contexts[t].uc_link = nullptr;
             makecontext(&contexts[t], entry, 0);
             state[t] = 0;
+            started[t] = 0;
         }
 
         for (;;)
@@ -73,7 +82,11 @@ static void run(unsigned grid, unsigned block, std::function<void()> f)
                 if (state[t] != 0) continue;
                 current = t;
                 threadIdx = {t, 0, 0};
-                swapcontext(&scheduler, &contexts[t]);
+                if (!_setjmp(scheduler_jump))
+                {
+                    if (!started[t]) { started[t] = 1; swapcontext(&scheduler, &contexts[t]); }
+                    else _longjmp(fiber_jumps[t], 1);
+                }
             }
 
             bool waiting = false;
