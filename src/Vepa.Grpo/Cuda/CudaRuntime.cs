@@ -19,11 +19,15 @@ internal sealed unsafe class CudaRuntime
     private static readonly Lazy<CudaRuntime> Shared = new(() => new CudaRuntime(new CudaCubinCache(CudaCubinCache.DefaultFolder())));
     private readonly ConcurrentDictionary<int, Lazy<DeviceState>> _devices = new();
     private readonly Lazy<string?> _probe;
+    private readonly Lazy<string?> _nvrtcProbe;
 
-    private CudaRuntime(CudaCubinCache cache)
+    /// <summary>Initializes a new instance of the <see cref="CudaRuntime"/> class (the process uses <see cref="Instance"/>;
+    /// tests make their own to compile into a cache folder of their choice).</summary>
+    internal CudaRuntime(CudaCubinCache cache)
     {
         Cache = cache;
         _probe = new Lazy<string?>(Probe);
+        _nvrtcProbe = new Lazy<string?>(ProbeNvrtc);
     }
 
     /// <summary>Gets or sets a CPU emulator that replaces the driver and NVRTC (tests only): the kernels then run on CPU tensors.</summary>
@@ -172,25 +176,47 @@ internal sealed unsafe class CudaRuntime
         return new DeviceState(context, string.Create(CultureInfo.InvariantCulture, $"sm_{major}{minor}"), sms);
     }
 
-    private IntPtr LoadModule(DeviceState device, string file, string[] defines)
+    /// <summary>Tells whether NVRTC loads (compilation needs no GPU).</summary>
+    /// <param name="reason">Why not, or <see langword="null"/>.</param>
+    public bool IsNvrtcAvailable(out string? reason)
     {
+        reason = _nvrtcProbe.Value;
+        return reason is null;
+    }
+
+    /// <summary>The CUBIN of a module for an architecture: from the disk cache, or compiled by NVRTC and then cached.</summary>
+    /// <param name="file">The source file (<see cref="CudaSources"/>).</param>
+    /// <param name="architecture">The architecture, e.g. "sm_90".</param>
+    /// <param name="defines">Preprocessor defines, e.g. "VEPA_SCALAR=1".</param>
+    /// <exception cref="CudaException">NVRTC is missing or the compilation failed (with NVRTC's log).</exception>
+    public byte[] Cubin(string file, string architecture, string[] defines)
+    {
+        if (!IsNvrtcAvailable(out string? reason))
+        {
+            throw new CudaException("NVRTC is unavailable: " + reason);
+        }
+
         string source = CudaSources.TranslationUnit(file);
-        var options = new List<string> { "--gpu-architecture=" + device.Architecture, "--std=c++17" };
+        var options = new List<string> { "--gpu-architecture=" + architecture, "--std=c++17" };
         options.AddRange(defines.Select(d => "-D" + d));
         string key = CudaSources.CacheKey(source, options, "nvrtc " + NvrtcVersion);
         string label = Path.GetFileNameWithoutExtension(file).Replace('.', '_') + "-" + string.Join("-", defines.Select(d => d.Replace("VEPA_", string.Empty, StringComparison.Ordinal).Replace('=', '_')));
-        byte[]? image = Cache.TryLoad(label, device.Architecture, key);
-        if (image is null)
-        {
-            image = Compile(source, file, options);
-            Interlocked.Increment(ref _compilations);
-            Cache.TryStore(label, device.Architecture, key, image);
-        }
-        else
+        byte[]? image = Cache.TryLoad(label, architecture, key);
+        if (image is not null)
         {
             Interlocked.Increment(ref _cacheHits);
+            return image;
         }
 
+        image = Compile(source, file, options);
+        Interlocked.Increment(ref _compilations);
+        Cache.TryStore(label, architecture, key, image);
+        return image;
+    }
+
+    private IntPtr LoadModule(DeviceState device, string file, string[] defines)
+    {
+        byte[] image = Cubin(file, device.Architecture, defines);
         SetCurrent(device);
         fixed (byte* p = image)
         {
@@ -199,7 +225,9 @@ internal sealed unsafe class CudaRuntime
         }
     }
 
-    private static byte[] Compile(string source, string file, List<string> options)
+    /// <summary>Compiles one translation unit to CUBIN with NVRTC.</summary>
+    /// <exception cref="CudaException">The compilation failed; the message carries the options and NVRTC's log.</exception>
+    internal static byte[] Compile(string source, string file, List<string> options)
     {
         CheckNvrtc(CudaNative.nvrtcCreateProgram(out IntPtr program, source, file, 0, IntPtr.Zero, IntPtr.Zero), "nvrtcCreateProgram");
         var handles = options.Select(Marshal.StringToCoTaskMemUTF8).ToArray();
@@ -291,6 +319,23 @@ internal sealed unsafe class CudaRuntime
             return "the CUDA driver library (libcuda.so.1 / nvcuda.dll) did not load: " + e.Message;
         }
 
+        string? nvrtc = _nvrtcProbe.Value;
+        if (nvrtc is not null)
+        {
+            return nvrtc;
+        }
+
+        if (!CudaNative.TorchSharpExportsTensorData(out string? why))
+        {
+            return "TorchSharp's native library could not be bound for THSTensor_data: " + why;
+        }
+
+        return null;
+    }
+
+    private string? ProbeNvrtc()
+    {
+        CudaNative.InstallResolver();
         try
         {
             int code = CudaNative.nvrtcVersion(out int major, out int minor);
@@ -305,11 +350,6 @@ internal sealed unsafe class CudaRuntime
         {
             return "NVRTC did not load (set VEPA_NVRTC_PATH to libnvrtc.so.* / nvrtc64_*.dll; tried "
                 + string.Join(", ", CudaNative.NvrtcCandidates().Take(8)) + "): " + e.Message;
-        }
-
-        if (!CudaNative.TorchSharpExportsTensorData(out string? why))
-        {
-            return "TorchSharp's native library could not be bound for THSTensor_data: " + why;
         }
 
         return null;

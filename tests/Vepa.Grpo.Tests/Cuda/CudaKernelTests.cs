@@ -229,4 +229,62 @@ public sealed class CudaKernelTests
 
         CudaRuntime.Instance.Launches.Should().BeGreaterThan(before + 200, "the kernels ran, not the fallback");
     }
+
+    [NvrtcFact]
+    public void NVRTC_compiles_every_module_for_sm_90_and_a_second_runtime_reads_them_from_the_disk_cache()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "vepa-nvrtc-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // One module per file by default (each dtype once); every dtype and mask with VEPA_CUDA_LONG_TESTS=1.
+            bool all = Environment.GetEnvironmentVariable("VEPA_CUDA_LONG_TESTS") == "1";
+            var modules = new List<(string File, string[] Defines)>
+            {
+                (CudaSources.PolicyLoss, ["VEPA_SCALAR=2", "VEPA_MASK=1"]),
+                (CudaSources.TokenLogProbs, ["VEPA_SCALAR=1"]),
+                (CudaSources.Advantages, ["VEPA_SCALAR=0"]),
+            };
+            if (all)
+            {
+                foreach (int scalar in new[] { 0, 1, 2 })
+                {
+                    modules.Add((CudaSources.PolicyLoss, [$"VEPA_SCALAR={scalar}", "VEPA_MASK=0"]));
+                    modules.Add((CudaSources.TokenLogProbs, [$"VEPA_SCALAR={(scalar + 1) % 3}"]));
+                    modules.Add((CudaSources.Advantages, [$"VEPA_SCALAR={(scalar + 1) % 3}"]));
+                }
+
+                foreach (int mask in new[] { 2, 3, 4, 5 })
+                {
+                    modules.Add((CudaSources.PolicyLoss, ["VEPA_SCALAR=1", $"VEPA_MASK={mask}"]));
+                }
+            }
+
+            var first = new CudaRuntime(new CudaCubinCache(folder));
+            var images = modules.Select(m => first.Cubin(m.File, "sm_90", m.Defines)).ToList();
+            images.Should().OnlyContain(i => i.Length > 1000 && i[0] == 0x7f && i[1] == (byte)'E' && i[2] == (byte)'L' && i[3] == (byte)'F', "a CUBIN is an ELF image");
+            first.Compilations.Should().Be(modules.Count);
+            first.CacheHits.Should().Be(0);
+            Directory.GetFiles(folder, "*.cubin").Should().HaveCount(modules.Count);
+
+            var second = new CudaRuntime(new CudaCubinCache(folder));
+            var cached = modules.Select(m => second.Cubin(m.File, "sm_90", m.Defines)).ToList();
+            second.Compilations.Should().Be(0);
+            second.CacheHits.Should().Be(modules.Count);
+            cached.Zip(images).Should().OnlyContain(p => p.First.SequenceEqual(p.Second));
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [NvrtcFact]
+    public void An_NVRTC_compile_error_names_the_file_the_options_and_the_compiler_log()
+    {
+        var act = () => CudaRuntime.Compile("extern \"C\" __global__ void k(float* x) { x[0] = vepa_not_declared(1.0f); }", "broken.cu", ["--gpu-architecture=sm_90"]);
+        act.Should().Throw<CudaException>().WithMessage("NVRTC could not compile broken.cu (--gpu-architecture=sm_90)*vepa_not_declared*");
+    }
 }

@@ -13,16 +13,16 @@ public sealed class EmulatorTheoryAttribute : TheoryAttribute
     }
 
     /// <summary>Gets or sets a value indicating whether the theory is a long one that runs only with
-    /// <c>VEPA_CUDA_EMULATOR_ALL=1</c> (about a minute on two cores), and is skipped with that reason otherwise.</summary>
+    /// <c>VEPA_CUDA_LONG_TESTS=1</c> (about a minute on two cores), and is skipped with that reason otherwise.</summary>
     public bool Long
     {
         get => _long;
         set
         {
             _long = value;
-            if (value && Skip is null && Environment.GetEnvironmentVariable("VEPA_CUDA_EMULATOR_ALL") != "1")
+            if (value && Skip is null && Environment.GetEnvironmentVariable("VEPA_CUDA_LONG_TESTS") != "1")
             {
-                Skip = "Long (about a minute): set VEPA_CUDA_EMULATOR_ALL=1 to run the emulated gate in float64 and bfloat16 too.";
+                Skip = "Long (about a minute): set VEPA_CUDA_LONG_TESTS=1 to run the emulated gate in float64 and bfloat16 too.";
             }
         }
     }
