@@ -156,14 +156,9 @@ public sealed class CudaKernelTests
             .And.Contain("group advantages -> tensor fallback: the rewards are on cpu, not a CUDA device");
     }
 
-    [Fact]
+    [CudaFact(WithoutCuda = true)]
     public void The_runtime_reports_why_it_is_unavailable_on_a_machine_without_CUDA()
     {
-        if (cuda.is_available())
-        {
-            return; // This fact is about CPU machines; the CUDA facts below cover the rest.
-        }
-
         CudaRuntime.Instance.IsAvailable(out string? reason).Should().BeFalse();
         reason.Should().Contain("no CUDA device");
         var function = () => CudaRuntime.Instance.Function(0, CudaSources.PolicyLoss, "vepa_policy_rows", "VEPA_SCALAR=1", "VEPA_MASK=0");
