@@ -26,7 +26,9 @@ public sealed class KernelRegistry
     public IReadOnlyList<IAdvantageKernel> AdvantageKernels => _advantages;
 
     /// <summary>Creates a registry holding Vepa's kernels: policy loss "fused-tensor", "managed" and "auto"; token log-probs
-    /// "chunked" and "overwriting"; advantages "tensor" and "managed"; linear policy loss "fused-linear".</summary>
+    /// "chunked" and "overwriting"; advantages "tensor" and "managed"; linear policy loss "fused-linear"; and the fused CUDA
+    /// kernels: policy loss "cuda", token log-probs "cuda" and "cuda-overwriting", advantages "cuda" (each runs the tensor
+    /// kernels where CUDA cannot run, and logs that choice once).</summary>
     /// <returns>A new registry.</returns>
     public static KernelRegistry CreateDefault()
     {
@@ -39,6 +41,7 @@ public sealed class KernelRegistry
         registry.Add(new BuiltInAdvantageKernel("tensor", AdvantageKernel.Tensor));
         registry.Add(new BuiltInAdvantageKernel("managed", AdvantageKernel.Managed));
         registry.Add(new BuiltInLinearPolicyLossKernel());
+        Cuda.CudaKernels.AddTo(registry);
         return registry;
     }
 

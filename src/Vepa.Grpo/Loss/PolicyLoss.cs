@@ -23,6 +23,7 @@ public static class PolicyLoss
                 ? ManagedPolicyLoss.Compute(inputs, options)
                 : throw new ArgumentException($"The managed kernel cannot run on these inputs: {why}", nameof(inputs)),
             PolicyLossKernel.FusedTensor => FusedTensorPolicyLoss.Compute(inputs, options),
+            _ when Cuda.CudaKernels.TryPolicyLoss(inputs, options, out var cudaResult) => cudaResult!,
             _ => ManagedPolicyLoss.CanRunAfterConversion(inputs, out _)
                 ? ManagedPolicyLoss.Compute(inputs, options)
                 : FusedTensorPolicyLoss.Compute(inputs, options),

@@ -84,7 +84,7 @@ public sealed class KernelGateTests
     public void The_registry_rejects_a_second_kernel_with_the_same_name()
     {
         var registry = KernelRegistry.CreateDefault();
-        registry.PolicyLossKernels.Select(k => k.Name).Should().Equal("fused-tensor", "managed", "auto");
+        registry.PolicyLossKernels.Select(k => k.Name).Should().Equal("fused-tensor", "managed", "auto", "cuda");
         var act = () => registry.Add(new WithoutKl { NameOverride = "Managed" });
         act.Should().Throw<ArgumentException>().WithMessage("A IPolicyLossKernel named 'Managed' is already registered.*");
     }
