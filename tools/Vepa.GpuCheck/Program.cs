@@ -7,6 +7,12 @@ using static TorchSharp.torch;
 // GPU check for the Vepa kernels: run on a machine with PyTorch installed, with LD_LIBRARY_PATH=<site-packages>/torch/lib so that
 // TorchSharp's libLibTorchSharp.so binds to that installation's LibTorch. `Vepa.GpuCheck cpu` runs the same checks on the CPU.
 string which = args.Length > 0 ? args[0] : "cuda";
+if (which == "qwen2vl-bench")
+{
+    try { InitializeDeviceType(DeviceType.CUDA); } catch (Exception e) { Console.WriteLine("CUDA init failed: " + e); return 2; }
+    return QwenVlBench.Run();
+}
+
 if (which is "cuda-kernels" or "cpu-kernels")
 {
     if (which == "cuda-kernels")

@@ -55,6 +55,13 @@ __device__ __forceinline__ acc_t vepa_ninf() { return __longlong_as_double(0xfff
 #else
 __device__ __forceinline__ acc_t vepa_ninf() { return __int_as_float(0xff800000); }
 #endif
+// A product rounded on its own, never contracted into an FMA with the next add or subtract: the log-prob of a target is
+// z[target] - lse with z = x * (1/T) rounded exactly as in the log-sum-exp (an FMA left ~1 ulp behind, so V = 1 gave 5e-17, not 0).
+#if VEPA_SCALAR == 0
+__device__ __forceinline__ acc_t vepa_mul_rn(acc_t a, acc_t b) { return __dmul_rn(a, b); }
+#else
+__device__ __forceinline__ acc_t vepa_mul_rn(acc_t a, acc_t b) { return __fmul_rn(a, b); }
+#endif
 __device__ __forceinline__ acc_t vepa_exp(acc_t x) { return exp(x); }
 __device__ __forceinline__ acc_t vepa_log(acc_t x) { return log(x); }
 __device__ __forceinline__ bool vepa_finite(acc_t x) { return (x - x) == (acc_t)0; }

@@ -28,10 +28,10 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_logprob_forward(
     // Four independent loads in flight per iteration; -inf logits add nothing, a NaN makes the row NaN.
     for (; v + 3 * VEPA_THREADS < V; v += 4 * VEPA_THREADS)
     {
-        acc_t z0 = vepa_load(x, v) * invT;
-        acc_t z1 = vepa_load(x, v + VEPA_THREADS) * invT;
-        acc_t z2 = vepa_load(x, v + 2 * VEPA_THREADS) * invT;
-        acc_t z3 = vepa_load(x, v + 3 * VEPA_THREADS) * invT;
+        acc_t z0 = vepa_mul_rn(vepa_load(x, v), invT);
+        acc_t z1 = vepa_mul_rn(vepa_load(x, v + VEPA_THREADS), invT);
+        acc_t z2 = vepa_mul_rn(vepa_load(x, v + 2 * VEPA_THREADS), invT);
+        acc_t z3 = vepa_mul_rn(vepa_load(x, v + 3 * VEPA_THREADS), invT);
         nan = nan || z0 != z0 || z1 != z1 || z2 != z2 || z3 != z3;
         acc_t mm = vepa_max(vepa_max(z0, z1), vepa_max(z2, z3));
         if (mm == ninf) continue;
@@ -39,7 +39,7 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_logprob_forward(
     }
     for (; v < V; v += VEPA_THREADS)
     {
-        acc_t z = vepa_load(x, v) * invT;
+        acc_t z = vepa_mul_rn(vepa_load(x, v), invT);
         nan = nan || z != z;
         if (z == ninf) continue;
         vepa_lse_merge(m, s, z, (acc_t)1);
@@ -65,7 +65,7 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_logprob_forward(
         if (anyNan) l = (acc_t)0 * ninf;
         const long long target = targets[row];
         lse[row] = l;
-        logp[row] = vepa_load(x, target) * invT - l;
+        logp[row] = vepa_mul_rn(vepa_load(x, target), invT) - l;
     }
 }
 
@@ -85,10 +85,10 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_logprob_backward
     int v = threadIdx.x;
     for (; v + 3 * VEPA_THREADS < V; v += 4 * VEPA_THREADS)
     {
-        acc_t p0 = vepa_exp(vepa_load(x, v) * invT - l);
-        acc_t p1 = vepa_exp(vepa_load(x, v + VEPA_THREADS) * invT - l);
-        acc_t p2 = vepa_exp(vepa_load(x, v + 2 * VEPA_THREADS) * invT - l);
-        acc_t p3 = vepa_exp(vepa_load(x, v + 3 * VEPA_THREADS) * invT - l);
+        acc_t p0 = vepa_exp(vepa_mul_rn(vepa_load(x, v), invT) - l);
+        acc_t p1 = vepa_exp(vepa_mul_rn(vepa_load(x, v + VEPA_THREADS), invT) - l);
+        acc_t p2 = vepa_exp(vepa_mul_rn(vepa_load(x, v + 2 * VEPA_THREADS), invT) - l);
+        acc_t p3 = vepa_exp(vepa_mul_rn(vepa_load(x, v + 3 * VEPA_THREADS), invT) - l);
         g[v] = vepa_store(-p0 * scale + (v == target ? scale : (acc_t)0));
         g[v + VEPA_THREADS] = vepa_store(-p1 * scale + (v + VEPA_THREADS == target ? scale : (acc_t)0));
         g[v + 2 * VEPA_THREADS] = vepa_store(-p2 * scale + (v + 2 * VEPA_THREADS == target ? scale : (acc_t)0));
@@ -96,7 +96,7 @@ extern "C" __global__ void __launch_bounds__(VEPA_THREADS) vepa_logprob_backward
     }
     for (; v < V; v += VEPA_THREADS)
     {
-        acc_t p = vepa_exp(vepa_load(x, v) * invT - l);
+        acc_t p = vepa_exp(vepa_mul_rn(vepa_load(x, v), invT) - l);
         g[v] = vepa_store(-p * scale + (v == target ? scale : (acc_t)0));
     }
 }

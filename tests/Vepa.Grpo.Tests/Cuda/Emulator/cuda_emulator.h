@@ -144,6 +144,8 @@ static inline float __uint_as_float(unsigned int u) { float f; memcpy(&f, &u, 4)
 static inline unsigned int __float_as_uint(float f) { unsigned int u; memcpy(&u, &f, 4); return u; }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, 8); return d; }
+static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
+static inline double __dmul_rn(double a, double b) { volatile double r = a * b; return r; }
 
 #define VEPA_EMU_EXPORT(name) \
     extern "C" __attribute__((visibility("default"))) void emu_##name(unsigned grid, unsigned block, void** p) \
