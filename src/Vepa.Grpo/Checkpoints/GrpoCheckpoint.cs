@@ -95,7 +95,7 @@ internal sealed class GrpoCheckpoint : IDisposable
         var foreign = ThrowIfForeign(root, state.RunId, overwrite);
         foreach (var other in foreign)
         {
-            System.IO.Directory.Delete(other.Path, recursive: true);
+            DeleteCheckpoint(root, other.Path);
         }
 
         string name = FolderPrefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
@@ -195,12 +195,24 @@ internal sealed class GrpoCheckpoint : IDisposable
                 .OrderByDescending(c => c.Step);
             foreach (var old in prunable.Skip(k - 1))
             {
-                System.IO.Directory.Delete(old.Path, recursive: true);
+                DeleteCheckpoint(root, old.Path);
             }
         }
 
         CleanTemporaries(root);
         return final;
+    }
+
+    /// <summary>
+    /// Deletes a checkpoint folder so that a kill at any moment leaves either the whole checkpoint or none of it: the folder is
+    /// first renamed (atomically) to a <c>.tmp-step-*</c> name, which the next start removes, and then deleted. Deleting it in
+    /// place could leave a <c>trainer.json</c> whose tensor files are gone, which would pass for a complete checkpoint.
+    /// </summary>
+    private static void DeleteCheckpoint(string root, string path)
+    {
+        string doomed = Path.Combine(root, $"{TempPrefix}{Path.GetFileName(path)}-deleted-{Guid.NewGuid():N}");
+        System.IO.Directory.Move(path, doomed);
+        System.IO.Directory.Delete(doomed, recursive: true);
     }
 
     /// <summary>
