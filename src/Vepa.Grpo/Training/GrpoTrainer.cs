@@ -17,9 +17,12 @@ namespace Vepa.Grpo;
 /// <para><b>Driving it.</b> Call <see cref="StepAsync"/> per batch of prompts (a host app can interleave evaluation, logging or
 /// early stopping), or <see cref="TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>
 /// over a stream of batches, which also writes checkpoints. <see cref="ResumeAsync"/> restores a checkpoint exactly.</para>
-/// <para><b>Failures.</b> A rollout whose reward failed (NaN) is excluded from the statistics with advantage 0 and counted; a reward
-/// model that throws or exceeds <see cref="GrpoTrainerOptions.RewardTimeout"/> fails every rollout of the step, and the step still
-/// completes. A non-finite gradient norm skips that optimizer step. Cancellation between phases leaves the policy at the end of the
+/// <para><b>Failures.</b> A rollout whose reward failed (NaN) is excluded from the statistics with advantage 0 and counted; the step
+/// trains on the rest. A reward model that throws or exceeds <see cref="GrpoTrainerOptions.RewardTimeout"/> fails every rollout of the
+/// step; a step whose rewards all failed completes without updating the policy, and after
+/// <see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> of them in a row <c>TrainAsync</c> throws
+/// <see cref="GrpoRewardFailureException"/>. <see cref="RewardConfigurationException"/> and <see cref="RewardContractException"/> are
+/// rethrown. A non-finite gradient norm skips that optimizer step. Cancellation between phases leaves the policy at the end of the
 /// previous step.</para>
 /// <para><b>Ownership.</b> The trainer owns its optimizer and the reference copy; it does not own the policy, the sampler or the reward
 /// model. Tensor work runs synchronously inside one dispose scope per step; no scope spans an <c>await</c>. Not thread-safe: one step at a time.</para>
