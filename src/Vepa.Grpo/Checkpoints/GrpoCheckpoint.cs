@@ -13,8 +13,16 @@ namespace Vepa.Grpo;
 /// <summary>
 /// A trainer checkpoint folder: <c>policy.safetensors</c>, <c>reference.safetensors</c> (β &gt; 0), <c>optimizer.safetensors</c>
 /// (AdamW moments), <c>rng.safetensors</c> (the global torch generator) and <c>trainer.json</c> (format, step, AdamW step counts,
-/// step-log position, options, and the length and SHA-256 of every file). Written under a temporary name and renamed when complete.
+/// step-log position, options, run id, and the length and SHA-256 of every file). Written under a temporary name and renamed when complete.
 /// </summary>
+/// <remarks>
+/// <para>Every checkpoint records the id of the run that wrote it. A run never writes into a folder that holds another run's
+/// checkpoints (unless told to overwrite them), prunes only its own checkpoints and always keeps the one it just wrote, and
+/// resuming from a folder that holds several runs' checkpoints is refused rather than guessed.</para>
+/// <para>A process killed while writing leaves a <c>.tmp-step-*</c> folder (and, while replacing a checkpoint of the same step,
+/// an <c>.old-step-*</c> one); every write and every trainer start in the folder removes them, first putting back an
+/// <c>.old-step-*</c> checkpoint whose replacement never arrived.</para>
+/// </remarks>
 internal sealed class GrpoCheckpoint : IDisposable
 {
     public const string MetadataFile = "trainer.json";
@@ -22,9 +30,16 @@ internal sealed class GrpoCheckpoint : IDisposable
     public const string ReferenceFile = "reference.safetensors";
     public const string OptimizerFile = "optimizer.safetensors";
     public const string RngFile = "rng.safetensors";
+    public const string HostOptimizerFile = "optimizer.bin";
+    public const string AdamWType = "AdamW";
+
+    /// <summary>The run id given to checkpoints written before run ids existed.</summary>
+    public const string LegacyRunId = "legacy";
     public const string Format = "vepa.grpo.checkpoint";
     public const int Version = 1;
     private const string FolderPrefix = "step-";
+    private const string TempPrefix = ".tmp-";
+    private const string OldPrefix = ".old-";
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -56,13 +71,36 @@ internal sealed class GrpoCheckpoint : IDisposable
 
     public long? StepLogLength { get; private set; }
 
-    /// <summary>Writes a checkpoint into <paramref name="root"/>/step-NNNNNNNN and prunes old ones; returns its path.</summary>
-    public static string Write(string root, GrpoCheckpointState state, int? keep)
+    public string RunId { get; private set; } = LegacyRunId;
+
+    public long Updates { get; private set; }
+
+    public string OptimizerType { get; private set; } = AdamWType;
+
+    /// <summary>Gets the path of the host optimizer's state file, or <see langword="null"/> for AdamW.</summary>
+    public string? HostOptimizerPath { get; private set; }
+
+    /// <summary>Gets the options the checkpoint was written with (as saved), or <see langword="null"/>.</summary>
+    public JsonNode? SavedOptions { get; private set; }
+
+    /// <summary>
+    /// Writes a checkpoint into <paramref name="root"/>/step-NNNNNNNN and prunes the run's old ones; returns its path. Removes stale
+    /// temporary folders first and after the write.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The folder holds another run's checkpoints and <paramref name="overwrite"/> is <see langword="false"/>.</exception>
+    public static string Write(string root, GrpoCheckpointState state, int? keep, bool overwrite)
     {
         System.IO.Directory.CreateDirectory(root);
+        CleanTemporaries(root);
+        var foreign = ThrowIfForeign(root, state.RunId, overwrite);
+        foreach (var other in foreign)
+        {
+            DeleteCheckpoint(root, other.Path);
+        }
+
         string name = FolderPrefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
         string final = Path.Combine(root, name);
-        string temp = Path.Combine(root, $".tmp-{name}-{Guid.NewGuid():N}");
+        string temp = Path.Combine(root, $"{TempPrefix}{name}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(temp);
         try
         {
@@ -75,14 +113,24 @@ internal sealed class GrpoCheckpoint : IDisposable
                     Save(temp, ReferenceFile, CpuCopies(state.Reference), files);
                 }
 
-                var optimizer = new Dictionary<string, Tensor>();
-                for (int i = 0; i < state.ExpAvg.Length; i++)
+                if (state.SaveOptimizer is { } saveOptimizer)
                 {
-                    optimizer[$"{i}.exp_avg"] = state.ExpAvg[i].detach().cpu().contiguous();
-                    optimizer[$"{i}.exp_avg_sq"] = state.ExpAvgSq[i].detach().cpu().contiguous();
+                    string path = Path.Combine(temp, HostOptimizerFile);
+                    saveOptimizer(path);
+                    files[HostOptimizerFile] = new JsonObject { ["bytes"] = new FileInfo(path).Length, ["sha256"] = Sha256(path) };
+                }
+                else
+                {
+                    var optimizer = new Dictionary<string, Tensor>();
+                    for (int i = 0; i < state.ExpAvg.Length; i++)
+                    {
+                        optimizer[$"{i}.exp_avg"] = state.ExpAvg[i].detach().cpu().contiguous();
+                        optimizer[$"{i}.exp_avg_sq"] = state.ExpAvgSq[i].detach().cpu().contiguous();
+                    }
+
+                    Save(temp, OptimizerFile, optimizer, files);
                 }
 
-                Save(temp, OptimizerFile, optimizer, files);
                 Save(temp, RngFile, new Dictionary<string, Tensor> { ["torch"] = state.RngState.cpu().contiguous() }, files);
             }
 
@@ -91,9 +139,11 @@ internal sealed class GrpoCheckpoint : IDisposable
                 ["format"] = Format,
                 ["version"] = Version,
                 ["step"] = state.Step,
+                ["run_id"] = state.RunId,
+                ["updates"] = state.Updates,
                 ["optimizer"] = new JsonObject
                 {
-                    ["type"] = "AdamW",
+                    ["type"] = state.OptimizerType,
                     ["parameters"] = state.ExpAvg.Length,
                     ["steps"] = new JsonArray(state.OptimizerSteps.Select(s => (JsonNode)s).ToArray()),
                 },
@@ -116,7 +166,7 @@ internal sealed class GrpoCheckpoint : IDisposable
             string? previous = null;
             if (System.IO.Directory.Exists(final))
             {
-                previous = Path.Combine(root, $".old-{name}-{Guid.NewGuid():N}");
+                previous = Path.Combine(root, $"{OldPrefix}{name}-{Guid.NewGuid():N}");
                 System.IO.Directory.Move(final, previous);
             }
 
@@ -138,17 +188,89 @@ internal sealed class GrpoCheckpoint : IDisposable
 
         if (keep is int k)
         {
-            foreach (var old in Checkpoints(root).OrderByDescending(c => c.Step).Skip(k))
+            // Only this run's checkpoints, and never the one just written (a run resumed from an earlier checkpoint of its
+            // own may have later ones on disk).
+            var prunable = Checkpoints(root)
+                .Where(c => c.RunId == state.RunId && !string.Equals(c.Path, final, StringComparison.Ordinal))
+                .OrderByDescending(c => c.Step);
+            foreach (var old in prunable.Skip(k - 1))
             {
-                System.IO.Directory.Delete(old.Path, recursive: true);
+                DeleteCheckpoint(root, old.Path);
             }
         }
 
+        CleanTemporaries(root);
         return final;
     }
 
+    /// <summary>
+    /// Deletes a checkpoint folder so that a kill at any moment leaves either the whole checkpoint or none of it: the folder is
+    /// first renamed (atomically) to a <c>.tmp-step-*</c> name, which the next start removes, and then deleted. Deleting it in
+    /// place could leave a <c>trainer.json</c> whose tensor files are gone, which would pass for a complete checkpoint.
+    /// </summary>
+    private static void DeleteCheckpoint(string root, string path)
+    {
+        string doomed = Path.Combine(root, $"{TempPrefix}{Path.GetFileName(path)}-deleted-{Guid.NewGuid():N}");
+        System.IO.Directory.Move(path, doomed);
+        System.IO.Directory.Delete(doomed, recursive: true);
+    }
+
+    /// <summary>
+    /// Removes the <c>.tmp-step-*</c> folders a killed write left behind, after putting back an <c>.old-step-*</c> checkpoint whose
+    /// replacement was never renamed into place; then removes the remaining <c>.old-step-*</c> folders.
+    /// </summary>
+    /// <param name="root">The checkpoint folder; nothing happens when it does not exist.</param>
+    public static void CleanTemporaries(string root)
+    {
+        if (!System.IO.Directory.Exists(root))
+        {
+            return;
+        }
+
+        foreach (var old in System.IO.Directory.EnumerateDirectories(root, OldPrefix + FolderPrefix + "*").ToArray())
+        {
+            string name = Path.GetFileName(old)[OldPrefix.Length..];
+            int dash = name.LastIndexOf('-');
+            string final = Path.Combine(root, dash > FolderPrefix.Length ? name[..dash] : name);
+            if (!System.IO.Directory.Exists(final) && File.Exists(Path.Combine(old, MetadataFile)))
+            {
+                System.IO.Directory.Move(old, final);
+            }
+            else
+            {
+                System.IO.Directory.Delete(old, recursive: true);
+            }
+        }
+
+        foreach (var temp in System.IO.Directory.EnumerateDirectories(root, TempPrefix + FolderPrefix + "*").ToArray())
+        {
+            System.IO.Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    /// <summary>Returns the checkpoints of other runs in <paramref name="root"/>; throws when there are any and <paramref name="overwrite"/> is <see langword="false"/>.</summary>
+    /// <exception cref="InvalidOperationException">The folder holds another run's checkpoints and overwriting was not asked for.</exception>
+    public static IReadOnlyList<(string Path, int Step, string RunId)> ThrowIfForeign(string root, string runId, bool overwrite)
+    {
+        if (!System.IO.Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var foreign = Checkpoints(root).Where(c => c.RunId != runId).OrderBy(c => c.Step).ToArray();
+        if (foreign.Length > 0 && !overwrite)
+        {
+            throw new InvalidOperationException(
+                $"The checkpoint folder {root} holds checkpoints of another run ({Describe(foreign)}), and this run ({runId}) did not resume from them. " +
+                "Resume that run (TryResumeAsync / ResumeAsync), choose another CheckpointDirectory, or set GrpoTrainerOptions.OverwriteCheckpoints = true to delete them.");
+        }
+
+        return foreign;
+    }
+
     /// <summary>Reads and fully checks a checkpoint against the trainer's policy and optimizer; throws before anything is applied.</summary>
-    public static GrpoCheckpoint Read(string path, IPolicy policy, bool hasReference, Parameter[] parameters)
+    /// <exception cref="InvalidDataException">The checkpoint is damaged or does not fit, or <paramref name="path"/> is a folder holding several runs' checkpoints.</exception>
+    public static GrpoCheckpoint Read(string path, IPolicy policy, bool hasReference, Parameter[] parameters, string optimizerType)
     {
         string directory = Resolve(path);
         string metadataPath = Path.Combine(directory, MetadataFile);
@@ -166,7 +288,7 @@ internal sealed class GrpoCheckpoint : IDisposable
         var checkpoint = new GrpoCheckpoint(directory);
         try
         {
-            checkpoint.Load(metadataPath, metadata, policy, hasReference, parameters);
+            checkpoint.Load(metadataPath, metadata, policy, hasReference, parameters, optimizerType);
             return checkpoint;
         }
         catch
@@ -196,7 +318,7 @@ internal sealed class GrpoCheckpoint : IDisposable
         RngState?.Dispose();
     }
 
-    private void Load(string metadataPath, JsonNode metadata, IPolicy policy, bool hasReference, Parameter[] parameters)
+    private void Load(string metadataPath, JsonNode metadata, IPolicy policy, bool hasReference, Parameter[] parameters, string optimizerType)
     {
         string? format = Value<string>(metadata, "format", metadataPath);
         if (format != Format)
@@ -211,6 +333,8 @@ internal sealed class GrpoCheckpoint : IDisposable
         }
 
         Step = Value<int>(metadata, "step", metadataPath);
+        RunId = metadata["run_id"]?.GetValue<string>() ?? LegacyRunId;
+        SavedOptions = metadata["options"]?.DeepClone();
         StepLogLength = metadata["step_log_length"]?.GetValue<long>();
         bool savedReference = Value<bool>(metadata, "has_reference", metadataPath);
         if (savedReference != hasReference)
@@ -234,6 +358,26 @@ internal sealed class GrpoCheckpoint : IDisposable
         }
 
         var optimizerMeta = metadata["optimizer"] ?? throw new InvalidDataException($"{metadataPath}: the \"optimizer\" entry is missing.");
+        OptimizerType = Value<string>(optimizerMeta, "type", metadataPath)!;
+        if (OptimizerType != optimizerType)
+        {
+            throw new InvalidDataException(
+                $"{metadataPath}: the checkpoint's optimizer is {OptimizerType} but this trainer's is {optimizerType}; resume with the optimizer (GrpoTrainerOptions.OptimizerFactory) the checkpoint was written with.");
+        }
+
+        var rng = LoadTensors(RngFile, files);
+        RngState = rng.TryGetValue("torch", out var state)
+            ? state
+            : throw new InvalidDataException($"{Path.Combine(Directory, RngFile)}: the tensor \"torch\" (the generator state) is missing.");
+        if (OptimizerType != AdamWType)
+        {
+            HostOptimizerPath = files.ContainsKey(HostOptimizerFile)
+                ? Path.Combine(Directory, HostOptimizerFile)
+                : throw new InvalidDataException($"{metadataPath}: the file table does not list {HostOptimizerFile} (the state of the {OptimizerType} optimizer).");
+            Updates = metadata["updates"]?.GetValue<long>() ?? 0;
+            return;
+        }
+
         int count = Value<int>(optimizerMeta, "parameters", metadataPath);
         string optimizerPath = Path.Combine(Directory, OptimizerFile);
         if (count != parameters.Length)
@@ -257,10 +401,8 @@ internal sealed class GrpoCheckpoint : IDisposable
             ExpAvgSq[i] = Moment(optimizer, $"{i}.exp_avg_sq", parameters[i], optimizerPath);
         }
 
-        var rng = LoadTensors(RngFile, files);
-        RngState = rng.TryGetValue("torch", out var state)
-            ? state
-            : throw new InvalidDataException($"{Path.Combine(Directory, RngFile)}: the tensor \"torch\" (the generator state) is missing.");
+        // Checkpoints written before "updates" existed: AdamW's step count is the number of updates taken.
+        Updates = metadata["updates"]?.GetValue<long>() ?? (OptimizerSteps.Length == 0 ? 0 : OptimizerSteps.Max());
     }
 
     private static Tensor Moment(Dictionary<string, Tensor> tensors, string name, Parameter parameter, string path)
@@ -379,23 +521,49 @@ internal sealed class GrpoCheckpoint : IDisposable
             throw new FileNotFoundException($"No checkpoint at {path}: the folder does not exist.", path);
         }
 
-        var newest = Checkpoints(path).OrderByDescending(c => c.Step).FirstOrDefault();
+        var checkpoints = Checkpoints(path).ToArray();
+        var runs = checkpoints.Select(c => c.RunId).Distinct(StringComparer.Ordinal).ToArray();
+        if (runs.Length > 1)
+        {
+            throw new InvalidDataException(
+                $"The checkpoint folder {path} holds checkpoints of {runs.Length} runs ({Describe(checkpoints)}); resuming the newest step could pick " +
+                "another run's. Pass the path of the checkpoint folder to resume (for example {path}/step-NNNNNNNN), or move the other run's checkpoints away.");
+        }
+
+        var newest = checkpoints.OrderByDescending(c => c.Step).FirstOrDefault();
         return newest.Path ?? throw new FileNotFoundException(
             $"No checkpoint at {path}: it holds no {MetadataFile} and no complete {FolderPrefix}NNNNNNNN checkpoint folder.", path);
     }
 
-    private static IEnumerable<(string Path, int Step)> Checkpoints(string root)
+    private static IEnumerable<(string Path, int Step, string RunId)> Checkpoints(string root)
     {
         foreach (var folder in System.IO.Directory.EnumerateDirectories(root, FolderPrefix + "*"))
         {
             string name = System.IO.Path.GetFileName(folder);
-            if (int.TryParse(name.AsSpan(FolderPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int step)
-                && File.Exists(System.IO.Path.Combine(folder, MetadataFile)))
+            string metadata = System.IO.Path.Combine(folder, MetadataFile);
+            if (int.TryParse(name.AsSpan(FolderPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int step) && File.Exists(metadata))
             {
-                yield return (folder, step);
+                yield return (folder, step, ReadRunId(metadata));
             }
         }
     }
+
+    /// <summary>The run id recorded in a trainer.json; <see cref="LegacyRunId"/> when it has none, and the file's own name when it cannot be parsed (so a damaged checkpoint never passes for this run's).</summary>
+    private static string ReadRunId(string metadataPath)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllBytes(metadataPath))?["run_id"]?.GetValue<string>() ?? LegacyRunId;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or IOException)
+        {
+            return $"unreadable:{metadataPath}";
+        }
+    }
+
+    private static string Describe(IEnumerable<(string Path, int Step, string RunId)> checkpoints)
+        => string.Join("; ", checkpoints.GroupBy(c => c.RunId, StringComparer.Ordinal)
+            .Select(g => $"run {g.Key}: {string.Join(", ", g.OrderBy(c => c.Step).Select(c => System.IO.Path.GetFileName(c.Path)))}"));
 
     private static Dictionary<string, Tensor> CpuCopies(IReadOnlyDictionary<string, Tensor> state)
         => state.ToDictionary(e => e.Key, e => e.Value.detach().cpu().contiguous(), StringComparer.Ordinal);

@@ -21,12 +21,19 @@ public static class GrpoTrainerServiceCollectionExtensions
     /// <param name="rewardModelKey">The key of the reward model to use, or <see langword="null"/> for the unkeyed one.</param>
     /// <returns>The options builder, for further configuration.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="policyFactory"/> is <see langword="null"/>.</exception>
+    /// <remarks>
+    /// <para>The section is read from the <c>IConfiguration</c> registered in the container: a generic or web host registers one;
+    /// a bare <see cref="ServiceCollection"/> needs <c>services.AddSingleton&lt;IConfiguration&gt;(configuration)</c> first.</para>
+    /// <para>Binding is strict: a key in the section that names no setting (a typo such as <c>GroupSzie</c>, at any depth) fails
+    /// with an <see cref="InvalidOperationException"/> that names the key, when the options are first resolved (at host start,
+    /// with the start-up validation) instead of training with the default.</para>
+    /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="configSectionPath"/> is null or empty.</exception>
     public static OptionsBuilder<GrpoTrainerOptions> AddGrpoTrainer(
         this IServiceCollection services, Func<IServiceProvider, IPolicy> policyFactory, string configSectionPath, object? rewardModelKey = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configSectionPath);
-        return services.AddGrpoTrainer(policyFactory, rewardModelKey).BindConfiguration(configSectionPath);
+        return services.AddGrpoTrainer(policyFactory, rewardModelKey).BindConfiguration(configSectionPath, binder => binder.ErrorOnUnknownConfiguration = true);
     }
 
     /// <summary>
@@ -37,12 +44,14 @@ public static class GrpoTrainerServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="policyFactory">Creates the policy (registered as a singleton <see cref="IPolicy"/> with <c>TryAdd</c>; the container disposes it).</param>
     /// <param name="rewardModelKey">The key of the reward model to use, or <see langword="null"/> for the unkeyed one.</param>
-    /// <returns>The options builder: bind configuration with <c>.BindConfiguration("Vepa:Grpo")</c> or configure with <c>.Configure(o =&gt; …)</c>.</returns>
+    /// <returns>The options builder: configure with <c>.Configure(o =&gt; …)</c>, or use the overload with a section path, which binds strictly
+    /// (a plain <c>.BindConfiguration("Vepa:Grpo")</c> ignores unknown keys unless given <c>binder =&gt; binder.ErrorOnUnknownConfiguration = true</c>).</returns>
     /// <remarks>
     /// <para>The trainer takes its sampler from a registered <see cref="IRolloutSampler"/> when there is one (an inference engine),
     /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.</para>
     /// <para>Validation (data annotations, the rules across settings and the nested kernel options; one message listing every
-    /// problem) runs when the host starts, and again when the trainer is created.</para>
+    /// problem) runs when the host starts and throws <see cref="OptionsValidationException"/>; the trainer's constructor runs it
+    /// again (an <see cref="ArgumentException"/>) and checks the stop and pad ids against the policy's vocabulary.</para>
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="policyFactory"/> is <see langword="null"/>.</exception>
     public static OptionsBuilder<GrpoTrainerOptions> AddGrpoTrainer(

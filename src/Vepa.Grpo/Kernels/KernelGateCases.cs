@@ -22,6 +22,12 @@ internal static class KernelGateCases
         ("verl-mse-k2", () => new() { Beta = 0.05, KlEstimator = KlEstimator.K2, Aggregation = LossAggregation.TokenSum }),
         ("verl-seq-mean-token-sum", () => new() { Aggregation = LossAggregation.ConstantNormalizer, MaxCompletionLength = 1 }),
         ("dr-grpo", () => new() { Aggregation = LossAggregation.ConstantNormalizer }),
+        ("preset-trl-grpo", PolicyLossPresets.TrlGrpo),
+        ("preset-dr-grpo", () => PolicyLossPresets.DrGrpo(19)),
+        ("preset-dapo", PolicyLossPresets.Dapo),
+        ("preset-gspo", PolicyLossPresets.Gspo),
+        ("preset-cispo", PolicyLossPresets.Cispo),
+        ("preset-verl-grpo", PolicyLossPresets.VerlGrpo),
         ("vepa", () => new() { Beta = 0.01, KlEstimator = KlEstimator.K3 }),
     ];
 

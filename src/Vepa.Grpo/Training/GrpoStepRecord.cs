@@ -28,6 +28,25 @@ public sealed record GrpoStepRecord
     /// <summary>Gets the rollouts whose reward failed (NaN): excluded from the statistics, advantage 0.</summary>
     public required int FailedRewardCount { get; init; }
 
+    /// <summary>Gets the most frequent failure reason of the step's failed rewards, or <see langword="null"/> when none failed.</summary>
+    /// <value>For a reward model that threw: its exception type and, for the host's own code, its message (HTTP and SDK client
+    /// messages, which may quote a server's response or credentials, are left out).</value>
+    public string? RewardFailureReason { get; init; }
+
+    /// <summary>
+    /// Gets whether every reward of the step failed. Such a step does not update the policy (no log-probs, no optimizer step,
+    /// no reference sync); it still counts as a completed step. After <see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/>
+    /// such steps in a row, <see cref="GrpoTrainer.TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>
+    /// throws <see cref="GrpoRewardFailureException"/>.
+    /// </summary>
+    public bool AllRewardsFailed { get; init; }
+
+    /// <summary>Gets the reward of each rollout (group after group, P × G values; NaN where the reward failed), after resampling.</summary>
+    public IReadOnlyList<double> RolloutRewards { get; init; } = [];
+
+    /// <summary>Gets the advantage of each rollout (group after group, P × G values; 0 for failed rewards and zero-signal groups).</summary>
+    public IReadOnlyList<double> RolloutAdvantages { get; init; } = [];
+
     /// <summary>
     /// Gets the rollouts whose evidence made the reward fail (<see cref="RewardResult.IsPenalized"/>: an over-long evidence, a
     /// reply the evidence made unreadable, a context-length error): scored with the reward's penalty and trained on like any
@@ -56,7 +75,8 @@ public sealed record GrpoStepRecord
     /// <summary>Gets the largest advantage.</summary>
     public required double AdvantageMax { get; init; }
 
-    /// <summary>Gets the mean loss over the micro-batches of the step.</summary>
+    /// <summary>Gets the objective the step optimised: the mean over its optimizer updates of each update's minibatch loss (the
+    /// micro-batch losses weighted as their gradients are, see docs/trainer.md). NaN when the step made no update.</summary>
     public required double Loss { get; init; }
 
     /// <summary>Gets the token-mean KL estimate against the reference (0 when β = 0; TRL <c>kl</c>).</summary>
@@ -85,6 +105,12 @@ public sealed record GrpoStepRecord
 
     /// <summary>Gets the fraction of completions truncated at the length limit (TRL <c>completions/clipped_ratio</c>).</summary>
     public required double TruncatedFraction { get; init; }
+
+    /// <summary>Gets the statistics of the step's first optimizer update, or <see langword="null"/> when it made none.</summary>
+    public GrpoUpdateStatistics? FirstUpdate { get; init; }
+
+    /// <summary>Gets the statistics of the step's last optimizer update (the same as <see cref="FirstUpdate"/> with one update), or <see langword="null"/> when it made none.</summary>
+    public GrpoUpdateStatistics? LastUpdate { get; init; }
 
     /// <summary>Gets the total gradient norm before clipping, averaged over the step's optimizer updates (TRL <c>grad_norm</c>).</summary>
     public required double GradNorm { get; init; }

@@ -17,9 +17,12 @@ namespace Vepa.Grpo;
 /// <para><b>Driving it.</b> Call <see cref="StepAsync"/> per batch of prompts (a host app can interleave evaluation, logging or
 /// early stopping), or <see cref="TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>
 /// over a stream of batches, which also writes checkpoints. <see cref="ResumeAsync"/> restores a checkpoint exactly.</para>
-/// <para><b>Failures.</b> A rollout whose reward failed (NaN) is excluded from the statistics with advantage 0 and counted; a reward
-/// model that throws or exceeds <see cref="GrpoTrainerOptions.RewardTimeout"/> fails every rollout of the step, and the step still
-/// completes. A non-finite gradient norm skips that optimizer step. Cancellation between phases leaves the policy at the end of the
+/// <para><b>Failures.</b> A rollout whose reward failed (NaN) is excluded from the statistics with advantage 0 and counted; the step
+/// trains on the rest. A reward model that throws or exceeds <see cref="GrpoTrainerOptions.RewardTimeout"/> fails every rollout of the
+/// step; a step whose rewards all failed completes without updating the policy, and after
+/// <see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> of them in a row <c>TrainAsync</c> throws
+/// <see cref="GrpoRewardFailureException"/>. <see cref="RewardConfigurationException"/> and <see cref="RewardContractException"/> are
+/// rethrown. A non-finite gradient norm skips that optimizer step. Cancellation between phases leaves the policy at the end of the
 /// previous step.</para>
 /// <para><b>Ownership.</b> The trainer owns its optimizer and the reference copy; it does not own the policy, the sampler or the reward
 /// model. Tensor work runs synchronously inside one dispose scope per step; no scope spans an <c>await</c>. Not thread-safe: one step at a time.</para>
@@ -34,8 +37,12 @@ public sealed class GrpoTrainer : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly GrpoMetrics _metrics;
     private readonly Parameter[] _parameters;
-    private readonly AdamW _optimizer;
+    private readonly GrpoOptimizer _optimizer;
     private IPolicy? _reference;
+    private string _runId = Guid.NewGuid().ToString("N");
+    private int _consecutiveFailedSteps;
+    private string? _lastFailureReason;
+    private long _updates;
     private StepLogWriter? _stepLog;
     private bool _stepLogStarted;
     private int _busy;
@@ -77,9 +84,14 @@ public sealed class GrpoTrainer : IDisposable
         _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = new GrpoMetrics(meterFactory);
-        _optimizer = optim.AdamW(_parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        TokenIdChecks.ThrowIfOutsideVocabulary(policy, options.Sampling);
+        _optimizer = GrpoOptimizer.Create(_parameters, options);
         _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
         _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
+        if (options.CheckpointDirectory is not null)
+        {
+            GrpoCheckpoint.CleanTemporaries(options.CheckpointDirectory);
+        }
     }
 
     /// <summary>Occurs after each completed step, with its record, on the thread that ran the step.</summary>
@@ -97,8 +109,14 @@ public sealed class GrpoTrainer : IDisposable
     /// <summary>Gets the frozen reference policy, or <see langword="null"/> when β = 0 (none is kept).</summary>
     public IPolicy? Reference => _reference;
 
-    /// <summary>Gets the learning rate the next step will use.</summary>
-    public double NextLearningRate => LearningRates.At(_options, CompletedSteps + 1);
+    /// <summary>Gets the learning rate the next step (or, with <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>, the next optimizer update) will use.</summary>
+    public double NextLearningRate => LearningRates.At(_options, _options.SchedulePer == LearningRateScheduleUnit.Step ? CompletedSteps + 1 : _updates + 1);
+
+    /// <summary>Gets the id of the run: new for a fresh trainer, the checkpoint's after <see cref="ResumeAsync"/>. Every checkpoint records it.</summary>
+    public string RunId => _runId;
+
+    /// <summary>Gets the optimizer updates taken so far by the run (skipped non-finite updates included): the schedule position with <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>.</summary>
+    public long OptimizerUpdates => _updates;
 
     /// <summary>Runs one GRPO step on a batch of prompts.</summary>
     /// <param name="prompts">The P prompts of the step; the batch has P × G rollouts.</param>
@@ -138,44 +156,74 @@ public sealed class GrpoTrainer : IDisposable
         IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> batches, IProgress<GrpoStepRecord>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batches);
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var records = new List<GrpoStepRecord>();
-        int lastCheckpoint = -1;
-        try
+        await foreach (var record in TrainStreamAsync(batches, cancellationToken).ConfigureAwait(false))
         {
-            await foreach (var prompts in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
+            records.Add(record);
+            progress?.Report(record);
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// Trains on a stream of prompt batches like <see cref="TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>,
+    /// yielding each step's record as it completes instead of keeping them all (a record is about 400 bytes plus 16 bytes per
+    /// rollout; <c>TrainAsync</c> keeps every record of the call in the list it returns).
+    /// </summary>
+    /// <param name="batches">The prompt batches. After <see cref="ResumeAsync"/>, start the stream at batch <see cref="CompletedSteps"/> + 1.</param>
+    /// <param name="cancellationToken">Cancels training; a checkpoint of the last completed step is written first when <see cref="GrpoTrainerOptions.CheckpointDirectory"/> is set.</param>
+    /// <returns>The records, one per step, in order. Checkpoints are written as in <c>TrainAsync</c>, before the record of that step is yielded.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">A fresh run's <see cref="GrpoTrainerOptions.CheckpointDirectory"/> holds another run's checkpoints and <see cref="GrpoTrainerOptions.OverwriteCheckpoints"/> is not set (thrown before the first step).</exception>
+    /// <exception cref="GrpoRewardFailureException"><see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> steps in a row had no usable reward (a checkpoint is written first).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async IAsyncEnumerable<GrpoStepRecord> TrainStreamAsync(
+        IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> batches, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string? directory = _options.CheckpointDirectory;
+        if (directory is not null)
+        {
+            GrpoCheckpoint.CleanTemporaries(directory);
+            GrpoCheckpoint.ThrowIfForeign(directory, _runId, _options.OverwriteCheckpoints);
+        }
+
+        int lastCheckpoint = -1;
+        await using var enumerator = batches.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            GrpoStepRecord record;
+            try
             {
-                if (CompletedSteps >= _options.MaxSteps)
+                if (CompletedSteps >= _options.MaxSteps || !await enumerator.MoveNextAsync().ConfigureAwait(false))
                 {
                     break;
                 }
 
-                var record = await StepAsync(prompts, cancellationToken).ConfigureAwait(false);
-                records.Add(record);
-                progress?.Report(record);
+                record = await StepAsync(enumerator.Current, cancellationToken).ConfigureAwait(false);
                 if (_options.CheckpointEverySteps is int every && CompletedSteps % every == 0)
                 {
-                    await SaveCheckpointAsync(_options.CheckpointDirectory!, CancellationToken.None).ConfigureAwait(false);
+                    await SaveCheckpointAsync(directory!, CancellationToken.None).ConfigureAwait(false);
                     lastCheckpoint = CompletedSteps;
                 }
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            if (_options.CheckpointDirectory is not null && lastCheckpoint != CompletedSteps && CompletedSteps > 0)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                await SaveCheckpointAsync(_options.CheckpointDirectory, CancellationToken.None).ConfigureAwait(false);
+                await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
+                throw;
             }
 
-            throw;
+            yield return record;
+            if (_consecutiveFailedSteps >= _options.MaxConsecutiveFailedRewardSteps)
+            {
+                await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
+                throw new GrpoRewardFailureException(CompletedSteps, _consecutiveFailedSteps, _lastFailureReason);
+            }
         }
 
-        if (_options.CheckpointDirectory is not null && lastCheckpoint != CompletedSteps && CompletedSteps > 0)
-        {
-            await SaveCheckpointAsync(_options.CheckpointDirectory, CancellationToken.None).ConfigureAwait(false);
-        }
-
-        return records;
+        await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
     }
 
     /// <summary>Trains on a sequence of prompt batches; see <see cref="TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>.</summary>
@@ -205,7 +253,7 @@ public sealed class GrpoTrainer : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         using var rng = random.get_rng_state();
-        string path = GrpoCheckpoint.Write(directory, CaptureCheckpointState(rng), _options.KeepCheckpoints);
+        string path = GrpoCheckpoint.Write(directory, CaptureCheckpointState(rng), _options.KeepCheckpoints, _options.OverwriteCheckpoints);
         GrpoTrainerLog.CheckpointWritten(_logger, CompletedSteps, path);
         return Task.FromResult(path);
     }
@@ -228,9 +276,30 @@ public sealed class GrpoTrainer : IDisposable
             throw new InvalidOperationException("Cannot resume while a GRPO step is running.");
         }
 
-        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference is not null, _parameters);
+        if (!File.Exists(Path.Combine(path, GrpoCheckpoint.MetadataFile)))
+        {
+            // A folder of checkpoints: put back a checkpoint a killed write left renamed away, before picking the newest.
+            GrpoCheckpoint.CleanTemporaries(path);
+        }
+
+        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference is not null, _parameters, _optimizer.TypeName);
         using (checkpoint)
         {
+            var changes = ResumeOptionChanges.Between(checkpoint.SavedOptions, _options);
+            var refused = changes.Where(c => c.BreaksExactness).ToArray();
+            if (refused.Length > 0 && !_options.AllowResumeWithChangedOptions)
+            {
+                throw new InvalidOperationException(
+                    $"Cannot resume {checkpoint.Directory}: these options differ from the checkpoint's and change what the run computes: " +
+                    $"{string.Join("; ", refused.Select(c => c.ToString()))}. Resume with the checkpoint's values, or set GrpoTrainerOptions.AllowResumeWithChangedOptions = true." +
+                    (changes.Length > refused.Length ? $" Also changed (would be applied): {string.Join("; ", changes.Where(c => !c.BreaksExactness).Select(c => c.ToString()))}." : ""));
+            }
+
+            if (changes.Length > 0)
+            {
+                GrpoTrainerLog.ResumedWithChangedOptions(_logger, checkpoint.Directory, string.Join("; ", changes.Select(c => c.ToString())));
+            }
+
             ApplyCheckpoint(checkpoint);
         }
 
@@ -275,6 +344,14 @@ public sealed class GrpoTrainer : IDisposable
         _reference?.Dispose();
         _stepLog?.Dispose();
         _metrics.Dispose();
+    }
+
+    private async Task FinalCheckpointAsync(int lastCheckpoint)
+    {
+        if (_options.CheckpointDirectory is not null && lastCheckpoint != CompletedSteps && CompletedSteps > 0)
+        {
+            await SaveCheckpointAsync(_options.CheckpointDirectory, CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private static async IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> ToAsync(
@@ -338,7 +415,7 @@ public sealed class GrpoTrainer : IDisposable
             {
                 for (int round = 1; round <= _options.MaxResampleRounds; round++)
                 {
-                    int[] zero = ZeroSignalGroups(scores.Values, groupSize);
+                    int[] zero = ZeroSignalGroups(scores);
                     if (zero.Length == 0)
                     {
                         break;
@@ -361,6 +438,17 @@ public sealed class GrpoTrainer : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var record = Update(batch, scores, step, resampled, phases, start);
             CompletedSteps = step;
+            if (record.AllRewardsFailed)
+            {
+                _consecutiveFailedSteps++;
+                _lastFailureReason = record.RewardFailureReason;
+                GrpoTrainerLog.NoUsableReward(_logger, step, _consecutiveFailedSteps, _options.MaxConsecutiveFailedRewardSteps, record.RewardFailureReason ?? "(no reason given)");
+            }
+            else
+            {
+                _consecutiveFailedSteps = 0;
+            }
+
             Publish(record);
             return record;
         }
@@ -411,59 +499,34 @@ public sealed class GrpoTrainer : IDisposable
             GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
             return StepScores.AllFailed(requests.Count, reason);
         }
-        catch (RewardConfigurationException)
+        catch (Exception e) when (e is RewardConfigurationException or RewardContractException)
         {
-            // A misconfigured reward pipeline (401, wrong model, ...) must stop training loudly: scoring the batch as
-            // failed would silently train on nothing, and scoring it as a penalty would punish the policy for it.
+            // A misconfigured reward pipeline (401, wrong model, ...) or one that broke its contract (wrong result count,
+            // null) must stop training loudly: scoring the batch as failed would silently train on nothing.
             throw;
         }
         catch (Exception e)
         {
-            // The reason names the exception type only: messages of HTTP clients may quote response bodies and
-            // echoed credentials, and the reason reaches the step record, the logs and the step log.
-            string reason = $"the reward model threw {e.GetType().Name}";
-            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, null);
+            // Exceptions of the host's own reward code are logged with their message; those that may quote a server's
+            // response or echoed credentials (HTTP and SDK clients) name their type only. The reason reaches the step
+            // record, the logs and the step log.
+            string reason = RewardExceptionText.Describe(e);
+            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, RewardExceptionText.MayCarryServerText(e) ? null : e);
             return StepScores.AllFailed(requests.Count, reason);
         }
 
-        if (results is null)
-        {
-            throw new InvalidOperationException("The reward model returned null; it must return one result per request.");
-        }
-
-        if (results.Count != requests.Count)
-        {
-            throw new InvalidOperationException($"The reward model returned {results.Count} results for {requests.Count} requests; it must return one per request.");
-        }
-
+        RewardContractException.ThrowIfBroken(results, requests.Count, "the GRPO trainer");
         return StepScores.From(results);
     }
 
-    private static int[] ZeroSignalGroups(double[] values, int groupSize)
+    /// <summary>The zero-signal groups of the scores, as <see cref="AdvantageResult.ZeroSignalGroups"/> defines them.</summary>
+    private int[] ZeroSignalGroups(StepScores scores)
     {
-        var zero = new List<int>();
-        for (int p = 0; p < values.Length / groupSize; p++)
-        {
-            int valid = 0;
-            double min = double.PositiveInfinity, max = double.NegativeInfinity;
-            for (int g = 0; g < groupSize; g++)
-            {
-                double v = values[(p * groupSize) + g];
-                if (!double.IsNaN(v))
-                {
-                    valid++;
-                    min = Math.Min(min, v);
-                    max = Math.Max(max, v);
-                }
-            }
-
-            if (valid < 2 || min == max)
-            {
-                zero.Add(p);
-            }
-        }
-
-        return [.. zero];
+        using var scope = NewDisposeScope();
+        using var rewards = RewardTensors.FromResults(scores.Results, _options.GroupSize);
+        using var advantage = GroupAdvantages.Compute(rewards, _options.Advantages);
+        bool[] flags = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
+        return Enumerable.Range(0, flags.Length).Where(p => flags[p]).ToArray();
     }
 
     private GrpoStepRecord Update(RolloutBatch batch, StepScores scores, int step, int resampled, PhaseTimes phases, long start)
@@ -481,8 +544,11 @@ public sealed class GrpoTrainer : IDisposable
         bool[] zeroSignal = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
         var advantages = advantage.Advantages.reshape(-1).to(device);
 
+        // A step whose rewards all failed does not touch the policy: with β > 0 the KL term alone would still move it,
+        // and AdamW would turn that small gradient into a full learning-rate step while nothing is learned.
+        bool allFailed = scores.Values.All(double.IsNaN);
         bool drop = _options.ZeroSignalGroups != ZeroSignalGroupHandling.Keep;
-        var active = Enumerable.Range(0, rows).Where(r => !(drop && zeroSignal[r / groupSize])).ToArray();
+        var active = allFailed ? [] : Enumerable.Range(0, rows).Where(r => !(drop && zeroSignal[r / groupSize])).ToArray();
         int dropped = drop ? zeroSignal.Count(z => z) : 0;
 
         var mask = batch.CompletionMask.to(device);
@@ -497,7 +563,7 @@ public sealed class GrpoTrainer : IDisposable
                 $"Loss.SamplerCorrection is {loss.SamplerCorrection}, but the sampler reported no log-probs (RolloutBatch.SamplerLogProbs is null).");
 
         // Tokens per row, read once: micro-batches of a token-normalised loss are weighted by their share of the minibatch's tokens.
-        long[] rowTokens = loss.Aggregation == LossAggregation.TokenMean ? mask.sum(1, type: ScalarType.Int64).cpu().data<long>().ToArray() : [];
+        long[] rowTokens = MicroBatchWeights.NeedsTokenCounts(loss.Aggregation) ? mask.sum(1, type: ScalarType.Int64).cpu().data<long>().ToArray() : [];
         int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
         int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
         int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
@@ -523,13 +589,10 @@ public sealed class GrpoTrainer : IDisposable
         phases.LogProbs += _timeProvider.GetElapsedTime(t0);
 
         t0 = _timeProvider.GetTimestamp();
-        double learningRate = LearningRates.At(_options, step);
-        foreach (var group in _optimizer.ParamGroups)
-        {
-            group.LearningRate = learningRate;
-        }
-
+        double learningRate = _options.SchedulePer == LearningRateScheduleUnit.Step ? LearningRates.At(_options, step) : LearningRates.At(_options, _updates + 1);
+        _optimizer.SetLearningRate(learningRate);
         var totals = new UpdateTotals();
+        GrpoUpdateStatistics? first = null, last = null;
         for (int iteration = 0; iteration < _options.Iterations && active.Length > 0; iteration++)
         {
             int[] order = _options.ShuffleMiniBatches
@@ -538,8 +601,14 @@ public sealed class GrpoTrainer : IDisposable
             for (int m = 0; m < order.Length; m += miniSize)
             {
                 int[] minibatch = order[m..Math.Min(order.Length, m + miniSize)];
-                _optimizer.zero_grad();
-                long miniTokens = loss.Aggregation == LossAggregation.TokenMean ? Math.Max(1, minibatch.Sum(r => rowTokens[r])) : 0;
+                if (_options.SchedulePer == LearningRateScheduleUnit.OptimizerUpdate)
+                {
+                    _optimizer.SetLearningRate(LearningRates.At(_options, _updates + 1));
+                }
+
+                _optimizer.ZeroGradients();
+                var update = new UpdateTotals();
+                long miniTokens = rowTokens.Length == 0 ? 0 : minibatch.Sum(r => rowTokens[r]);
                 for (int u = 0; u < minibatch.Length; u += microSize)
                 {
                     int[] microbatch = minibatch[u..Math.Min(minibatch.Length, u + microSize)];
@@ -560,32 +629,46 @@ public sealed class GrpoTrainer : IDisposable
                             Mask = microMask,
                         },
                         loss);
-                    (result.Loss * MicroBatchWeight(loss.Aggregation, microbatch, minibatch.Length, rowTokens, miniTokens)).backward();
-                    totals.Add(result, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
+                    long microTokens = rowTokens.Length == 0 ? 0 : microbatch.Sum(r => rowTokens[r]);
+                    double weight = MicroBatchWeights.Of(loss.Aggregation, microbatch.Length, minibatch.Length, microTokens, miniTokens);
+                    (result.Loss * weight).backward();
+                    update.Add(result, weight, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
                 }
 
                 double norm = ClipGradients();
+                _updates++;
                 if (double.IsFinite(norm))
                 {
-                    _optimizer.step();
-                    totals.AddNorm(norm);
+                    _optimizer.Step();
+                    update.AddNorm(norm);
                 }
                 else
                 {
-                    _optimizer.zero_grad();
-                    totals.Skipped++;
+                    update.Skipped++;
                     GrpoTrainerLog.NonFiniteGradient(_logger, step, norm);
                 }
+
+                // Free the gradients now: they would otherwise live through the next step's generation phase.
+                _optimizer.ZeroGradients();
+                var statistics = update.ToStatistics(iteration, m / miniSize, norm);
+                first ??= statistics;
+                last = statistics;
+                totals.Merge(update);
             }
         }
 
-        if (_reference is not null && _options.ReferenceSyncSteps is int sync && step % sync == 0)
+        if (_reference is not null && !allFailed && _options.ReferenceSyncSteps is int sync && step % sync == 0)
         {
             SyncReference(_options.ReferenceSyncMixAlpha);
         }
 
         phases.Update += _timeProvider.GetElapsedTime(t0);
-        return BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start);
+        return BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
+        {
+            FirstUpdate = first,
+            LastUpdate = last,
+            AllRewardsFailed = allFailed,
+        };
     }
 
     private GrpoStepRecord BuildRecord(
@@ -606,6 +689,7 @@ public sealed class GrpoTrainer : IDisposable
             RewardStd = Statistics.Std(scores.Values),
             RewardComponents = scores.ComponentMeans(),
             FailedRewardCount = scores.Values.Count(double.IsNaN),
+            RewardFailureReason = scores.MostFrequentFailure(),
             PenalizedRewardCount = scores.Results.Count(r => r.IsPenalized),
             ZeroSignalGroupFraction = (double)zeroSignal.Count(z => z) / zeroSignal.Length,
             ResampledGroupCount = resampled,
@@ -614,6 +698,8 @@ public sealed class GrpoTrainer : IDisposable
             AdvantageStd = Statistics.Std(activeAdvantages),
             AdvantageMin = activeAdvantages.Length == 0 ? double.NaN : activeAdvantages.Min(),
             AdvantageMax = activeAdvantages.Length == 0 ? double.NaN : activeAdvantages.Max(),
+            RolloutRewards = Array.AsReadOnly((double[])scores.Values.Clone()),
+            RolloutAdvantages = Array.AsReadOnly(advantageValues),
             Loss = totals.MeanLoss,
             Kl = totals.TokenMean(totals.Kl),
             ClipFractionLow = totals.TokenMean(totals.ClipLow),
@@ -654,18 +740,6 @@ public sealed class GrpoTrainer : IDisposable
         StepCompleted?.Invoke(this, record);
     }
 
-    /// <summary>
-    /// The weight of a micro-batch's loss so that the accumulated gradient equals the whole minibatch's: its share of the rows
-    /// for row-normalised aggregations, its share of the tokens for the token mean, 1 for the token sum.
-    /// </summary>
-    private static double MicroBatchWeight(LossAggregation aggregation, int[] microbatch, int miniRows, long[] rowTokens, long miniTokens)
-        => aggregation switch
-        {
-            LossAggregation.TokenMean => (double)Math.Max(1, microbatch.Sum(r => rowTokens[r])) / miniTokens,
-            LossAggregation.TokenSum => 1.0,
-            _ => (double)microbatch.Length / miniRows,
-        };
-
     private double ClipGradients()
     {
         // One scope for both paths: the gradient handles read here must not pile up in the step's scope.
@@ -701,7 +775,7 @@ public sealed class GrpoTrainer : IDisposable
             throw new InvalidOperationException("Cannot write a checkpoint while a GRPO step is running.");
         }
 
-        var adam = _optimizer.state_dict().State.Cast<AdamW.State>().ToArray();
+        var adam = _optimizer.Adam?.state_dict().State.Cast<AdamW.State>().ToArray() ?? [];
         return new GrpoCheckpointState(
             CompletedSteps,
             _policy.GetState(),
@@ -711,7 +785,11 @@ public sealed class GrpoTrainer : IDisposable
             adam.Select(s => s.exp_avg_sq).ToArray(),
             rngState,
             _stepLog?.Flush(),
-            _options);
+            _options,
+            _runId,
+            _updates,
+            _optimizer.TypeName,
+            _optimizer.Adam is null ? _optimizer.SaveState : null);
     }
 
     private void ApplyCheckpoint(GrpoCheckpoint checkpoint)
@@ -722,16 +800,27 @@ public sealed class GrpoTrainer : IDisposable
             _reference.LoadState(checkpoint.Reference!);
         }
 
-        var states = _optimizer.state_dict().State.Cast<AdamW.State>().ToArray();
-        using (no_grad())
+        if (_optimizer.Adam is { } adam)
         {
-            for (int i = 0; i < states.Length; i++)
+            var states = adam.state_dict().State.Cast<AdamW.State>().ToArray();
+            using (no_grad())
             {
-                states[i].step = checkpoint.OptimizerSteps[i];
-                states[i].exp_avg.copy_(checkpoint.ExpAvg[i]);
-                states[i].exp_avg_sq.copy_(checkpoint.ExpAvgSq[i]);
+                for (int i = 0; i < states.Length; i++)
+                {
+                    states[i].step = checkpoint.OptimizerSteps[i];
+                    states[i].exp_avg.copy_(checkpoint.ExpAvg[i]);
+                    states[i].exp_avg_sq.copy_(checkpoint.ExpAvgSq[i]);
+                }
             }
         }
+        else
+        {
+            _optimizer.LoadState(checkpoint.HostOptimizerPath!);
+        }
+
+        _runId = checkpoint.RunId;
+        _updates = checkpoint.Updates;
+        _consecutiveFailedSteps = 0;
 
         random.set_rng_state(checkpoint.RngState);
         if (_stepLog is not null)

@@ -21,4 +21,10 @@ internal static partial class GrpoTrainerLog
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "GRPO training resumed from {Path} at step {Step}")]
     public static partial void Resumed(ILogger logger, string path, int step);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "GRPO step {Step}: no usable reward (every reward failed), so the policy was not updated; {Count} of at most {Limit} such steps in a row. Reason: {Reason}")]
+    public static partial void NoUsableReward(ILogger logger, int step, int count, int limit, string reason);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "GRPO resume from {Path}: options differ from the checkpoint's and the current ones apply: {Changes}")]
+    public static partial void ResumedWithChangedOptions(ILogger logger, string path, string changes);
 }

@@ -46,13 +46,35 @@ public sealed class GrpoTrainerOptions
     /// <value>The default is <see cref="LearningRateSchedule.Constant"/> (VEPA).</value>
     public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
 
-    /// <summary>Gets or sets the fraction of <see cref="MaxSteps"/> spent in the linear warm-up (rounded up to whole steps); ignored when <see cref="WarmupSteps"/> is set.</summary>
+    /// <summary>Gets or sets what one position of the schedule is: a GRPO step (verl) or an optimizer update (TRL).</summary>
+    /// <value>The default is <see cref="LearningRateScheduleUnit.Step"/>. With <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>,
+    /// <see cref="WarmupSteps"/> counts updates and <see cref="MaxScheduleUpdates"/> is the horizon.</value>
+    public LearningRateScheduleUnit SchedulePer { get; set; } = LearningRateScheduleUnit.Step;
+
+    /// <summary>Gets or sets the schedule's horizon in optimizer updates when <see cref="SchedulePer"/> is <see cref="LearningRateScheduleUnit.OptimizerUpdate"/> (TRL's <c>max_steps</c>).</summary>
+    /// <value>The default is <see langword="null"/>; required (≥ 1) with <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>, ignored otherwise.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int? MaxScheduleUpdates { get; set; }
+
+    /// <summary>Gets or sets the host's own schedule: the learning rate at a 1-based schedule position (a step or an update, see <see cref="SchedulePer"/>); it replaces <see cref="Schedule"/>, the warm-up and <see cref="LearningRate"/>'s role as the peak.</summary>
+    /// <value>The default is <see langword="null"/> (the built-in schedule). Must return a finite rate ≥ 0. Not bound from configuration and not saved in checkpoints.</value>
+    [JsonIgnore]
+    public Func<long, double>? LearningRateFunction { get; set; }
+
+    /// <summary>Gets or sets a factory for the optimizer (any TorchSharp optimizer over the given parameters); <see langword="null"/> uses AdamW with <see cref="LearningRate"/>, <see cref="AdamBeta1"/>, <see cref="AdamBeta2"/>, <see cref="AdamEpsilon"/> and <see cref="WeightDecay"/>.</summary>
+    /// <value>The default is <see langword="null"/>. The trainer owns (and disposes) what it returns, sets every parameter group's
+    /// learning rate before each update, and saves and restores its state in checkpoints (<c>optimizer.bin</c>, TorchSharp's
+    /// optimizer state format). Not bound from configuration and not saved in checkpoints.</value>
+    [JsonIgnore]
+    public Func<IReadOnlyList<TorchSharp.Modules.Parameter>, TorchSharp.torch.optim.Optimizer>? OptimizerFactory { get; set; }
+
+    /// <summary>Gets or sets the fraction of the schedule's horizon spent in the linear warm-up (rounded up to whole positions); ignored when <see cref="WarmupSteps"/> is set.</summary>
     /// <value>The default is 0.05 (VEPA). Must be in [0, 1].</value>
     [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
     public double WarmupRatio { get; set; } = 0.05;
 
-    /// <summary>Gets or sets the warm-up length in steps; <see langword="null"/> uses <see cref="WarmupRatio"/>.</summary>
-    /// <value>The default is <see langword="null"/>. When set, must be in [0, <see cref="MaxSteps"/>].</value>
+    /// <summary>Gets or sets the warm-up length in schedule positions (steps, or optimizer updates with <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>); <see langword="null"/> uses <see cref="WarmupRatio"/>.</summary>
+    /// <value>The default is <see langword="null"/>. When set, must be in [0, horizon] (<see cref="MaxSteps"/> or <see cref="MaxScheduleUpdates"/>).</value>
     [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
     public int? WarmupSteps { get; set; }
 
@@ -145,6 +167,22 @@ public sealed class GrpoTrainerOptions
     /// <value>The default is <see langword="null"/>. When set, must be positive.</value>
     public TimeSpan? RewardTimeout { get; set; }
 
+    /// <summary>Gets or sets after how many steps in a row without a usable reward (every reward of the step failed) <c>TrainAsync</c> stops with a <see cref="GrpoRewardFailureException"/>.</summary>
+    /// <value>The default is 3. Must be ≥ 1. A step whose rewards all failed never updates the policy, whatever this is.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    public int MaxConsecutiveFailedRewardSteps { get; set; } = 3;
+
+    /// <summary>Gets or sets whether a fresh run may write into a checkpoint folder that holds another run's checkpoints; those are then deleted when the first checkpoint is written.</summary>
+    /// <value>The default is <see langword="false"/>: the first save into such a folder (and <c>TrainAsync</c> at its start) throws <see cref="InvalidOperationException"/>.</value>
+    public bool OverwriteCheckpoints { get; set; }
+
+    /// <summary>Gets or sets whether a resume may change settings that break exactness or meaning: <see cref="GroupSize"/>, the loss variant
+    /// (<see cref="PolicyLossOptions.Objective"/>, <see cref="PolicyLossOptions.RatioLevel"/>, <see cref="PolicyLossOptions.Aggregation"/>,
+    /// <see cref="PolicyLossOptions.KlEstimator"/>, <see cref="PolicyLossOptions.SamplerCorrection"/>), <see cref="Advantages"/>' normalisation
+    /// or <see cref="Seed"/>. Other changed settings are applied with a warning.</summary>
+    /// <value>The default is <see langword="false"/>: such a resume throws <see cref="InvalidOperationException"/> listing the changes. β switched on or off is always refused (the reference model exists or not).</value>
+    public bool AllowResumeWithChangedOptions { get; set; }
+
     /// <summary>Gets or sets the folder checkpoints are written to; <see langword="null"/> writes none automatically.</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public string? CheckpointDirectory { get; set; }
@@ -227,9 +265,25 @@ public sealed class GrpoTrainerOptions
             problems.Add("AdamEpsilon, WeightDecay and MaxGradNorm must be finite.");
         }
 
-        if (WarmupSteps is int warmup && warmup > MaxSteps)
+        if (SchedulePer == LearningRateScheduleUnit.Step && WarmupSteps is int warmup && warmup > MaxSteps)
         {
             problems.Add($"WarmupSteps must be <= MaxSteps ({MaxSteps}); got {warmup}.");
+        }
+
+        if (!Enum.IsDefined(SchedulePer))
+        {
+            problems.Add($"SchedulePer has an undefined value ({(int)SchedulePer}).");
+        }
+        else if (SchedulePer == LearningRateScheduleUnit.OptimizerUpdate)
+        {
+            if (MaxScheduleUpdates is null)
+            {
+                problems.Add("MaxScheduleUpdates is required when SchedulePer is OptimizerUpdate (the schedule's horizon in optimizer updates).");
+            }
+            else if (WarmupSteps is int updates && updates > MaxScheduleUpdates)
+            {
+                problems.Add($"WarmupSteps must be <= MaxScheduleUpdates ({MaxScheduleUpdates}) when SchedulePer is OptimizerUpdate; got {updates}.");
+            }
         }
 
         if (MiniBatchSize is int mini && MicroBatchSize is int micro && (micro > mini || mini % micro != 0))

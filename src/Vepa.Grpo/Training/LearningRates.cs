@@ -1,21 +1,35 @@
 namespace Vepa.Grpo;
 
-/// <summary>The learning rate of a step: linear warm-up, then constant, linear or cosine decay.</summary>
+/// <summary>The learning rate at a schedule position: linear warm-up, then constant, linear or cosine decay; or the host's function.</summary>
+/// <remarks>A position is a step or an optimizer update (<see cref="GrpoTrainerOptions.SchedulePer"/>); the horizon is
+/// <see cref="GrpoTrainerOptions.MaxSteps"/> for steps and <see cref="GrpoTrainerOptions.MaxScheduleUpdates"/> for updates.</remarks>
 internal static class LearningRates
 {
-    /// <summary>Gets the number of warm-up steps.</summary>
-    public static int WarmupSteps(GrpoTrainerOptions options)
-        => options.WarmupSteps ?? (int)Math.Ceiling(options.WarmupRatio * options.MaxSteps);
+    /// <summary>Gets the schedule's horizon in its own unit.</summary>
+    public static long Horizon(GrpoTrainerOptions options)
+        => options.SchedulePer == LearningRateScheduleUnit.Step ? options.MaxSteps : options.MaxScheduleUpdates ?? options.MaxSteps;
 
-    /// <summary>Gets the learning rate of 1-based step <paramref name="step"/>.</summary>
-    /// <remarks>Warm-up: peak × s / W for s ≤ W (the first step already moves). After it, decay over the remaining steps to MaxSteps; beyond MaxSteps the final rate holds.</remarks>
-    public static double At(GrpoTrainerOptions options, int step)
+    /// <summary>Gets the number of warm-up positions.</summary>
+    public static long WarmupSteps(GrpoTrainerOptions options)
+        => options.WarmupSteps ?? (long)Math.Ceiling(options.WarmupRatio * Horizon(options));
+
+    /// <summary>Gets the learning rate of 1-based position <paramref name="position"/>.</summary>
+    /// <remarks>Warm-up: peak × s / W for s ≤ W (the first position already moves). After it, decay over the remaining positions to the horizon; beyond it the final rate holds.</remarks>
+    public static double At(GrpoTrainerOptions options, long position)
     {
-        double peak = options.LearningRate;
-        int warmup = WarmupSteps(options);
-        if (step <= warmup)
+        if (options.LearningRateFunction is { } custom)
         {
-            return peak * step / warmup;
+            double rate = custom(position);
+            return double.IsFinite(rate) && rate >= 0
+                ? rate
+                : throw new InvalidOperationException($"GrpoTrainerOptions.LearningRateFunction returned {rate} at position {position}; a learning rate must be finite and >= 0.");
+        }
+
+        double peak = options.LearningRate;
+        long warmup = WarmupSteps(options);
+        if (position <= warmup)
+        {
+            return peak * position / warmup;
         }
 
         if (options.Schedule == LearningRateSchedule.Constant)
@@ -23,8 +37,8 @@ internal static class LearningRates
             return peak;
         }
 
-        int decaySteps = Math.Max(1, options.MaxSteps - warmup);
-        double progress = Math.Min(1.0, (double)(step - warmup) / decaySteps);
+        long decaySteps = Math.Max(1, Horizon(options) - warmup);
+        double progress = Math.Min(1.0, (double)(position - warmup) / decaySteps);
         double floor = options.MinLearningRateRatio;
         double factor = options.Schedule == LearningRateSchedule.Linear
             ? 1.0 - progress

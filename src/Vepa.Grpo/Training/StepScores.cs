@@ -47,6 +47,14 @@ internal sealed class StepScores
         return new StepScores(results);
     }
 
+    /// <summary>The most frequent failure reason among the failed results (ties: the first seen), or <see langword="null"/>.</summary>
+    public string? MostFrequentFailure()
+        => Results.Where(r => !r.IsScored && r.Failure is not null)
+            .GroupBy(r => r.Failure!.Reason, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count())
+            .Select(g => g.Key)
+            .FirstOrDefault();
+
     /// <summary>The mean of each named component over the scored results.</summary>
     public IReadOnlyDictionary<string, double> ComponentMeans()
     {

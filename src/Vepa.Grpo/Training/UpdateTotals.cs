@@ -1,11 +1,12 @@
 namespace Vepa.Grpo;
 
-/// <summary>Running sums of a step's loss statistics over its micro-batches and optimizer steps.</summary>
+/// <summary>Running sums of loss statistics over micro-batches: of one optimizer update, or (merged) of a whole step.</summary>
 internal sealed class UpdateTotals
 {
+    /// <summary>Gets the sum over updates of each update's objective, Σ weight × micro-batch loss.</summary>
     public double LossSum { get; private set; }
 
-    public int LossCount { get; private set; }
+    public int Updates { get; private set; }
 
     public long Tokens { get; private set; }
 
@@ -29,13 +30,15 @@ internal sealed class UpdateTotals
 
     public int Skipped { get; set; }
 
-    public double MeanLoss => LossCount == 0 ? double.NaN : LossSum / LossCount;
+    /// <summary>Gets the mean over the optimizer updates of the objective each one optimised (NaN without updates).</summary>
+    public double MeanLoss => Updates == 0 ? double.NaN : LossSum / Updates;
 
-    public void Add(PolicyLossResult result, double? entropySum)
+    /// <summary>Adds a micro-batch of the current update, with the weight its loss was given in the accumulated gradient.</summary>
+    public void Add(PolicyLossResult result, double weight, double? entropySum)
     {
         var s = result.Statistics;
-        LossSum += result.Loss.detach().to(TorchSharp.torch.ScalarType.Float64).item<double>();
-        LossCount++;
+        LossSum += weight * result.Loss.detach().to(TorchSharp.torch.ScalarType.Float64).item<double>();
+        Updates = 1;
         Tokens += s.TokenCount;
         Kl += s.MeanKl * s.TokenCount;
         ClipLow += s.ClipFractionLow * s.TokenCount;
@@ -54,6 +57,39 @@ internal sealed class UpdateTotals
         NormSum += norm;
         Norms++;
     }
+
+    /// <summary>Adds the sums of one update to the step's.</summary>
+    public void Merge(UpdateTotals update)
+    {
+        LossSum += update.LossSum;
+        Updates += update.Updates;
+        Tokens += update.Tokens;
+        Kl += update.Kl;
+        ClipLow += update.ClipLow;
+        ClipHigh += update.ClipHigh;
+        DualClip += update.DualClip;
+        Ratio += update.Ratio;
+        Entropy += update.Entropy;
+        EntropyTokens += update.EntropyTokens;
+        NormSum += update.NormSum;
+        Norms += update.Norms;
+        Skipped += update.Skipped;
+    }
+
+    /// <summary>The statistics of this single update.</summary>
+    public GrpoUpdateStatistics ToStatistics(int iteration, int miniBatch, double gradNorm) => new()
+    {
+        Iteration = iteration,
+        MiniBatch = miniBatch,
+        Loss = MeanLoss,
+        Kl = TokenMean(Kl),
+        ClipFractionLow = TokenMean(ClipLow),
+        ClipFractionHigh = TokenMean(ClipHigh),
+        MeanRatio = TokenMean(Ratio),
+        GradNorm = gradNorm,
+        Skipped = Skipped > 0,
+        TokenCount = Tokens,
+    };
 
     public double TokenMean(double sum) => Tokens == 0 ? double.NaN : sum / Tokens;
 }

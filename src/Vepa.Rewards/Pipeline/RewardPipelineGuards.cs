@@ -9,28 +9,11 @@ internal static class RewardPipelineGuards
     /// <param name="results">What the inner model returned.</param>
     /// <param name="expected">The number of requests sent.</param>
     /// <param name="stage">The stage that called the inner model, for the message.</param>
-    /// <exception cref="InvalidOperationException">The count is wrong or a result is <see langword="null"/>.</exception>
+    /// <remarks>Every stage throws the same <see cref="RewardContractException"/>, which the outer stages and the GRPO trainer let through
+    /// unchanged (it is never retried, logged as a failed batch's reason, or turned into failed rewards).</remarks>
+    /// <exception cref="RewardContractException">The list is <see langword="null"/>, the count is wrong or a result is <see langword="null"/>.</exception>
     public static void EnsureOneResultPerRequest(IReadOnlyList<RewardResult>? results, int expected, string stage)
-    {
-        if (results is null)
-        {
-            throw new InvalidOperationException($"The model inside the {stage} stage returned null for {expected} requests; a reward model must return one result per request.");
-        }
-
-        if (results.Count != expected)
-        {
-            throw new InvalidOperationException(
-                $"The model inside the {stage} stage returned {results.Count} results for {expected} requests; a reward model must return one result per request.");
-        }
-
-        for (int i = 0; i < results.Count; i++)
-        {
-            if (results[i] is null)
-            {
-                throw new InvalidOperationException($"The model inside the {stage} stage returned a null result at index {i} of {expected}.");
-            }
-        }
-    }
+        => RewardContractException.ThrowIfBroken(results, expected, $"the {stage} stage");
 
     /// <summary>Formats a duration for messages: "250 ms", "1.5 s", "2 min".</summary>
     /// <param name="duration">The duration.</param>

@@ -52,7 +52,7 @@ public sealed class KernelGateTests
         var mine = registry.PolicyLossKernels.Single(k => k.Name == "my-trl-style");
         var report = KernelGate.CheckPolicyLoss(mine, new ReferencePolicyLossKernel(), Quick);
         report.FirstMismatch.Should().BeNull();
-        report.CasesRun.Should().Be(2 * (KernelGateCases.Shapes.Count + 2), "only trl-bnpo-dapo is token-mean clip without extras");
+        report.CasesRun.Should().Be(2 * 2 * (KernelGateCases.Shapes.Count + 2), "only trl-bnpo-dapo and preset-dapo are token-mean clip without extras");
         report.CasesSkipped.Should().BeGreaterThan(0);
     }
 

@@ -20,13 +20,19 @@ public sealed class TrainerFaultTests
         var record = await trainer.StepAsync(Prompts());
 
         record.FailedRewardCount.Should().Be(12);
+        record.AllRewardsFailed.Should().BeTrue();
+        record.RewardFailureReason.Should().Be("the reward model threw HttpRequestException");
         record.RewardMean.Should().Be(double.NaN);
         record.ZeroSignalGroupFraction.Should().Be(1.0);
-        record.AdvantageMax.Should().Be(0);
-        record.AdvantageMin.Should().Be(0);
+        record.RolloutAdvantages.Should().HaveCount(12).And.OnlyContain(a => a == 0);
+        record.OptimizerSteps.Should().Be(0, "a step without a usable reward does not update");
+        record.Loss.Should().Be(double.NaN);
         trainer.CompletedSteps.Should().Be(1);
-        Snapshot(policy).Should().Equal(before, "β = 0 and all advantages 0: the gradient is exactly 0 and AdamW does not move");
-        var warning = logs.GetSnapshot().Should().ContainSingle(r => r.Level == LogLevel.Warning).Subject;
+        Snapshot(policy).Should().Equal(before);
+        var warnings = logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning).ToArray();
+        warnings.Should().HaveCount(2, "the failed batch and the step without a usable reward");
+        warnings[1].Message.Should().Contain("no usable reward").And.Contain("1 of at most 3");
+        var warning = warnings[0];
         warning.Message.Should().Contain(nameof(HttpRequestException));
         warning.Exception.Should().BeNull("an HTTP client's exception message may quote echoed credentials");
         logs.GetSnapshot().Should().NotContain(r => r.Message.Contains("sk-secret-123", StringComparison.Ordinal));

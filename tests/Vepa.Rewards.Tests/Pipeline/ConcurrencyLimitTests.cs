@@ -122,7 +122,7 @@ public sealed class ConcurrencyLimitTests
         Func<Task> act = () => model.ScoreAsync(Requests(1));
 
         await act.Should().ThrowAsync<InvalidOperationException>().WithMessage(
-            "The model inside the concurrency limit stage returned 2 results for 1 requests; a reward model must return one result per request.");
+            "The reward model called by the concurrency limit stage returned 2 results for 1 requests; a reward model must return one result per request.");
     }
 
     [Theory]
