@@ -20,6 +20,8 @@ namespace Vepa.Grpo;
 /// </remarks>
 public sealed class PolicyForwardInputs
 {
+    private readonly long _promptLength;
+
     /// <summary>Initializes a new instance of the <see cref="PolicyForwardInputs"/> class.</summary>
     /// <param name="tokenIds">The token ids [B, L], int64: the (left-padded) prompt, possibly followed by completion tokens; with a cache after the first pass, the new tokens only.</param>
     /// <param name="prompts">The prompt of each of the B rows.</param>
@@ -37,6 +39,7 @@ public sealed class PolicyForwardInputs
 
         TokenIds = tokenIds;
         Prompts = prompts;
+        _promptLength = tokenIds.shape[1];
     }
 
     /// <summary>Gets the token ids [B, L], int64 (L may be 0 on a first pass when a prefix is given).</summary>
@@ -44,6 +47,24 @@ public sealed class PolicyForwardInputs
 
     /// <summary>Gets the prompt of each row (B entries; rows of one prompt's group repeat it).</summary>
     public IReadOnlyList<PolicyPrompt> Prompts { get; }
+
+    /// <summary>
+    /// Gets how many leading columns of <see cref="TokenIds"/> hold the (left-padded) prompt; the columns after them are completion
+    /// tokens. Only prompt columns may hold image placeholders: a completion token that happens to be a placeholder id (a
+    /// sampled <c>&lt;|image_pad|&gt;</c>) is plain text to the module, so sampling and scoring agree.
+    /// </summary>
+    /// <value>The default is every column (a pass over prompts only); 0 on cached decoding steps.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or more than the number of columns.</exception>
+    public long PromptLength
+    {
+        get => _promptLength;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TokenIds.shape[1]);
+            _promptLength = value;
+        }
+    }
 
     /// <summary>Gets the prefix embeddings [B, P, H] placed before the tokens (from <see cref="PolicyModule.EncodePrefix"/>), or <see langword="null"/>; always <see langword="null"/> on cached decoding steps.</summary>
     public Tensor? Prefix { get; init; }

@@ -395,6 +395,7 @@ public sealed class TorchPolicy : IPolicy
         var hidden = Module.Forward(new PolicyForwardInputs(ids, prompt.Prompts)
         {
             Prefix = prompt.Prefix,
+            PromptLength = prompt.Ids.shape[1],
             AttentionMask = mask,
             PositionIds = positions,
             Cache = cache,

@@ -146,6 +146,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
                 mask = mask is null ? null : cat([mask, ones(rows, 1, dtype: ScalarType.Int64, device: mask.device)], 1);
                 hidden = module.Forward(new PolicyForwardInputs(next.unsqueeze(1), prompt.Prompts)
                 {
+                    PromptLength = 0,
                     AttentionMask = mask,
                     PositionIds = mask is null ? null : mask.sum(-1, keepdim: true) - 1,
                     Cache = cache,
