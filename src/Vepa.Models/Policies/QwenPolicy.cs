@@ -224,7 +224,7 @@ public sealed class QwenPolicy : IPolicy
         }
 
         // Qwen2 / Qwen2-VL / Qwen2.5 templates write "<|im_start|>system\nYou are ...<|im_end|>\n" when the messages have no system turn.
-        var match = Regex.Match(template.GetString()!, @"<\|im_start\|>system\\n(You are[^<'""]*)<\|im_end\|>", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        var match = Regex.Match(template.GetString()!, @"<\|im_start\|>system\n(You are[^<'""]*)<\|im_end\|>", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         return match.Success ? match.Groups[1].Value : null;
     }
 }
