@@ -137,6 +137,7 @@ public sealed class QwenConfig
         }
 
         var problems = new List<string>();
+        var missing = new List<string>();
         string? modelType = root["model_type"]?.GetValueKind() == JsonValueKind.String ? root["model_type"]!.GetValue<string>() : null;
         if (modelType is null || !ModelsAssembly.SupportedModelTypes.Contains(modelType))
         {
@@ -156,6 +157,7 @@ public sealed class QwenConfig
                 if (fallback is null)
                 {
                     problems.Add($"'{name}' is missing");
+                    missing.Add($"'{name}' must be positive");
                 }
 
                 return fallback ?? 0;
@@ -281,7 +283,7 @@ public sealed class QwenConfig
             MropeSection = mropeSection,
             Json = root,
         };
-        problems.AddRange(config.Problems());
+        problems.AddRange(config.Problems().Where(p => !missing.Any(m => p.StartsWith(m, StringComparison.Ordinal))));
         if (problems.Count > 0)
         {
             throw new SnapshotFormatException($"Config '{source}' ({modelType}) is not supported: {string.Join("; ", problems)}.", source, null);
