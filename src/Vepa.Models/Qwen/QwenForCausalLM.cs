@@ -21,7 +21,7 @@ namespace Vepa.Models;
 public sealed class QwenForCausalLM : nn.Module
 {
     /// <summary>The tokenizer, chat-template and processor files <see cref="SavePretrained"/> copies from the folder the model was loaded from.</summary>
-    private static readonly string[] CompanionFiles =
+    internal static readonly string[] CompanionFiles =
     [
         "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json",
         "chat_template.json", "chat_template.jinja", "preprocessor_config.json",
