@@ -12,7 +12,7 @@ public sealed class QwenPolicyTests
     {
         using var policy = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path);
 
-        var prompt = policy.CreatePrompt("What colour is the ball?", "red", ["red", "blue"], id: "q1");
+        var prompt = policy.CreatePrompt("What colour is the ball?", "red", choices: ["red", "blue"], id: "q1");
 
         // What Hugging Face's apply_chat_template(add_generation_prompt=True) renders for one user message with this template.
         string expected =
@@ -50,7 +50,7 @@ public sealed class QwenPolicyTests
         sampling.Temperature.Should().Be(0.9, "generation_config.json's near-greedy chat default would give GRPO groups no variety");
         sampling.MaxNewTokens.Should().Be(7);
         policy.Tokenizer.VocabularySize.Should().Be(QwenPolicySnapshot.TokenCount);
-        policy.Model.LmHeadWeight.shape[0].Should().Be(QwenPolicySnapshot.HeadRows);
+        ((QwenForCausalLM)policy.Model).LmHeadWeight.shape[0].Should().Be(QwenPolicySnapshot.HeadRows);
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class QwenPolicyTests
         PolicyPrompt[] prompts =
         [
             policy.CreatePrompt("Colour?", "red"),
-            policy.CreatePrompt("How many cubes are left of the large green sphere on the table?", "2", ["1", "2", "3"]),
+            policy.CreatePrompt("How many cubes are left of the large green sphere on the table?", "2", choices: ["1", "2", "3"]),
             policy.CreatePrompt("Is it round?", "yes"),
         ];
         prompts.Select(p => p.PromptTokenIds.Count).Distinct().Should().HaveCount(3);
@@ -74,14 +74,14 @@ public sealed class QwenPolicyTests
 
         // Reference: each row alone through the model (no padding, no mask, default positions 0..L-1), full logits over the
         // tokenizer's 782 ids, log_softmax(z / 0.9), gather.
-        var head = policy.Model.LmHeadWeight.narrow(0, 0, QwenPolicySnapshot.TokenCount);
+        var head = ((QwenForCausalLM)policy.Model).LmHeadWeight.narrow(0, 0, QwenPolicySnapshot.TokenCount);
         for (int row = 0; row < rollouts.Count; row++)
         {
             var prompt = rollouts.PromptOf(row);
             var completion = rollouts.CompletionIds[row].unsqueeze(0);
             long t = completion.shape[1], l = prompt.PromptTokenIds.Count;
             var input = cat([tensor(prompt.PromptTokenIds.ToArray()).unsqueeze(0), completion.narrow(1, 0, t - 1)], 1);
-            var hidden = policy.Model.Forward(input).narrow(1, l - 1, t);
+            var hidden = ((QwenForCausalLM)policy.Model).Forward(input).narrow(1, l - 1, t);
             var expected = (hidden.matmul(head.t()) / 0.9).log_softmax(-1).gather(-1, completion.unsqueeze(-1)).reshape(t);
             (logProbs[row] - expected).masked_fill(rollouts.CompletionMask[row].logical_not(), 0).abs().max().item<double>()
                 .Should().BeLessThan(1e-9, $"row {row}");
@@ -97,8 +97,8 @@ public sealed class QwenPolicyTests
         using var policy = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path);
         using (no_grad())
         {
-            var padded = policy.Model.LmHeadWeight.narrow(0, QwenPolicySnapshot.TokenCount, QwenPolicySnapshot.HeadRows - QwenPolicySnapshot.TokenCount);
-            padded.copy_(policy.Model.LmHeadWeight.narrow(0, 100, 1).expand_as(padded) * 40);
+            var padded = ((QwenForCausalLM)policy.Model).LmHeadWeight.narrow(0, QwenPolicySnapshot.TokenCount, QwenPolicySnapshot.HeadRows - QwenPolicySnapshot.TokenCount);
+            padded.copy_(((QwenForCausalLM)policy.Model).LmHeadWeight.narrow(0, 100, 1).expand_as(padded) * 40);
         }
 
         var sampling = policy.CreateSamplingOptions();

@@ -10,9 +10,10 @@ using static TorchSharp.torch;
 namespace Vepa.Models;
 
 /// <summary>
-/// A ready-made policy over a Qwen snapshot folder: <see cref="FromPretrained"/> loads the model (Qwen2 / Qwen2.5 / Qwen3), its
-/// tokenizer, chat format and stop ids, and wraps it in a <see cref="TorchPolicy"/> (padded batched sampling with a KV cache,
-/// fused log-probs, frozen reference copies). <see cref="CreatePrompt"/> builds VEPA prompts in the chat format;
+/// A ready-made policy over a Qwen snapshot folder: <see cref="FromPretrained"/> loads the model (Qwen2 / Qwen2.5 / Qwen3, or
+/// Qwen2-VL with its image processor), its tokenizer, chat format and stop ids, and wraps it in a <see cref="TorchPolicy"/> (padded batched sampling with a KV cache,
+/// fused log-probs, frozen reference copies). <see cref="CreatePrompt"/> builds VEPA prompts in the chat format, with the image's
+/// <c>&lt;|image_pad|&gt;</c> run inside the user turn for Qwen2-VL;
 /// <see cref="CreateSamplingOptions"/> gives sampling settings with the snapshot's stop ids; <see cref="SavePretrained"/> writes a
 /// snapshot folder that transformers, vLLM and SGLang load.
 /// </summary>
@@ -32,14 +33,17 @@ public sealed class QwenPolicy : IPolicy
     private readonly long _padId;
     private bool _disposed;
 
-    private QwenPolicy(TorchPolicy policy, QwenForCausalLM model, QwenTokenizer tokenizer, QwenPolicyOptions options, string? defaultSystem)
+    private readonly Qwen2VLImageProcessor? _processor;
+
+    private QwenPolicy(TorchPolicy policy, nn.Module model, string? generationConfig, string folder, QwenTokenizer tokenizer, QwenPolicyOptions options, Qwen2VLImageProcessor? processor)
     {
         Policy = policy;
         Model = model;
         Tokenizer = tokenizer;
         _options = options;
-        _defaultSystem = defaultSystem;
-        var (stops, pad) = QwenGenerationConfig.Parse(model.GenerationConfigJson, Path.Combine(model.SourceFolder ?? ".", "generation_config.json"));
+        _processor = processor;
+        _defaultSystem = DefaultSystemPrompt(Path.Combine(folder, "tokenizer_config.json"));
+        var (stops, pad) = QwenGenerationConfig.Parse(generationConfig, Path.Combine(folder, "generation_config.json"));
         var stopIds = stops.Where(id => id < tokenizer.VocabularySize).ToList();
         if (tokenizer.TryGetTokenId("<|im_end|>", out int imEnd) && !stopIds.Contains(imEnd))
         {
@@ -53,8 +57,11 @@ public sealed class QwenPolicy : IPolicy
     /// <summary>Gets the adapter that implements the policy (sampling, log-probs, references).</summary>
     public TorchPolicy Policy { get; }
 
-    /// <summary>Gets the model (its parameters are the policy's).</summary>
-    public QwenForCausalLM Model { get; }
+    /// <summary>Gets the model (its parameters are the policy's): a <see cref="QwenForCausalLM"/> or a <see cref="Qwen2VLForConditionalGeneration"/>.</summary>
+    public nn.Module Model { get; }
+
+    /// <summary>Gets whether prompts may carry an image (a Qwen2-VL snapshot).</summary>
+    public bool SupportsImages => _processor is not null;
 
     /// <summary>Gets the tokenizer, whose <see cref="QwenTokenizer.VocabularySize"/> is its own number of ids (the ids the policy samples).</summary>
     public QwenTokenizer Tokenizer { get; }
@@ -68,15 +75,15 @@ public sealed class QwenPolicy : IPolicy
     /// <inheritdoc />
     public IReadOnlyList<Parameter> TrainableParameters => Policy.TrainableParameters;
 
-    /// <summary>Loads a Qwen2 / Qwen2.5 / Qwen3 snapshot folder as a trainable policy.</summary>
-    /// <param name="folder">The snapshot folder: <c>config.json</c>, safetensors weights, <c>generation_config.json</c>, <c>tokenizer.json</c> (and <c>tokenizer_config.json</c>).</param>
+    /// <summary>Loads a Qwen2 / Qwen2.5 / Qwen3 or Qwen2-VL snapshot folder as a trainable policy.</summary>
+    /// <param name="folder">The snapshot folder: <c>config.json</c>, safetensors weights, <c>generation_config.json</c>, <c>tokenizer.json</c> (and <c>tokenizer_config.json</c>; <c>preprocessor_config.json</c> for Qwen2-VL).</param>
     /// <param name="device">The device, or <see langword="null"/> for the CPU.</param>
     /// <param name="dtype">The weights' dtype (bf16 on a GPU); <see langword="null"/> for float32.</param>
     /// <param name="options">The settings; <see langword="null"/> uses the defaults.</param>
     /// <returns>The policy; dispose it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="folder"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
-    /// <exception cref="SnapshotFormatException">A file of the snapshot is missing or invalid (the message names it).</exception>
+    /// <exception cref="SnapshotFormatException">A file of the snapshot is missing or invalid, or its <c>model_type</c> is not qwen2, qwen3 or qwen2_vl (the message names the file).</exception>
     /// <exception cref="FileNotFoundException">The folder has no <c>tokenizer.json</c>.</exception>
     public static QwenPolicy FromPretrained(string folder, Device? device = null, ScalarType? dtype = null, QwenPolicyOptions? options = null)
     {
@@ -92,43 +99,97 @@ public sealed class QwenPolicy : IPolicy
         string configPath = Path.Combine(folder, "tokenizer_config.json");
         // The tokenizer's own ids (not the padded vocab_size): the policy samples and scores over these only.
         var tokenizer = QwenTokenizer.FromFiles(tokenizerPath, File.Exists(configPath) ? configPath : null);
-        var model = QwenForCausalLM.FromPretrained(folder, device, dtype);
+        var config = QwenConfig.FromFolder(folder);
+        nn.Module model;
+        PolicyModule module;
+        string? generation;
+        Qwen2VLImageProcessor? processor = null;
+        if (config.ModelType == "qwen2_vl")
+        {
+            processor = Qwen2VLImageProcessor.FromPretrained(folder);
+            var vl = Qwen2VLForConditionalGeneration.FromPretrained(folder, device, dtype);
+            vl.GradientCheckpointing = options.GradientCheckpointing;
+            (model, module, generation) = (vl, new QwenVLPolicyModule(vl), vl.GenerationConfigJson);
+        }
+        else
+        {
+            var lm = QwenForCausalLM.FromPretrained(folder, device, dtype);
+            lm.GradientCheckpointing = options.GradientCheckpointing;
+            (model, module, generation) = (lm, new QwenCausalPolicyModule(lm), lm.GenerationConfigJson);
+        }
+
         try
         {
-            model.GradientCheckpointing = options.GradientCheckpointing;
-            long pad = tokenizer.PadTokenId ?? 0;
             var policy = new TorchPolicy(
-                new QwenCausalPolicyModule(model),
+                module,
                 tokenizer,
                 new TorchPolicyOptions
                 {
                     UseKeyValueCache = options.UseKeyValueCache,
                     LogProbChunkSize = options.LogProbChunkSize,
                     Seed = options.Seed,
-                    PromptPadTokenId = pad,
+                    PromptPadTokenId = tokenizer.PadTokenId ?? 0,
                 });
-            return new QwenPolicy(policy, model, tokenizer, options, DefaultSystemPrompt(configPath));
+            return new QwenPolicy(policy, model, generation, folder, tokenizer, options, processor);
         }
         catch
         {
-            model.Dispose();
+            module.Dispose();
             throw;
         }
     }
 
-    /// <summary>Builds a VEPA prompt: the evidence instruction for <paramref name="question"/> as one user turn in the chat format, ending with the assistant header.</summary>
+    /// <summary>
+    /// Builds a VEPA prompt: the evidence instruction for <paramref name="question"/> as one user turn in the chat format (after the
+    /// image's <c>&lt;|vision_start|&gt;&lt;|image_pad|&gt;×N&lt;|vision_end|&gt;</c> when there is one), ending with the assistant header.
+    /// </summary>
     /// <param name="question">The question (also what the reader answers).</param>
     /// <param name="goldAnswer">The reference answer the reward checks.</param>
+    /// <param name="image">The image the evidence describes (Qwen2-VL only), or <see langword="null"/>.</param>
     /// <param name="choices">The options of a multiple-choice item, or <see langword="null"/>; listed after the question.</param>
     /// <param name="id">An identifier copied to the reward requests, or <see langword="null"/>.</param>
-    /// <returns>The prompt.</returns>
+    /// <returns>
+    /// The prompt. With an image, its <see cref="PolicyPrompt.ModelInputs"/> hold <c>pixel_values</c> and <c>image_grid_thw</c> from
+    /// the snapshot's image processor: tensors the caller disposes when the prompt is no longer used.
+    /// </returns>
     /// <exception cref="ArgumentException"><paramref name="question"/> or <paramref name="goldAnswer"/> has no text.</exception>
-    public PolicyPrompt CreatePrompt(string question, string goldAnswer, IReadOnlyList<string>? choices = null, string? id = null)
+    /// <exception cref="NotSupportedException">An image is given to a text-only model.</exception>
+    public PolicyPrompt CreatePrompt(string question, string goldAnswer, RgbImage? image = null, IReadOnlyList<string>? choices = null, string? id = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(question);
-        var ids = QwenChatPrompt.Encode(Tokenizer, _options.SystemPrompt ?? _defaultSystem, Instruction(question, choices), imagePadTokens: 0);
-        return new PolicyPrompt(question, goldAnswer, ids, choices: choices) { Id = id };
+        string? system = _options.SystemPrompt ?? _defaultSystem;
+        if (image is null)
+        {
+            var ids = QwenChatPrompt.Encode(Tokenizer, system, Instruction(question, choices), imagePadTokens: 0);
+            return new PolicyPrompt(question, goldAnswer, ids, choices: choices) { Id = id };
+        }
+
+        if (_processor is null)
+        {
+            throw new NotSupportedException($"This policy's model ({Model.GetType().Name}) reads no images; load a Qwen2-VL snapshot to give prompts an image.");
+        }
+
+        var batch = _processor.Process([image]);
+        try
+        {
+            int tokens = (int)(batch.ImageGridThw.prod(1).sum().item<long>() / (_processor.MergeSize * _processor.MergeSize));
+            var promptIds = QwenChatPrompt.Encode(Tokenizer, system, Instruction(question, choices), tokens);
+            return new PolicyPrompt(question, goldAnswer, promptIds, choices: choices)
+            {
+                Id = id,
+                ModelInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal)
+                {
+                    [QwenVLPolicyModule.PixelValues] = batch.PixelValues,
+                    [QwenVLPolicyModule.ImageGridThw] = batch.ImageGridThw,
+                },
+            };
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Returns the user text of a prompt: the evidence instruction with the question and, for a multiple-choice item, its options.</summary>
@@ -168,7 +229,14 @@ public sealed class QwenPolicy : IPolicy
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(folder);
         Directory.CreateDirectory(folder);
-        Model.SavePretrained(folder);
+        if (Model is Qwen2VLForConditionalGeneration vl)
+        {
+            vl.SavePretrained(folder);
+        }
+        else
+        {
+            ((QwenForCausalLM)Model).SavePretrained(folder);
+        }
     }
 
     /// <inheritdoc />
