@@ -148,20 +148,22 @@ public sealed class QwenPolicy : IPolicy
     /// <param name="image">The image the evidence describes (Qwen2-VL only), or <see langword="null"/>.</param>
     /// <param name="choices">The options of a multiple-choice item, or <see langword="null"/>; listed after the question.</param>
     /// <param name="id">An identifier copied to the reward requests, or <see langword="null"/>.</param>
+    /// <param name="context">Text placed before the instruction in the user turn (after the image), or <see langword="null"/>: a document, or the scene in words for a text-only model. The reader never sees it.</param>
     /// <returns>
     /// The prompt. With an image, its <see cref="PolicyPrompt.ModelInputs"/> hold <c>pixel_values</c> and <c>image_grid_thw</c> from
     /// the snapshot's image processor: tensors the caller disposes when the prompt is no longer used.
     /// </returns>
     /// <exception cref="ArgumentException"><paramref name="question"/> or <paramref name="goldAnswer"/> has no text.</exception>
     /// <exception cref="NotSupportedException">An image is given to a text-only model.</exception>
-    public PolicyPrompt CreatePrompt(string question, string goldAnswer, RgbImage? image = null, IReadOnlyList<string>? choices = null, string? id = null)
+    public PolicyPrompt CreatePrompt(string question, string goldAnswer, RgbImage? image = null, IReadOnlyList<string>? choices = null, string? id = null, string? context = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(question);
         string? system = _options.SystemPrompt ?? _defaultSystem;
+        string user = string.IsNullOrEmpty(context) ? Instruction(question, choices) : context + "\n\n" + Instruction(question, choices);
         if (image is null)
         {
-            var ids = QwenChatPrompt.Encode(Tokenizer, system, Instruction(question, choices), imagePadTokens: 0);
+            var ids = QwenChatPrompt.Encode(Tokenizer, system, user, imagePadTokens: 0);
             return new PolicyPrompt(question, goldAnswer, ids, choices: choices) { Id = id };
         }
 
@@ -174,7 +176,7 @@ public sealed class QwenPolicy : IPolicy
         try
         {
             int tokens = (int)(batch.ImageGridThw.prod(1).sum().item<long>() / (_processor.MergeSize * _processor.MergeSize));
-            var promptIds = QwenChatPrompt.Encode(Tokenizer, system, Instruction(question, choices), tokens);
+            var promptIds = QwenChatPrompt.Encode(Tokenizer, system, user, tokens);
             return new PolicyPrompt(question, goldAnswer, promptIds, choices: choices)
             {
                 Id = id,
