@@ -4,6 +4,7 @@ using BenchmarkDotNet.Running;
 // Run all suites:      dotnet run -c Release --project benchmarks/Vepa.Benchmarks -- --filter '*'
 // Run one suite:       dotnet run -c Release --project benchmarks/Vepa.Benchmarks -- --filter '*PolicyLoss*'
 // Kernel harness:      dotnet run -c Release --project benchmarks/Vepa.Benchmarks -- kernels --help
+// Model loading memory: dotnet run -c Release --project benchmarks/Vepa.Benchmarks -- models-loadmem [FOLDER] [--dtype bfloat16]
 
 // BenchmarkDotNet builds a generated project that does not import Directory.Build.targets. MSBuild reads environment
 // variables as properties, so this hands the TorchSharp native-library fix to those child builds as well.
@@ -19,6 +20,12 @@ if (args.Length > 0 && args[0] == "kernels")
 {
     // The correctness-gated kernel harness (docs/benchmarks.md, "Kernel harness"); BenchmarkDotNet runs in process there.
     return Vepa.Benchmarks.Kernels.KernelHarness.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "models-loadmem")
+{
+    // Peak host memory while loading a sharded snapshot (docs/benchmarks.md, "Models"); a child process per measurement.
+    return Vepa.Benchmarks.Models.QwenLoadMemory.Run(args[1..]);
 }
 
 // The harness's in-process class has no cases outside a 'kernels' run, so the switcher does not offer it.

@@ -92,7 +92,7 @@ public class QwenConfigTests
             """;
         var act = () => QwenConfig.Parse(Bad, "x/config.json");
         act.Should().Throw<SnapshotFormatException>()
-            .WithMessage("*x/config.json*'rope_scaling' type 'dynamic' is not implemented*'use_sliding_window' is true*sliding_attention*'vocab_size' is missing.")
+            .WithMessage("*x/config.json*'rope_scaling' type 'dynamic' is not implemented*'use_sliding_window' is true*'layer_types' lists a layer other than full_attention*'vocab_size' is missing.")
             .Which.Message.Should().NotContain("must be positive");
     }
 

@@ -15,6 +15,9 @@ internal sealed record SafetensorsEntry(string Name, string Dtype, ScalarType Ty
 /// </summary>
 internal sealed class SafetensorsFile
 {
+    /// <summary>The largest staging buffer of a converting read, in bytes.</summary>
+    internal const long StagingBytes = 64L * 1024 * 1024;
+
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
     private SafetensorsFile(string path, long dataStart, Dictionary<string, SafetensorsEntry> entries)
@@ -96,16 +99,47 @@ internal sealed class SafetensorsFile
 
     /// <summary>Copies a tensor's bytes from the file into <paramref name="target"/> (converting dtype and device), one tensor at a time.</summary>
     /// <remarks>
-    /// When the target is a contiguous CPU tensor of the file's dtype the bytes go straight into its storage; otherwise through one
-    /// temporary CPU tensor of this entry's size, freed before returning. Host memory beyond the target is at most one tensor.
+    /// When the target is a contiguous CPU tensor of the file's dtype the bytes go straight into its storage. Otherwise they pass
+    /// through a CPU staging buffer of at most <see cref="StagingBytes"/> (64 MiB), chunk by chunk into the target's slice, so host
+    /// memory beyond the targets stays bounded by that buffer whatever the tensor's size.
     /// </remarks>
     internal void ReadInto(SafeFileHandle handle, SafetensorsEntry entry, Tensor target)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        bool direct = target.device_type == DeviceType.CPU && target.dtype == entry.Type && target.is_contiguous();
-        Tensor buffer = direct ? target : empty(entry.Shape, entry.Type, CPU);
-        long fileOffset = DataStart + entry.Begin;
+        if (target.device_type == DeviceType.CPU && target.dtype == entry.Type && target.is_contiguous())
+        {
+            ReadRange(handle, entry, target, 0);
+            return;
+        }
+
+        if (!target.is_contiguous())
+        {
+            var whole = empty(entry.Shape, entry.Type, CPU);
+            ReadRange(handle, entry, whole, 0);
+            target.copy_(whole);
+            return;
+        }
+
+        SafetensorsDtypes.TryGet(entry.Dtype, out _, out int elementSize);
+        long count = (entry.End - entry.Begin) / elementSize;
+        long perChunk = Math.Max(1, StagingBytes / elementSize);
+        var flatTarget = target.view(-1);
+        using var staging = empty(Math.Min(perChunk, Math.Max(count, 1)), entry.Type, CPU);
+        for (long start = 0; start < count; start += perChunk)
+        {
+            long n = Math.Min(perChunk, count - start);
+            using var slice = staging.narrow(0, 0, n);
+            ReadRange(handle, entry, slice, start * elementSize);
+            using var destination = flatTarget.narrow(0, start, n);
+            destination.copy_(slice);
+        }
+    }
+
+    /// <summary>Fills the contiguous CPU tensor <paramref name="buffer"/> with the entry's bytes starting <paramref name="byteOffset"/> into the entry.</summary>
+    private void ReadRange(SafeFileHandle handle, SafetensorsEntry entry, Tensor buffer, long byteOffset)
+    {
+        long fileOffset = DataStart + entry.Begin + byteOffset;
         string path = Path;
         TensorBytes.Visit(buffer, (chunk, offset) =>
         {
@@ -122,11 +156,6 @@ internal sealed class SafetensorsFile
                 done += read;
             }
         });
-
-        if (!direct)
-        {
-            target.copy_(buffer);
-        }
     }
 
     private static SafetensorsEntry ParseEntry(string path, string name, JsonElement value, long dataLength)

@@ -12,10 +12,10 @@ namespace Vepa.Models;
 internal sealed class QwenAttention : nn.Module
 {
 #pragma warning disable IDE1006, SA1307, SA1309 // Field names are the Hugging Face parameter names (TorchSharp registers fields by name).
-    private readonly Linear q_proj;
-    private readonly Linear k_proj;
-    private readonly Linear v_proj;
-    private readonly Linear o_proj;
+    private readonly QwenLinear q_proj;
+    private readonly QwenLinear k_proj;
+    private readonly QwenLinear v_proj;
+    private readonly QwenLinear o_proj;
     private readonly QwenRmsNorm? q_norm;
     private readonly QwenRmsNorm? k_norm;
 #pragma warning restore IDE1006, SA1307, SA1309
@@ -32,10 +32,10 @@ internal sealed class QwenAttention : nn.Module
         _headDim = config.EffectiveHeadDim;
         _layerIndex = layerIndex;
         bool bias = config.AttentionBias;
-        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: bias, device: device, dtype: dtype);
-        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: bias, device: device, dtype: dtype);
-        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: bias, device: device, dtype: dtype);
-        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false, device: device, dtype: dtype);
+        q_proj = new QwenLinear(config.HiddenSize, _heads * _headDim, bias, device, dtype);
+        k_proj = new QwenLinear(config.HiddenSize, _kvHeads * _headDim, bias, device, dtype);
+        v_proj = new QwenLinear(config.HiddenSize, _kvHeads * _headDim, bias, device, dtype);
+        o_proj = new QwenLinear(_heads * _headDim, config.HiddenSize, false, device, dtype);
         if (config.QueryKeyNorm)
         {
             q_norm = new QwenRmsNorm(_headDim, config.RmsNormEps, device, dtype);

@@ -24,7 +24,7 @@ namespace Vepa.Models;
 public sealed class QwenDecoder : nn.Module
 {
 #pragma warning disable IDE1006, SA1307, SA1309 // Field names are the Hugging Face parameter names (TorchSharp registers fields by name).
-    private readonly Embedding embed_tokens;
+    private readonly QwenEmbedding embed_tokens;
     private readonly ModuleList<QwenDecoderLayer> layers;
     private readonly QwenRmsNorm norm;
 #pragma warning restore IDE1006, SA1307, SA1309
@@ -42,7 +42,7 @@ public sealed class QwenDecoder : nn.Module
         config.Validate();
         Config = config;
         Rotary = new QwenRotaryEmbedding(config.EffectiveHeadDim, config.RopeTheta);
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
+        embed_tokens = new QwenEmbedding(config.VocabSize, config.HiddenSize, device, dtype);
         layers = new ModuleList<QwenDecoderLayer>(
             Enumerable.Range(0, config.NumHiddenLayers).Select(i => new QwenDecoderLayer(config, i, device, dtype)).ToArray());
         norm = new QwenRmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
@@ -56,7 +56,7 @@ public sealed class QwenDecoder : nn.Module
     public QwenRotaryEmbedding Rotary { get; }
 
     /// <summary>Gets the token embedding's weight [V, H] (the LM head's weight when tied).</summary>
-    public Tensor EmbeddingWeight => embed_tokens.weight!;
+    public Tensor EmbeddingWeight => embed_tokens.Weight;
 
     /// <summary>Gets or sets whether training passes recompute each decoder layer in the backward pass instead of keeping its activations.</summary>
     /// <value>The default is <see langword="false"/>. Applies only in training mode, without a KV cache, when gradients are enabled.</value>

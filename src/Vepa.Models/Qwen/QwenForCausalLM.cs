@@ -29,7 +29,7 @@ public sealed class QwenForCausalLM : nn.Module
 
 #pragma warning disable IDE1006, SA1307, SA1309 // Field names are the Hugging Face parameter names (TorchSharp registers fields by name).
     private readonly QwenDecoder model;
-    private readonly Linear? lm_head;
+    private readonly QwenLinear? lm_head;
 #pragma warning restore IDE1006, SA1307, SA1309
 
     /// <summary>Initializes a new instance of the <see cref="QwenForCausalLM"/> class.</summary>
@@ -56,7 +56,7 @@ public sealed class QwenForCausalLM : nn.Module
         model = new QwenDecoder(config, device, dtype);
         if (!config.TieWordEmbeddings)
         {
-            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device, dtype: dtype);
+            lm_head = new QwenLinear(config.HiddenSize, config.VocabSize, false, device, dtype);
         }
 
         RegisterComponents();
@@ -73,7 +73,7 @@ public sealed class QwenForCausalLM : nn.Module
     public QwenDecoder Model => model;
 
     /// <summary>Gets the LM head's weight [V, H]: <c>lm_head.weight</c>, or the token embedding when tied.</summary>
-    public Tensor LmHeadWeight => lm_head?.weight ?? model.EmbeddingWeight;
+    public Tensor LmHeadWeight => lm_head?.Weight ?? model.EmbeddingWeight;
 
     /// <summary>Gets or sets whether training passes recompute each decoder layer in the backward pass (gradient checkpointing).</summary>
     /// <value>The default is <see langword="false"/>.</value>

@@ -8,17 +8,17 @@ namespace Vepa.Models;
 internal sealed class QwenMlp : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006, SA1307, SA1309 // Field names are the Hugging Face parameter names (TorchSharp registers fields by name).
-    private readonly Linear gate_proj;
-    private readonly Linear up_proj;
-    private readonly Linear down_proj;
+    private readonly QwenLinear gate_proj;
+    private readonly QwenLinear up_proj;
+    private readonly QwenLinear down_proj;
 #pragma warning restore IDE1006, SA1307, SA1309
 
     internal QwenMlp(QwenConfig config, Device? device, ScalarType dtype)
         : base(nameof(QwenMlp))
     {
-        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false, device: device, dtype: dtype);
-        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false, device: device, dtype: dtype);
-        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: false, device: device, dtype: dtype);
+        gate_proj = new QwenLinear(config.HiddenSize, config.IntermediateSize, false, device, dtype);
+        up_proj = new QwenLinear(config.HiddenSize, config.IntermediateSize, false, device, dtype);
+        down_proj = new QwenLinear(config.IntermediateSize, config.HiddenSize, false, device, dtype);
         RegisterComponents();
     }
 
