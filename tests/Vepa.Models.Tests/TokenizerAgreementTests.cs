@@ -29,6 +29,37 @@ public class TokenizerAgreementTests
     }
 
     [Fact]
+    public void The_long_piece_merger_alone_also_gives_the_reference_ids()
+    {
+        // Pieces over 128 UTF-16 units skip Microsoft.ML.Tokenizers' quadratic merge loop; forcing that path for every piece must
+        // still reproduce the reference on the whole corpus.
+        var tokenizer = TokenizerFixtures.Real;
+        var mismatches = TokenizerFixtures.Cases
+            .Where(c => !tokenizer.EncodeWithMergerOnly(c.Text).SequenceEqual(c.Ids))
+            .Select(c => $"{Show(c.Text)}: expected [{string.Join(",", c.Ids)}] got [{string.Join(",", tokenizer.EncodeWithMergerOnly(c.Text))}]")
+            .ToList();
+        mismatches.Should().BeEmpty();
+        TokenizerFixtures.Cases.Count(c => c.Text.Length > 128).Should().BeGreaterThan(15);
+    }
+
+    [Fact]
+    public void Concurrent_encoding_and_decoding_give_the_reference_results()
+    {
+        var tokenizer = TokenizerFixtures.Real;
+        var cases = TokenizerFixtures.Cases;
+        int failures = 0;
+        Parallel.For(0, cases.Count * 3, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var c = cases[i % cases.Count];
+            if (!tokenizer.Encode(c.Text).SequenceEqual(c.Ids) || tokenizer.Decode(c.Ids) != c.Decoded)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        });
+        failures.Should().Be(0);
+    }
+
+    [Fact]
     public void Splitting_special_tokens_encodes_them_as_text_like_the_reference()
     {
         var tokenizer = TokenizerFixtures.Real;

@@ -8,7 +8,8 @@ internal static class TokenizerFixtures
 {
     private static readonly Lazy<string> RealFolderLazy = new(DecompressRealTokenizer);
     private static readonly Lazy<QwenTokenizer> RealLazy = new(() => QwenTokenizer.FromPretrained(RealFolder));
-    private static readonly Lazy<IReadOnlyList<ExpectedCase>> CasesLazy = new(LoadCases);
+    private static readonly Lazy<IReadOnlyList<ExpectedCase>> CasesLazy = new(() => LoadCases("expected-ids.json"));
+    private static readonly Lazy<IReadOnlyList<ExpectedCase>> TinyCasesLazy = new(() => LoadCases("tiny-expected-ids.json"));
 
     /// <summary>Gets the fixture root (copied next to the test assembly).</summary>
     public static string Root => Path.Combine(AppContext.BaseDirectory, "Fixtures");
@@ -24,6 +25,9 @@ internal static class TokenizerFixtures
 
     /// <summary>Gets the corpus with ids from @lenml/tokenizers.</summary>
     public static IReadOnlyList<ExpectedCase> Cases => CasesLazy.Value;
+
+    /// <summary>Gets a quarter of the corpus with ids of the tiny tokenizer from @lenml/tokenizers.</summary>
+    public static IReadOnlyList<ExpectedCase> TinyCases => TinyCasesLazy.Value;
 
     /// <summary>Makes a fresh temp folder holding copies of the given files, for tests that edit a snapshot.</summary>
     public static string CopyToTemp(string folder, params string[] files)
@@ -53,9 +57,9 @@ internal static class TokenizerFixtures
         return target;
     }
 
-    private static List<ExpectedCase> LoadCases()
+    private static List<ExpectedCase> LoadCases(string file)
     {
-        using var stream = File.OpenRead(Path.Combine(Root, "tokenizer", "expected-ids.json"));
+        using var stream = File.OpenRead(Path.Combine(Root, "tokenizer", file));
         using var document = JsonDocument.Parse(stream);
         return document.RootElement.GetProperty("cases").EnumerateArray().Select(c => new ExpectedCase(
             c.GetProperty("text").GetString()!,

@@ -18,14 +18,16 @@ internal sealed class AddedTokenSplitter
     public bool IsEmpty => _byFirstChar.Count == 0;
 
     /// <summary>Splits text into runs: (start, length, id) where id is the added token's id or -1 for ordinary text.</summary>
-    public List<(int Start, int Length, int Id)> Split(string text)
+    /// <param name="text">The text.</param>
+    /// <param name="accept">When given, a match (start, id) counts only if this returns true; otherwise the next candidate is tried.</param>
+    public List<(int Start, int Length, int Id)> Split(string text, Func<int, int, bool>? accept = null)
     {
         var runs = new List<(int Start, int Length, int Id)>();
         int plainStart = 0;
         int i = 0;
         while (i < text.Length)
         {
-            if (_byFirstChar.TryGetValue(text[i], out var candidates) && Match(text, i, candidates) is { } token)
+            if (_byFirstChar.TryGetValue(text[i], out var candidates) && Match(text, i, candidates, accept) is { } token)
             {
                 if (i > plainStart)
                 {
@@ -50,11 +52,12 @@ internal sealed class AddedTokenSplitter
         return runs;
     }
 
-    private static (string Content, int Id)? Match(string text, int at, (string Content, int Id)[] candidates)
+    private static (string Content, int Id)? Match(string text, int at, (string Content, int Id)[] candidates, Func<int, int, bool>? accept)
     {
         foreach (var candidate in candidates)
         {
-            if (at + candidate.Content.Length <= text.Length && string.CompareOrdinal(text, at, candidate.Content, 0, candidate.Content.Length) == 0)
+            if (at + candidate.Content.Length <= text.Length && string.CompareOrdinal(text, at, candidate.Content, 0, candidate.Content.Length) == 0
+                && (accept is null || accept(at, candidate.Id)))
             {
                 return candidate;
             }

@@ -6,6 +6,10 @@ namespace Vepa.Models;
 internal static class ByteLevelAlphabet
 {
     private static readonly Dictionary<char, byte> CharToByte = Build();
+    private static readonly char[] ByteToChar = CharToByte.OrderBy(p => p.Value).Select(p => p.Key).ToArray();
+
+    /// <summary>Gets the character that stands for a byte.</summary>
+    public static char CharOf(byte value) => ByteToChar[value];
 
     /// <summary>Gets the byte a character of the alphabet stands for.</summary>
     public static bool TryGetByte(char c, out byte value) => CharToByte.TryGetValue(c, out value);

@@ -27,10 +27,15 @@ public sealed class QwenTokenizer : ITokenizer
     private const string ConfigFile = "tokenizer_config.json";
     private const string ModelConfigFile = "config.json";
 
+    // Pieces longer than this (UTF-16 units) are merged by ByteLevelMerger: BpeTokenizer's merge loop is quadratic in a piece's length.
+    private const int LongPieceThreshold = 128;
+
     private readonly BpeTokenizer _bpe;
+    private readonly CodePointRegexPreTokenizer _preTokenizer;
+    private readonly ByteLevelMerger _merger;
     private readonly string?[] _tokens;
     private readonly bool[] _special;
-    private readonly FrozenDictionary<string, int> _vocabulary;
+    private readonly Dictionary<string, int> _vocabulary; // read-only after construction
     private readonly AddedTokenSplitter _rawAdded;
     private readonly AddedTokenSplitter _rawAddedNoSpecial;
     private readonly AddedTokenSplitter _normalizedAdded;
@@ -41,15 +46,16 @@ public sealed class QwenTokenizer : ITokenizer
     {
         _normalizeNfc = json.NormalizeNfc;
         PreTokenizerPattern = json.Pattern;
-        var preTokenizer = new CodePointRegexPreTokenizer(new Regex(json.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled));
+        _preTokenizer = new CodePointRegexPreTokenizer(new Regex(json.Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled));
         _bpe = BpeTokenizer.Create(new BpeOptions(json.Vocabulary)
         {
             Merges = json.Merges,
-            PreTokenizer = preTokenizer,
+            PreTokenizer = _preTokenizer,
             ByteLevel = true,
         });
+        _merger = new ByteLevelMerger(json.Vocabulary, json.Merges, tokenizerPath);
 
-        var vocabulary = new Dictionary<string, int>(json.Vocabulary, StringComparer.Ordinal);
+        var vocabulary = json.Vocabulary;
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
         var special = new Dictionary<string, int>(StringComparer.Ordinal);
         int count = json.Vocabulary.Count == 0 ? 0 : json.Vocabulary.Values.Max() + 1;
@@ -87,7 +93,7 @@ public sealed class QwenTokenizer : ITokenizer
             _special[id] = true;
         }
 
-        _vocabulary = vocabulary.ToFrozenDictionary(StringComparer.Ordinal);
+        _vocabulary = vocabulary;
         AddedTokens = added.ToFrozenDictionary(StringComparer.Ordinal);
         SpecialTokens = special.ToFrozenDictionary(StringComparer.Ordinal);
         var rawTokens = json.AddedTokens.Where(t => !t.Normalized).ToList();
@@ -256,10 +262,68 @@ public sealed class QwenTokenizer : ITokenizer
     public IReadOnlyList<long> Encode(string text, bool splitSpecialTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return splitSpecialTokens
+            ? EncodeCore(text, _rawAddedNoSpecial.Split(text), _normalizedAddedNoSpecial)
+            : EncodeCore(text, _rawAdded.Split(text), _normalizedAdded);
+    }
+
+    /// <summary>Encodes the concatenation of segments, matching special tokens only inside trusted segments (template text) and
+    /// treating them as plain text inside untrusted ones (message content); otherwise exactly <see cref="Encode(string, bool)"/>.</summary>
+    internal IReadOnlyList<long> EncodeSegments(IReadOnlyList<(string Text, bool Trusted)> segments)
+    {
+        var text = new StringBuilder();
+        var untrusted = new List<(int Start, int End)>();
+        foreach (var (segment, trusted) in segments)
+        {
+            if (!trusted && segment.Length > 0)
+            {
+                untrusted.Add((text.Length, text.Length + segment.Length));
+            }
+
+            text.Append(segment);
+        }
+
+        string joined = text.ToString();
+        bool Accept(int start, int id)
+        {
+            if (!_special[id])
+            {
+                return true;
+            }
+
+            int end = start + _tokens[id]!.Length;
+            return !untrusted.Any(r => start < r.End && end > r.Start);
+        }
+
+        return EncodeCore(joined, _rawAdded.Split(joined, Accept), _normalizedAddedNoSpecial);
+    }
+
+    /// <summary>Encodes as <see cref="Encode(string, bool)"/> but merges every piece with <see cref="ByteLevelMerger"/> (for tests: both merge paths must give the reference ids).</summary>
+    internal IReadOnlyList<long> EncodeWithMergerOnly(string text) => EncodeCore(text, _rawAdded.Split(text), _normalizedAdded, forceMerger: true);
+
+    private void EncodePlain(string text, List<long> ids, bool forceMerger)
+    {
+        foreach (var (offset, length) in _preTokenizer.Split(text))
+        {
+            string piece = text.Substring(offset, length);
+            if (forceMerger || length > LongPieceThreshold)
+            {
+                _merger.Encode(piece, ids);
+            }
+            else
+            {
+                foreach (int id in _bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false))
+                {
+                    ids.Add(id);
+                }
+            }
+        }
+    }
+
+    private List<long> EncodeCore(string text, List<(int Start, int Length, int Id)> runs, AddedTokenSplitter normalized, bool forceMerger = false)
+    {
         var ids = new List<long>(text.Length / 3 + 4);
-        var raw = splitSpecialTokens ? _rawAddedNoSpecial : _rawAdded;
-        var normalized = splitSpecialTokens ? _normalizedAddedNoSpecial : _normalizedAdded;
-        foreach (var (start, length, id) in raw.Split(text))
+        foreach (var (start, length, id) in runs)
         {
             if (id >= 0)
             {
@@ -282,10 +346,7 @@ public sealed class QwenTokenizer : ITokenizer
                 }
                 else
                 {
-                    foreach (int bpeId in _bpe.EncodeToIds(piece.Substring(s, l), considerPreTokenization: true, considerNormalization: false))
-                    {
-                        ids.Add(bpeId);
-                    }
+                    EncodePlain(piece.Substring(s, l), ids, forceMerger);
                 }
             }
         }

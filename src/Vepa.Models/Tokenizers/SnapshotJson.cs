@@ -17,10 +17,11 @@ internal static class SnapshotJson
         {
             using var stream = File.OpenRead(path);
             var document = JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            var kind = document.RootElement.ValueKind;
+            if (kind != JsonValueKind.Object)
             {
                 document.Dispose();
-                throw new InvalidDataException($"'{path}': the root must be a JSON object; got {document.RootElement.ValueKind}.");
+                throw new InvalidDataException($"'{path}': the root must be a JSON object; got {kind}.");
             }
 
             return document;

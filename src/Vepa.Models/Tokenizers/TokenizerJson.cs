@@ -45,13 +45,12 @@ internal sealed class TokenizerJson
         var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in SnapshotJson.Require(model, "vocab", JsonValueKind.Object, path, "model.vocab").EnumerateObject())
         {
-            long id = SnapshotJson.AsInt64(entry.Value, path, $"model.vocab[\"{entry.Name}\"]");
-            if (id < 0 || id > int.MaxValue)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
             {
-                throw new InvalidDataException($"'{path}': the field 'model.vocab[\"{entry.Name}\"]' must be an id >= 0; got {id}.");
+                throw SnapshotJson.Wrong(path, $"model.vocab[\"{entry.Name}\"]", "an integer id >= 0", entry.Value);
             }
 
-            vocabulary[entry.Name] = (int)id;
+            vocabulary[entry.Name] = id;
         }
 
         var merges = new List<string>();
@@ -174,7 +173,7 @@ internal sealed class TokenizerJson
 
     private static string ReadMerge(JsonElement merge, string path, int index, Dictionary<string, int> vocabulary)
     {
-        string field = $"model.merges[{index}]";
+        string Field() => $"model.merges[{index}]";
         string left;
         string right;
         if (merge.ValueKind == JsonValueKind.String)
@@ -184,7 +183,7 @@ internal sealed class TokenizerJson
             int space = text.IndexOf(' ', StringComparison.Ordinal);
             if (space <= 0 || space == text.Length - 1 || text.IndexOf(' ', space + 1) >= 0)
             {
-                throw new InvalidDataException($"'{path}': the field '{field}' must be two tokens separated by one space; got \"{text}\".");
+                throw new InvalidDataException($"'{path}': the field '{Field()}' must be two tokens separated by one space; got \"{text}\".");
             }
 
             left = text[..space];
@@ -197,17 +196,17 @@ internal sealed class TokenizerJson
             right = merge[1].GetString()!;
             if (left.Contains(' ', StringComparison.Ordinal) || right.Contains(' ', StringComparison.Ordinal))
             {
-                throw new InvalidDataException($"'{path}': the field '{field}' holds a token with a space, which a byte-level vocabulary cannot have; got [\"{left}\", \"{right}\"].");
+                throw new InvalidDataException($"'{path}': the field '{Field()}' holds a token with a space, which a byte-level vocabulary cannot have; got [\"{left}\", \"{right}\"].");
             }
         }
         else
         {
-            throw SnapshotJson.Wrong(path, field, "a string \"a b\" or a pair [\"a\", \"b\"]", merge);
+            throw SnapshotJson.Wrong(path, Field(), "a string \"a b\" or a pair [\"a\", \"b\"]", merge);
         }
 
         if (!vocabulary.ContainsKey(left) || !vocabulary.ContainsKey(right) || !vocabulary.ContainsKey(left + right))
         {
-            throw new InvalidDataException($"'{path}': the field '{field}' merges \"{left}\" and \"{right}\", but \"{(vocabulary.ContainsKey(left) ? vocabulary.ContainsKey(right) ? left + right : right : left)}\" is not in model.vocab.");
+            throw new InvalidDataException($"'{path}': the field '{Field()}' merges \"{left}\" and \"{right}\", but \"{(vocabulary.ContainsKey(left) ? vocabulary.ContainsKey(right) ? left + right : right : left)}\" is not in model.vocab.");
         }
 
         return left + " " + right;

@@ -58,7 +58,10 @@ export function buildCorpus(addedTokens) {
   // Long words and runs.
   c.push("supercalifragilisticexpialidocious", "pneumonoultramicroscopicsilicovolcanoconiosis", "Donaudampfschifffahrtsgesellschaftskapitänswitwe",
     "a".repeat(1000), "ab".repeat(300), " ".repeat(100), "\n".repeat(50), "-".repeat(120), "=".repeat(64) + "\n", "!?".repeat(40),
-    "The quick brown fox jumps over the lazy dog. ".repeat(8));
+    "The quick brown fox jumps over the lazy dog. ".repeat(8),
+    // Pieces longer than 128 UTF-16 units (QwenTokenizer merges those with its own O(n log n) merger).
+    "漢字仮名交じり文".repeat(40), "😀👍🏽🇫🇷".repeat(30), "\t \n".repeat(80), "Lorem" + "ipsumdolorsitamet".repeat(12),
+    "x" + "é".repeat(150) + "e\u0301".repeat(20), "_-+=".repeat(60), "аб".repeat(100), "https://example.com/" + "averyveryverylongpathsegment".repeat(6));
   // Seeded random strings over a mixed alphabet (xorshift32; reproducible).
   const alphabet = [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", ..." \t\n\r", ...".,;:!?'\"()[]{}<>-_=+*/\\|@#$%^&~`",
     ..."éèêëàâäôöûüçñÅßøæ", "e\u0301", "a\u0308", "\u0301", ..."中文字日本語한국어", ..."αβγδΑΒΓ", ..."абвгд", ..."٠١٢", "𝟏", "𠮷", "😀", "👍🏽",

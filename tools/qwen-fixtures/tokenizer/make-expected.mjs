@@ -45,3 +45,16 @@ fs.writeFileSync(path.join(out, "expected-ids.json"), JSON.stringify({
   cases,
 }, null, 1) + "\n");
 console.log(`${cases.length} strings, ${tokens} tokens`);
+
+// The tiny fixture tokenizer (782 ids, merges in the "a b" string form) on every fourth corpus string.
+const tinyDir = path.resolve(here, "../../../tests/Vepa.Models.Tests/Fixtures/tiny-tokenizer");
+const tiny = TokenizerLoader.fromPreTrained({
+  tokenizerJSON: JSON.parse(fs.readFileSync(path.join(tinyDir, "tokenizer.json"), "utf8")),
+  tokenizerConfig: JSON.parse(fs.readFileSync(path.join(tinyDir, "tokenizer_config.json"), "utf8")),
+});
+const tinyCases = corpus.filter((_, i) => i % 4 === 0).map((text) => {
+  const ids = Array.from(tiny.encode(text, { add_special_tokens: false }));
+  return { text, ids, decoded: ids.length === 0 ? "" : tiny.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }), splitIds: ids };
+});
+fs.writeFileSync(path.join(out, "tiny-expected-ids.json"), JSON.stringify({ source: "@lenml/tokenizers on Fixtures/tiny-tokenizer", cases: tinyCases }, null, 1) + "\n");
+console.log(`tiny: ${tinyCases.length} strings, ${tinyCases.reduce((n, c) => n + c.ids.length, 0)} tokens`);
