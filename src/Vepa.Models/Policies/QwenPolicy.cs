@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using TorchSharp;
 using TorchSharp.Modules;
 using Vepa.Grpo;
@@ -28,30 +26,19 @@ namespace Vepa.Models;
 public sealed class QwenPolicy : IPolicy
 {
     private readonly QwenPolicyOptions _options;
-    private readonly string? _defaultSystem;
-    private readonly IReadOnlyList<long> _stopIds;
-    private readonly long _padId;
+    private readonly Qwen2VLImageProcessor? _processor;
+    private readonly SamplingOptions _sampling;
     private bool _disposed;
 
-    private readonly Qwen2VLImageProcessor? _processor;
-
-    private QwenPolicy(TorchPolicy policy, nn.Module model, string? generationConfig, string folder, QwenTokenizer tokenizer, QwenPolicyOptions options, Qwen2VLImageProcessor? processor)
+    private QwenPolicy(TorchPolicy policy, nn.Module model, QwenTokenizer tokenizer, QwenChatTemplate template, SamplingOptions sampling, QwenPolicyOptions options, Qwen2VLImageProcessor? processor)
     {
         Policy = policy;
         Model = model;
         Tokenizer = tokenizer;
+        ChatTemplate = template;
+        _sampling = sampling;
         _options = options;
         _processor = processor;
-        _defaultSystem = DefaultSystemPrompt(Path.Combine(folder, "tokenizer_config.json"));
-        var (stops, pad) = QwenGenerationConfig.Parse(generationConfig, Path.Combine(folder, "generation_config.json"));
-        var stopIds = stops.Where(id => id < tokenizer.VocabularySize).ToList();
-        if (tokenizer.TryGetTokenId("<|im_end|>", out int imEnd) && !stopIds.Contains(imEnd))
-        {
-            stopIds.Add(imEnd);   // the end of an assistant turn, whatever the generation config lists
-        }
-
-        _stopIds = stopIds;
-        _padId = pad ?? tokenizer.PadTokenId ?? stopIds.FirstOrDefault();
     }
 
     /// <summary>Gets the adapter that implements the policy (sampling, log-probs, references).</summary>
@@ -66,8 +53,11 @@ public sealed class QwenPolicy : IPolicy
     /// <summary>Gets the tokenizer, whose <see cref="QwenTokenizer.VocabularySize"/> is its own number of ids (the ids the policy samples).</summary>
     public QwenTokenizer Tokenizer { get; }
 
-    /// <summary>Gets the stop ids: <c>eos_token_id</c> of <c>generation_config.json</c> and <c>&lt;|im_end|&gt;</c>.</summary>
-    public IReadOnlyList<long> StopTokenIds => _stopIds;
+    /// <summary>Gets the chat template prompts are rendered with (the snapshot's, or <see cref="QwenPolicyOptions.ChatTemplate"/>).</summary>
+    public QwenChatTemplate ChatTemplate { get; }
+
+    /// <summary>Gets the stop ids: <c>&lt;|im_end|&gt;</c> and <c>eos_token_id</c> of <c>generation_config.json</c>.</summary>
+    public IReadOnlyList<long> StopTokenIds => [.. _sampling.StopTokenIds];
 
     /// <inheritdoc />
     public IRolloutSampler Sampler => Policy.Sampler;
@@ -99,23 +89,24 @@ public sealed class QwenPolicy : IPolicy
         string configPath = Path.Combine(folder, "tokenizer_config.json");
         // The tokenizer's own ids (not the padded vocab_size): the policy samples and scores over these only.
         var tokenizer = QwenTokenizer.FromFiles(tokenizerPath, File.Exists(configPath) ? configPath : null);
+        var template = options.ChatTemplate ?? QwenChatTemplate.FromPretrained(folder);
+        var sampling = StopsAndPad(folder, tokenizer, options);
         var config = QwenConfig.FromFolder(folder);
         nn.Module model;
         PolicyModule module;
-        string? generation;
         Qwen2VLImageProcessor? processor = null;
         if (config.ModelType == "qwen2_vl")
         {
             processor = Qwen2VLImageProcessor.FromPretrained(folder);
             var vl = Qwen2VLForConditionalGeneration.FromPretrained(folder, device, dtype);
             vl.GradientCheckpointing = options.GradientCheckpointing;
-            (model, module, generation) = (vl, new QwenVLPolicyModule(vl), vl.GenerationConfigJson);
+            (model, module) = (vl, new QwenVLPolicyModule(vl));
         }
         else
         {
             var lm = QwenForCausalLM.FromPretrained(folder, device, dtype);
             lm.GradientCheckpointing = options.GradientCheckpointing;
-            (model, module, generation) = (lm, new QwenCausalPolicyModule(lm), lm.GenerationConfigJson);
+            (model, module) = (lm, new QwenCausalPolicyModule(lm));
         }
 
         try
@@ -130,7 +121,7 @@ public sealed class QwenPolicy : IPolicy
                     Seed = options.Seed,
                     PromptPadTokenId = tokenizer.PadTokenId ?? 0,
                 });
-            return new QwenPolicy(policy, model, generation, folder, tokenizer, options, processor);
+            return new QwenPolicy(policy, model, tokenizer, template, sampling, options, processor);
         }
         catch
         {
@@ -159,24 +150,32 @@ public sealed class QwenPolicy : IPolicy
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(question);
-        string? system = _options.SystemPrompt ?? _defaultSystem;
         string user = string.IsNullOrEmpty(context) ? Instruction(question, choices) : context + "\n\n" + Instruction(question, choices);
-        if (image is null)
-        {
-            var ids = QwenChatPrompt.Encode(Tokenizer, system, user, imagePadTokens: 0);
-            return new PolicyPrompt(question, goldAnswer, ids, choices: choices) { Id = id };
-        }
-
-        if (_processor is null)
+        if (image is not null && _processor is null)
         {
             throw new NotSupportedException($"This policy's model ({Model.GetType().Name}) reads no images; load a Qwen2-VL snapshot to give prompts an image.");
         }
 
-        var batch = _processor.Process([image]);
+        var messages = new List<ChatMessage>();
+        if (_options.SystemPrompt is not null)
+        {
+            messages.Add(ChatMessage.System(_options.SystemPrompt));
+        }
+
+        messages.Add(image is null ? ChatMessage.User(user) : ChatMessage.User(ChatContentPart.Image(), ChatContentPart.FromText(user)));
+        // Content is encoded with special tokens split as text: a literal <|im_end|> in a question cannot end the turn.
+        var ids = ChatTemplate.EncodePrompt(Tokenizer, messages, addGenerationPrompt: true, escapeSpecialTokensInContent: true);
+        if (image is null)
+        {
+            return new PolicyPrompt(question, goldAnswer, ids, choices: choices) { Id = id };
+        }
+
+        var batch = _processor!.Process([image]);
         try
         {
-            int tokens = (int)(batch.ImageGridThw.prod(1).sum().item<long>() / (_processor.MergeSize * _processor.MergeSize));
-            var promptIds = QwenChatPrompt.Encode(Tokenizer, system, user, tokens);
+            var grid = batch.ImageGridThw.data<long>().ToArray();
+            int tokens = QwenChatTemplate.VisionTokenCount(grid[0], grid[1], grid[2], _processor.MergeSize);
+            var promptIds = QwenChatTemplate.ExpandPads(ids, Tokenizer.GetTokenId("<|image_pad|>"), [tokens]);
             return new PolicyPrompt(question, goldAnswer, promptIds, choices: choices)
             {
                 Id = id,
@@ -216,13 +215,7 @@ public sealed class QwenPolicy : IPolicy
 
     /// <summary>Returns sampling settings for GRPO rollouts: the snapshot's stop ids and pad id, and the options' temperature and length.</summary>
     /// <returns>A new instance; the caller may change it.</returns>
-    public SamplingOptions CreateSamplingOptions() => new()
-    {
-        Temperature = _options.Temperature,
-        MaxNewTokens = _options.MaxNewTokens,
-        StopTokenIds = [.. _stopIds],
-        PadTokenId = _padId < Tokenizer.VocabularySize ? _padId : 0,
-    };
+    public SamplingOptions CreateSamplingOptions() => _sampling.Clone();
 
     /// <summary>Saves the policy as a Hugging Face snapshot folder: safetensors with the published names, config, generation config, and the tokenizer files of the source folder.</summary>
     /// <param name="folder">The folder (created if needed).</param>
@@ -279,22 +272,41 @@ public sealed class QwenPolicy : IPolicy
         Policy.Dispose();
     }
 
-    /// <summary>The default system message written by the chat template of <c>tokenizer_config.json</c> when none is given, or <see langword="null"/>.</summary>
-    private static string? DefaultSystemPrompt(string tokenizerConfigPath)
+    /// <summary>
+    /// Sampling settings: the options' temperature and length; stop ids <c>&lt;|im_end|&gt;</c> (the end of an assistant turn) and the
+    /// <c>eos_token_id</c>s of <c>generation_config.json</c> (else the tokenizer's EOS); its <c>pad_token_id</c> (else the tokenizer's).
+    /// </summary>
+    private static SamplingOptions StopsAndPad(string folder, QwenTokenizer tokenizer, QwenPolicyOptions options)
     {
-        if (!File.Exists(tokenizerConfigPath))
+        var sampling = new SamplingOptions { Temperature = options.Temperature, MaxNewTokens = options.MaxNewTokens };
+        if (tokenizer.TryGetTokenId("<|im_end|>", out int imEnd))
         {
-            return null;
+            sampling.StopTokenIds.Add(imEnd);
         }
 
-        using var document = JsonDocument.Parse(File.ReadAllText(tokenizerConfigPath));
-        if (!document.RootElement.TryGetProperty("chat_template", out var template) || template.ValueKind != JsonValueKind.String)
+        if (File.Exists(Path.Combine(folder, "generation_config.json")))
         {
-            return null;
+            sampling = GenerationConfig.FromPretrained(folder).ToSamplingOptions(sampling);
+        }
+        else if (tokenizer.EosTokenId is int eos && !sampling.StopTokenIds.Contains(eos))
+        {
+            sampling.StopTokenIds.Add(eos);
         }
 
-        // Qwen2 / Qwen2-VL / Qwen2.5 templates write "<|im_start|>system\nYou are ...<|im_end|>\n" when the messages have no system turn.
-        var match = Regex.Match(template.GetString()!, @"<\|im_start\|>system\n(You are[^<'""]*)<\|im_end\|>", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-        return match.Success ? match.Groups[1].Value : null;
+        if (sampling.PadTokenId == 0 && tokenizer.PadTokenId is int pad)
+        {
+            sampling.PadTokenId = pad;
+        }
+
+        var outside = sampling.StopTokenIds.Append(sampling.PadTokenId).Where(id => id >= tokenizer.VocabularySize).ToArray();
+        if (outside.Length > 0)
+        {
+            throw new SnapshotFormatException(
+                $"'{Path.Combine(folder, "generation_config.json")}': stop or pad ids [{string.Join(", ", outside)}] are not ids of the tokenizer ({tokenizer.VocabularySize} ids).",
+                Path.Combine(folder, "generation_config.json"),
+                "eos_token_id");
+        }
+
+        return sampling;
     }
 }

@@ -15,7 +15,11 @@ public sealed class QwenPolicyOptions
     /// <value>The default is <see cref="DefaultEvidenceInstruction"/>. Must contain <c>{question}</c>.</value>
     public string EvidenceInstruction { get; set; } = DefaultEvidenceInstruction;
 
-    /// <summary>Gets or sets the system turn; <see langword="null"/> uses the default system message of the snapshot's chat template (none when it has none, as Qwen3's).</summary>
+    /// <summary>Gets or sets the chat template; <see langword="null"/> reads the snapshot's (<see cref="QwenChatTemplate.FromPretrained"/>). Set it for a base model without one (for example <see cref="QwenChatTemplate.Qwen2VL"/>).</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public QwenChatTemplate? ChatTemplate { get; set; }
+
+    /// <summary>Gets or sets the system turn; <see langword="null"/> uses the default system message of the chat template (none when it has none, as Qwen3's).</summary>
     /// <value>The default is <see langword="null"/>. An empty string writes an empty system turn.</value>
     public string? SystemPrompt { get; set; }
 
