@@ -27,9 +27,10 @@ public sealed class KeyValueCache : IDisposable
     }
 
     /// <summary>
-    /// Gets or sets a per-row offset [B] (int64) that a module with its own position scheme adds to
-    /// <see cref="PolicyForwardInputs.PositionIds"/> on cached decoding steps: Qwen2-VL's rope delta (its largest multimodal position
-    /// + 1 minus the row's number of real positions), set on the first pass. <see langword="null"/> until a module sets it.
+    /// Gets or sets a per-row offset [B] (int64) that a module with its own position scheme keeps from the first pass for its
+    /// cached decoding steps: for Qwen2-VL the rope delta (largest multimodal position + 1 − the row's padded length), added to
+    /// the cache position of each new token, as Hugging Face does. The module defines what it means. <see langword="null"/> until
+    /// a module sets it.
     /// </summary>
     /// <value>The cache keeps a detached copy and disposes it when replaced or when the cache is disposed.</value>
     public Tensor? PositionOffset

@@ -14,8 +14,8 @@ namespace Vepa.Grpo;
 /// token; those positions come after every real one, so causality keeps them out of the real positions' hidden states.</para>
 /// <para><b>Positions.</b> <see cref="PositionIds"/> number each row's real positions 0, 1, 2, … (prefix positions included),
 /// skipping pads, which get 1: Hugging Face's <c>position_ids = attention_mask.cumsum(-1) - 1</c> with pads filled with 1. A
-/// module with its own position scheme (Qwen2-VL's 3-row multimodal RoPE) computes its own on the first pass, and on cached
-/// decoding steps adds a per-row offset it stored in <see cref="KeyValueCache.PositionOffset"/> to <see cref="PositionIds"/>.</para>
+/// module with its own position scheme (Qwen2-VL's 3-row multimodal RoPE) computes its own on the first pass and keeps a per-row
+/// offset in <see cref="KeyValueCache.PositionOffset"/> to place the tokens of cached decoding steps.</para>
 /// <para>The adapter owns every tensor here; a module reads them and never disposes or modifies them.</para>
 /// </remarks>
 public sealed class PolicyForwardInputs

@@ -23,8 +23,9 @@ namespace Vepa.Grpo;
 /// <para><b>A vision-language policy with interleaved images</b> (Qwen2-VL: <c>&lt;|vision_start|&gt;&lt;|image_pad|&gt;×N&lt;|vision_end|&gt;</c>
 /// inside the chat-formatted prompt) supports masks, reads each row's images from <see cref="PolicyPrompt.ModelInputs"/> of
 /// <see cref="PolicyForwardInputs.Prompts"/> on the first pass, scatters the image features into the placeholder positions of its
-/// input embeddings, and computes its own position ids; on cached decoding steps it adds the per-row offset it kept in
-/// <see cref="KeyValueCache.PositionOffset"/> (the rope delta) to <see cref="PolicyForwardInputs.PositionIds"/>.</para>
+/// input embeddings (prompt columns only, <see cref="PolicyForwardInputs.PromptLength"/>), and computes its own position ids; on
+/// cached decoding steps it places each token with the per-row offset it kept in <see cref="KeyValueCache.PositionOffset"/> (the
+/// rope delta, added to the cache position).</para>
 /// <para><b>KV cache.</b> A module that overrides <see cref="SupportsKeyValueCache"/> to return <see langword="true"/> receives a
 /// <see cref="KeyValueCache"/> while sampling; each attention layer appends its new keys and values with
 /// <see cref="KeyValueCache.Append"/> and attends over what that returns, and positions start at <see cref="KeyValueCache.Length"/>
