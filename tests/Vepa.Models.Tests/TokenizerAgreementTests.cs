@@ -90,14 +90,17 @@ public class TokenizerAgreementTests
         foreach (var c in TokenizerFixtures.Cases)
         {
             string roundTrip = tokenizer.Decode(tokenizer.Encode(c.Text).ToArray());
-            if (c.Text.IsNormalized(NormalizationForm.FormC))
+            // (string.IsNormalized throws on noncharacters such as U+FFFE, which the corpus holds, so compare by hand.)
+            string nfc = UnicodeNfc.Normalize(c.Text);
+            if (nfc == c.Text)
             {
                 roundTrip.Should().Be(c.Text);
                 unchanged++;
             }
             else
             {
-                roundTrip.Normalize(NormalizationForm.FormC).Should().Be(c.Text.Normalize(NormalizationForm.FormC));
+                roundTrip.Should().Be(c.Decoded);
+                UnicodeNfc.Normalize(roundTrip).Should().Be(nfc);
             }
         }
 

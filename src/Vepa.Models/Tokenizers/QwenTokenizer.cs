@@ -335,7 +335,7 @@ public sealed class QwenTokenizer : ITokenizer
             ThrowOnUnpairedSurrogate(text, start, length);
             if (_normalizeNfc)
             {
-                piece = piece.Normalize(NormalizationForm.FormC);
+                piece = UnicodeNfc.Normalize(piece);
             }
 
             foreach (var (s, l, normalizedId) in normalized.Split(piece))

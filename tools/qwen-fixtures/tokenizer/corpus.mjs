@@ -8,7 +8,9 @@ export function buildCorpus(addedTokens) {
   c.push("", " ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\r\n\r\n", "\r", " \n ", "a\n\n\nb", "abc   ", "   abc", "a  b   c    d",
     "line1\nline2\r\nline3\rline4", "\n\n\n\n\n\n\n\n", "  \n  \n", "\t\tindented\n\t\t\tdeeper", "tab\there", " \t \t ", "end.\n",
     "x \n\n y", "x\n \ny", "trailing space \n", "   \n\n   \n", "a\u00A0b", "a\u3000b", "a\u2003b", "a\u2028b\u2029c", "a\u0085b",
-    "x \u0085 y", "\uFEFFbom", "zero\u200Bwidth", "a\u200Db\u200Cc", "ctrl\u0000\u0001\u001F\u007Fend", "\u000B\u000Cvt-ff");
+    "x \u0085 y", "\uFEFFbom", "zero\u200Bwidth", "a\u200Db\u200Cc", "ctrl\u0000\u0001\u001F\u007Fend", "\u000B\u000Cvt-ff",
+    // Noncharacters, private use and unassigned code points: valid Unicode scalar values that must encode, not throw.
+    "a\uFFFEb", "\uFDD0x\uFDEF", "\uFFFF", "\u{1FFFE}\u{10FFFF}", "e\uFFFE\u0301", "ca\uFFFEfe\u0301", "\uE000\u{F0000}", "\u0378\u{E0000}x");
   // Digits: Qwen splits every digit.
   c.push("0", "7", "42", "1234567890", "3.14159265358979", "1,000,000.00", "-273.15", "x2y3z4", "2024-12-04T18:27:57Z", "v1.2.3-rc.4",
     "0x1F600", "1e-9", "٣٤٥ ۱۲۳", "१२३", "①②③", "Ⅻ ⅻ", "½ ¾ ²³", "１２３４", "𝟎𝟏𝟐𝟑", "9".repeat(200), "phone: +1 (555) 010-9999");
