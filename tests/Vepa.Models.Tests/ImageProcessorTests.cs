@@ -60,6 +60,21 @@ public class ImageProcessorTests
     }
 
     [Theory]
+    [InlineData("decode_grey.png")]
+    [InlineData("decode_rgba.png")]
+    [InlineData("decode_photo.jpg")]
+    public void Grey_RGBA_and_JPEG_files_decode_to_the_RGB_bytes_PIL_gives(string file)
+    {
+        var image = RgbImage.FromFile(Path.Combine(VisionFixtures.Images, file));
+        var want = Expected["decode." + file];
+        (image.Height, image.Width).Should().Be(((int)want.shape[0], (int)want.shape[1]));
+        var expected = want.data<byte>().ToArray();
+        var got = image.Pixels.ToArray();
+        int maxDiff = expected.Select((b, i) => Math.Abs(b - got[i])).Max();
+        maxDiff.Should().Be(0, $"{file}: largest difference from PIL's decoding is {maxDiff} levels");
+    }
+
+    [Theory]
     [InlineData(37, 50, 3136, 12544, 56, 84)] // enlarged to reach min_pixels
     [InlineData(90, 200, 3136, 12544, 56, 140)] // shrunk below max_pixels
     [InlineData(1080, 1920, 3136, 1003520, 728, 1316)] // Hugging Face default bounds: shrunk to fit max_pixels
@@ -121,6 +136,9 @@ public class ImageProcessorTests
             File.WriteAllBytes(bad, [1, 2, 3, 4, 5]);
             var decode = () => RgbImage.FromFile(bad);
             decode.Should().Throw<InvalidDataException>().WithMessage($"*{bad}*");
+            var png = File.ReadAllBytes(Path.Combine(VisionFixtures.Images, "img_200x90.png"));
+            var truncated = () => RgbImage.FromEncoded(png[..(png.Length / 2)], "half.png");
+            truncated.Should().Throw<InvalidDataException>().WithMessage("*half.png*");
         }
         finally
         {

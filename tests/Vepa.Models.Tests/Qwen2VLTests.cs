@@ -1,9 +1,10 @@
 using Vepa.Grpo;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Vepa.Models.Tests;
 
-public class Qwen2VLTests
+public class Qwen2VLTests(ITestOutputHelper output)
 {
     private static readonly Dictionary<string, Tensor> Expected = VisionFixtures.Load(VisionFixtures.Expected);
     private static readonly Dictionary<string, Tensor> Processed = VisionFixtures.Load(Path.Combine(VisionFixtures.Processor, "expected.safetensors"));
@@ -42,8 +43,24 @@ public class Qwen2VLTests
             using var noGrad = no_grad();
             var logits = vl.ComputeLogits(vl.Forward(ids, mask, pixels, grid));
             double error = MaskedRelativeError(logits, Expected[$"{name}.logits_{suffix}"], mask);
+            output.WriteLine($"{name} {suffix}: max |Δ| / max(1, max |ref|) = {error:0.###e+0}");
             error.Should().BeLessThan(tolerance, $"{name} {suffix}");
         }
+    }
+
+    [Fact]
+    public void Png_files_through_the_processor_and_the_model_give_the_reference_logits()
+    {
+        using var scope = NewDisposeScope();
+        var processor = Qwen2VLImageProcessor.FromPretrained(VisionFixtures.TinySnapshot);
+        using var images = processor.Process(
+            [RgbImage.FromFile(Path.Combine(VisionFixtures.Images, "img_50x37.png")), RgbImage.FromFile(Path.Combine(VisionFixtures.Images, "img_200x90.png"))]);
+        processor.GetImageTokenCount(37, 50).Should().Be(6);
+        processor.GetImageTokenCount(90, 200).Should().Be(10);
+        using var vl = Qwen2VLForConditionalGeneration.FromPretrained(VisionFixtures.TinySnapshot);
+        using var noGrad = no_grad();
+        var logits = vl.ComputeLogits(vl.Forward(Expected["two_images.input_ids"], null, images.PixelValues, images.ImageGridThw));
+        VisionFixtures.RelativeError(logits, Expected["two_images.logits_f32"]).Should().BeLessThan(1e-4);
     }
 
     [Theory]
@@ -101,6 +118,8 @@ public class Qwen2VLTests
 
         var missing = () => vl.Forward(extra.narrow(1, 0, 1), cat([stepMask, ones(2, 1, ScalarType.Int64)], 1), cache: cache);
         missing.Should().Throw<ArgumentException>().WithMessage("*rope deltas*");
+        var lateImages = () => vl.Forward(ids, null, pixels, grid, cache);
+        lateImages.Should().Throw<ArgumentException>().WithMessage("*prompt pass*cached step*");
     }
 
     [Fact]
@@ -113,7 +132,9 @@ public class Qwen2VLTests
         using var noGrad = no_grad();
         var logits = bf.ComputeLogits(bf.Forward(ids, null, pixels, grid)).to(ScalarType.Float32);
         // bf16 keeps 8 mantissa bits; through 2 vision blocks and 2 decoder layers the logits stay within a few percent of the scale.
-        VisionFixtures.RelativeError(logits, Expected["two_images.logits_f32"]).Should().BeLessThan(0.05);
+        double error = VisionFixtures.RelativeError(logits, Expected["two_images.logits_f32"]);
+        output.WriteLine($"bf16 vs float32 reference: {error:0.###e+0}");
+        error.Should().BeLessThan(0.05);
     }
 
     [Fact]
@@ -131,6 +152,31 @@ public class Qwen2VLTests
         {
             p[name].grad.Should().NotBeNull(name);
             p[name].grad!.abs().sum().item<float>().Should().BeGreaterThan(0f, name);
+        }
+    }
+
+    [Fact]
+    public void Gradient_checkpointing_gives_the_same_gradients_in_float64()
+    {
+        using var scope = NewDisposeScope();
+        var (pixels, grid) = Images("two_images");
+        var ids = Expected["two_images.input_ids"];
+        var grads = new List<Dictionary<string, Tensor>>();
+        foreach (bool checkpointing in new[] { false, true })
+        {
+            using var vl = Qwen2VLForConditionalGeneration.FromPretrained(VisionFixtures.TinySnapshot, dtype: ScalarType.Float64);
+            vl.train();
+            vl.GradientCheckpointing = checkpointing;
+            vl.Visual.GradientCheckpointing.Should().Be(checkpointing);
+            var logits = vl.ComputeLogits(vl.Forward(ids, null, pixels, grid));
+            (logits.log_softmax(-1)[.., .., 7].sum() + logits.pow(2).mean()).backward();
+            grads.Add(vl.HuggingFaceParameters().ToDictionary(p => p.Key, p => p.Value.grad!.clone()));
+        }
+
+        grads[1].Keys.Should().BeEquivalentTo(grads[0].Keys);
+        foreach (var (name, g) in grads[0])
+        {
+            VisionFixtures.RelativeError(grads[1][name], g).Should().BeLessThan(1e-12, name);
         }
     }
 
@@ -196,6 +242,51 @@ public class Qwen2VLTests
             File.Copy(Path.Combine(VisionFixtures.TinySnapshot, "config.json"), Path.Combine(dir.FullName, "config.json"));
             var act = () => Qwen2VLForConditionalGeneration.FromPretrained(dir.FullName);
             act.Should().Throw<SnapshotFormatException>().WithMessage("*visual.blocks.1.mlp.fc2.bias*");
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void The_published_Qwen2_VL_2B_config_parses()
+    {
+        // config.json of Qwen/Qwen2-VL-2B-Instruct (flat text fields, vision_config without hidden_act).
+        var json = """
+            {"architectures": ["Qwen2VLForConditionalGeneration"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645,
+             "vision_start_token_id": 151652, "vision_end_token_id": 151653, "vision_token_id": 151654, "image_token_id": 151655,
+             "video_token_id": 151656, "hidden_act": "silu", "hidden_size": 1536, "initializer_range": 0.02, "intermediate_size": 8960,
+             "max_position_embeddings": 32768, "max_window_layers": 28, "model_type": "qwen2_vl", "num_attention_heads": 12,
+             "num_hidden_layers": 28, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768,
+             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.41.2", "use_cache": true,
+             "use_sliding_window": false,
+             "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "num_heads": 16, "in_chans": 3, "hidden_size": 1536,
+                               "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2},
+             "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}, "vocab_size": 151936}
+            """;
+        var config = QwenConfig.Parse(json);
+        config.MropeSection.Should().Equal(16, 24, 24);
+        config.EffectiveHeadDim.Should().Be(128);
+        var vision = Qwen2VLVisionConfig.Parse(config.Json!["vision_config"]!.AsObject());
+        (vision.Depth, vision.EmbedDim, vision.HeadDim, vision.MlpHiddenDim, vision.HiddenAct).Should().Be((32, 1280, 80, 5120, "quick_gelu"));
+    }
+
+    [Fact]
+    public void A_tied_snapshot_uses_the_token_embedding_as_head_and_ignores_a_stored_head()
+    {
+        using var scope = NewDisposeScope();
+        var dir = Directory.CreateTempSubdirectory("vepa-vl-tied-");
+        try
+        {
+            using var vl = Qwen2VLForConditionalGeneration.FromPretrained(VisionFixtures.TinySnapshot);
+            vl.SavePretrained(dir.FullName); // keeps lm_head.weight, which a tied model must ignore
+            string configPath = Path.Combine(dir.FullName, "config.json");
+            File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true", StringComparison.Ordinal));
+            using var tied = Qwen2VLForConditionalGeneration.FromPretrained(dir.FullName);
+            tied.Config.TieWordEmbeddings.Should().BeTrue();
+            tied.HuggingFaceParameters().Keys.Should().NotContain("lm_head.weight");
+            (tied.LmHeadWeight - vl.Model.EmbeddingWeight).abs().max().item<float>().Should().Be(0f);
         }
         finally
         {

@@ -26,7 +26,7 @@ with multimodal RoPE); it shares no code with the C# implementation under test.
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
@@ -38,30 +38,12 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# safetensors writer (format: u64 little-endian header length, JSON header, raw little-endian data)
-# ----------------------------------------------------------------------------------------------------------------------
-_DT = {torch.float32: ("F32", np.float32), torch.float64: ("F64", np.float64), torch.int64: ("I64", np.int64),
-       torch.uint8: ("U8", np.uint8), torch.int32: ("I32", np.int32)}
+# safetensors files are written by make_text_fixtures.py's writer (also uint8 here, for the resized images).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_text_fixtures  # noqa: E402
 
-
-def save_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous()
-        code, npdt = _DT[t.dtype]
-        data = t.numpy().astype(npdt).tobytes()
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
+make_text_fixtures.DTYPE_NAMES.setdefault(torch.uint8, "U8")
+save_safetensors = make_text_fixtures.write_safetensors
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -119,6 +101,18 @@ def make_images(rng):
         arr = np.stack([r, g, b], -1) + rng.normal(0, 25, (h, w, 3))
         arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
         out[name] = Image.fromarray(arr, "RGB")
+    return out
+
+
+def make_decoding_images(rng):
+    h, w = 15, 20
+    yy, xx = np.mgrid[0:h, 0:w]
+    grey = np.clip(yy * 17 + xx * 5 + rng.normal(0, 10, (h, w)), 0, 255).astype(np.uint8)
+    rgba = np.clip(np.stack([xx * 12, yy * 16, (xx + yy) * 7, 255 - xx * 12], -1) + rng.normal(0, 8, (h, w, 4)), 0, 255).astype(np.uint8)
+    photo = np.clip(np.stack([xx * 6 + yy * 3, 128 + 60 * np.sin(xx / 4.0), yy * 8], -1) + rng.normal(0, 12, (48, 64, 3))[:h, :w], 0, 255)
+    out = {"decode_grey.png": Image.fromarray(grey, "L"), "decode_rgba.png": Image.fromarray(rgba, "RGBA")}
+    big = np.clip(np.kron(photo, np.ones((3, 3, 1))) + rng.normal(0, 6, (45, 60, 3)), 0, 255).astype(np.uint8)
+    out["decode_photo.jpg"] = Image.fromarray(big, "RGB")
     return out
 
 
@@ -346,6 +340,10 @@ def main():
         expected[name + ".pixel_values"] = pv
         expected[name + ".grid_thw"] = torch.tensor(grid, dtype=torch.int64)
         print(f"{name}: {im.width}x{im.height} -> {resized.shape[1]}x{resized.shape[0]}, grid {grid}")
+    # Decoding: a grey PNG, an RGBA PNG (alpha dropped, as convert("RGB") does) and a JPEG, as PIL decodes them.
+    for name, im in make_decoding_images(rng).items():
+        im.save(os.path.join(img_dir, name))
+        expected["decode." + name] = torch.from_numpy(np.array(Image.open(os.path.join(img_dir, name)).convert("RGB")).copy())
     save_safetensors(os.path.join(proc_dir, "expected.safetensors"), expected)
 
     # ---------------- tiny model ----------------
@@ -417,5 +415,31 @@ def main():
     save_safetensors(os.path.join(exp_dir, "expected.safetensors"), out)
 
 
+def compare_kernels():
+    """Measures how far other bicubic kernels land from PIL's (the slow processor's): torch's bicubic without and with
+    antialiasing on uint8 input rounded back to uint8 (what a tensor-based 'fast' processor does), on the fixture images."""
+    import torch.nn.functional as F
+    pre = json.load(open(os.path.join(ROOT, "qwen2-vl-processor", "preprocessor_config.json")))
+    std = np.array(CLIP_STD, dtype=np.float32)
+    for name in sorted(os.listdir(os.path.join(ROOT, "images"))):
+        im = Image.open(os.path.join(ROOT, "images", name)).convert("RGB")
+        rh, rw = smart_resize(im.height, im.width, 28, pre["min_pixels"], pre["max_pixels"])
+        ref = np.array(im.resize((rw, rh), resample=Image.BICUBIC)).astype(np.int32)
+        x = torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].double()
+        row = [f"{name:16s} {im.width}x{im.height} -> {rw}x{rh}"]
+        for aa in (False, True):
+            y = F.interpolate(x, size=(rh, rw), mode="bicubic", align_corners=False, antialias=aa)
+            y = y.round().clamp(0, 255)[0].permute(1, 2, 0).numpy().astype(np.int32)
+            d = np.abs(y - ref)
+            pv = (d.astype(np.float32) / 255.0 / std).max()  # the largest pixel_values difference it causes
+            row.append(f"antialias={aa}: max |d| {d.max():3d} levels, mean {d.mean():.3f}, "
+                       f"{(d > 0).mean() * 100:5.1f}% differ, max pixel_values diff {pv:.4f}")
+        print("  ".join(row))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--compare-kernels" in sys.argv:
+        compare_kernels()
+    else:
+        main()

@@ -21,7 +21,7 @@ namespace Vepa.Models;
 public sealed class QwenForCausalLM : nn.Module
 {
     /// <summary>The tokenizer, chat-template and processor files <see cref="SavePretrained"/> copies from the folder the model was loaded from.</summary>
-    internal static readonly string[] CompanionFiles =
+    private static readonly string[] CompanionFiles =
     [
         "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json",
         "chat_template.json", "chat_template.jinja", "preprocessor_config.json",
@@ -161,15 +161,23 @@ public sealed class QwenForCausalLM : nn.Module
         SafetensorsCheckpoint.Save(folder, HuggingFaceParameters(), maxShardBytes);
         File.WriteAllText(Path.Combine(folder, "config.json"), Config.ToJson(SafetensorsDtypes.ConfigName(LmHeadWeight.dtype)));
         File.WriteAllText(Path.Combine(folder, "generation_config.json"), GenerationConfigJson ?? DefaultGenerationConfig());
-        if (SourceFolder is not null && Path.GetFullPath(SourceFolder) != Path.GetFullPath(folder))
+        CopyCompanionFiles(SourceFolder, folder);
+    }
+
+    /// <summary>Copies the tokenizer, chat-template and processor files of a source snapshot folder (when set and different) into <paramref name="folder"/>.</summary>
+    internal static void CopyCompanionFiles(string? sourceFolder, string folder)
+    {
+        if (sourceFolder is null || Path.GetFullPath(sourceFolder) == Path.GetFullPath(folder))
         {
-            foreach (string file in CompanionFiles)
+            return;
+        }
+
+        foreach (string file in CompanionFiles)
+        {
+            string source = Path.Combine(sourceFolder, file);
+            if (File.Exists(source))
             {
-                string source = Path.Combine(SourceFolder, file);
-                if (File.Exists(source))
-                {
-                    File.Copy(source, Path.Combine(folder, file), overwrite: true);
-                }
+                File.Copy(source, Path.Combine(folder, file), overwrite: true);
             }
         }
     }

@@ -109,12 +109,16 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
     /// <summary>Gets the LM head's weight [V, H]: <c>lm_head.weight</c>, or the token embedding when tied.</summary>
     public Tensor LmHeadWeight => lm_head?.weight ?? model.EmbeddingWeight;
 
-    /// <summary>Gets or sets whether training passes recompute each decoder layer in the backward pass (gradient checkpointing).</summary>
+    /// <summary>Gets or sets whether training passes recompute each decoder layer and each vision block in the backward pass (gradient checkpointing).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool GradientCheckpointing
     {
         get => model.GradientCheckpointing;
-        set => model.GradientCheckpointing = value;
+        set
+        {
+            model.GradientCheckpointing = value;
+            visual.GradientCheckpointing = value;
+        }
     }
 
     /// <summary>Gets or sets the text of <c>generation_config.json</c>, written back by <see cref="SavePretrained"/>; or <see langword="null"/>.</summary>
@@ -212,17 +216,7 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
             File.WriteAllText(Path.Combine(folder, "generation_config.json"), GenerationConfigJson);
         }
 
-        if (SourceFolder is not null && Path.GetFullPath(SourceFolder) != Path.GetFullPath(folder))
-        {
-            foreach (string file in QwenForCausalLM.CompanionFiles)
-            {
-                string source = Path.Combine(SourceFolder, file);
-                if (File.Exists(source))
-                {
-                    File.Copy(source, Path.Combine(folder, file), overwrite: true);
-                }
-            }
-        }
+        QwenForCausalLM.CopyCompanionFiles(SourceFolder, folder);
     }
 
     /// <summary>Computes the 3-row M-RoPE positions of prompts and their rope deltas (see <see cref="Qwen2VLPositions.GetRopeIndex"/>) with this model's token ids.</summary>
@@ -263,6 +257,11 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
 
         using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0, batch = inputIds.shape[0], length = inputIds.dim() == 2 ? inputIds.shape[1] : 0;
+        if (pixelValues is not null && past > 0)
+        {
+            throw new ArgumentException($"Images belong in the prompt pass; this is a cached step ({past} positions cached).", nameof(pixelValues));
+        }
+
         var embeds = model.EmbedTokens(inputIds);
         if (pixelValues is not null)
         {

@@ -45,6 +45,10 @@ public sealed class Qwen2VLVisionTransformer : nn.Module
     /// <summary>Gets the architecture.</summary>
     public Qwen2VLVisionConfig Config { get; }
 
+    /// <summary>Gets or sets whether training passes recompute each vision block in the backward pass instead of keeping its activations.</summary>
+    /// <value>The default is <see langword="false"/>. Applies only in training mode when gradients are enabled.</value>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Encodes the patches of one or more images.</summary>
     /// <param name="pixelValues">The flattened patches [Σ t·h·w, C·T·P·P] from <see cref="Qwen2VLImageProcessor.Process"/>, any float dtype (cast to the weights').</param>
     /// <param name="imageGridThw">The grids [N, 3] (t, h, w), integer; h and w multiples of the merge size.</param>
@@ -69,9 +73,18 @@ public sealed class Qwen2VLVisionTransformer : nn.Module
         var rotaryType = x.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var (cos, sin) = RotaryCosSin(grids, rotaryType, x.device);
         long[] lengths = grids.SelectMany(g => Enumerable.Repeat(g.H * g.W, (int)g.T)).ToArray();
+        bool checkpoint = GradientCheckpointing && training && is_grad_enabled();
+        if (checkpoint && !x.requires_grad)
+        {
+            // The blocks' parameters get gradients only if the function's output requires grad, so its input must.
+            x = x.detach().requires_grad_(true);
+        }
+
         foreach (var block in blocks)
         {
-            x = block.Forward(x, cos, sin, lengths);
+            x = checkpoint
+                ? Qwen2VLBlockCheckpointFunction.apply(x, new Qwen2VLBlockCheckpointFunction.BlockCall(block, cos, sin, lengths))
+                : block.Forward(x, cos, sin, lengths);
         }
 
         return merger.forward(x).MoveToOuterDisposeScope();

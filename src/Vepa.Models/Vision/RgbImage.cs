@@ -42,7 +42,7 @@ public sealed class RgbImage
     /// <returns>The image; an alpha channel is dropped (as PIL's <c>convert("RGB")</c> does), grey levels are repeated in R, G and B.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can decode.</exception>
+    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can decode, or is truncated.</exception>
     public static RgbImage FromFile(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -59,7 +59,7 @@ public sealed class RgbImage
     /// <param name="source">A name for error messages (for example the file or URL it came from).</param>
     /// <returns>The image, as <see cref="FromFile"/> describes.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="encoded"/> is <see langword="null"/>.</exception>
-    /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode, or are truncated.</exception>
     public static RgbImage FromEncoded(byte[] encoded, string source = "image")
     {
         ArgumentNullException.ThrowIfNull(encoded);
@@ -69,9 +69,10 @@ public sealed class RgbImage
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
-        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        if (result != SKCodecResult.Success)
         {
-            throw new InvalidDataException($"Decoding '{source}' failed: {result}.");
+            // IncompleteInput (a truncated file) is refused too: a partly grey image must not pass for the real one.
+            throw new InvalidDataException($"Decoding '{source}' failed: {result} ({encoded.Length} bytes).");
         }
 
         var rgba = bitmap.GetPixelSpan();
