@@ -15,6 +15,8 @@ namespace Vepa;
 /// </remarks>
 public sealed record PolicyPrompt
 {
+    private readonly IReadOnlyDictionary<string, torch.Tensor>? _modelInputs;
+
     /// <summary>Initializes a new instance of the <see cref="PolicyPrompt"/> class.</summary>
     /// <param name="question">The question the completion (the evidence) is written for. Must contain text.</param>
     /// <param name="goldAnswer">The reference answer the reward checks against. Must contain text.</param>
@@ -75,6 +77,32 @@ public sealed record PolicyPrompt
 
     /// <summary>Gets the optional model input tensor (an image [C, H, W] or prefix embeddings [P, H]); not owned by the prompt.</summary>
     public torch.Tensor? Inputs { get; }
+
+    /// <summary>
+    /// Gets named model inputs a module reads from the prompt, as a Hugging Face processor returns them: for Qwen2-VL
+    /// <c>pixel_values</c> [patches, C·T·P·P] and <c>image_grid_thw</c> [images, 3] of the images whose placeholder tokens are in
+    /// <see cref="PromptTokenIds"/>. <see langword="null"/> for none. Not owned by the prompt (the lifetime rule of <see cref="Inputs"/> applies).
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is empty or a tensor is <see langword="null"/>.</exception>
+    public IReadOnlyDictionary<string, torch.Tensor>? ModelInputs
+    {
+        get => _modelInputs;
+        init
+        {
+            if (value is not null)
+            {
+                foreach (var (name, tensor) in value)
+                {
+                    if (string.IsNullOrWhiteSpace(name) || tensor is null)
+                    {
+                        throw new ArgumentException($"Model inputs need a non-empty name and a tensor; got \"{name}\" = {(tensor is null ? "null" : "a tensor")}.", nameof(ModelInputs));
+                    }
+                }
+            }
+
+            _modelInputs = value;
+        }
+    }
 
     /// <summary>Gets an identifier the caller uses to correlate rollouts and rewards with items; copied to the reward requests.</summary>
     public string? Id { get; init; }

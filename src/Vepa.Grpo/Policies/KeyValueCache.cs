@@ -12,6 +12,7 @@ namespace Vepa.Grpo;
 public sealed class KeyValueCache : IDisposable
 {
     private readonly List<(Tensor Keys, Tensor Values)?> _layers = [];
+    private Tensor? _positionOffset;
     private bool _disposed;
 
     /// <summary>Gets the number of positions cached: the sequence length of layer 0 (0 before the first append).</summary>
@@ -22,6 +23,35 @@ public sealed class KeyValueCache : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return _layers.Count == 0 || _layers[0] is null ? 0 : _layers[0]!.Value.Keys.shape[^2];
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets a per-row offset [B] (int64) that a module with its own position scheme keeps from the first pass for its
+    /// cached decoding steps: for Qwen2-VL the rope delta (largest multimodal position + 1 − the row's padded length), added to
+    /// the cache position of each new token, as Hugging Face does. The module defines what it means. <see langword="null"/> until
+    /// a module sets it.
+    /// </summary>
+    /// <value>The cache keeps a detached copy and disposes it when replaced or when the cache is disposed.</value>
+    public Tensor? PositionOffset
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _positionOffset;
+        }
+
+        set
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Tensor? copy;
+            using (no_grad())
+            {
+                copy = value?.detach().clone().DetachFromDisposeScope();
+            }
+
+            _positionOffset?.Dispose();
+            _positionOffset = copy;
         }
     }
 
@@ -84,6 +114,8 @@ public sealed class KeyValueCache : IDisposable
         }
 
         _disposed = true;
+        _positionOffset?.Dispose();
+        _positionOffset = null;
         foreach (var entry in _layers)
         {
             if (entry is (Tensor k, Tensor v))

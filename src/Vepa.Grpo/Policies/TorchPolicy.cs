@@ -11,8 +11,13 @@ namespace Vepa.Grpo;
 /// frozen reference copies, and named state.
 /// </summary>
 /// <remarks>
-/// <para>Prompts are grouped into buckets that share the number of prompt tokens and the shape of their inputs; each bucket runs as
-/// one batch with no padding inside the prompt. Completions are scored in one causal forward pass over prefix + prompt + completion.</para>
+/// <para>When the module supports attention masks (<see cref="PolicyModule.SupportsAttentionMask"/>), prompts of any lengths run as
+/// one batch, left-padded with <see cref="TorchPolicyOptions.PromptPadTokenId"/> under a mask, with Hugging Face's position ids; only
+/// prompts whose prefix inputs differ in shape go to separate batches. Otherwise prompts are grouped into buckets that share the
+/// number of prompt tokens and the shape of their inputs, with no padding inside the prompt. Completions are right-padded after
+/// their stop token and scored in one causal forward pass over prefix + prompt + completion.</para>
+/// <para>The policy's distribution is the softmax over the tokenizer's ids: an LM head with more rows (padded checkpoints) has
+/// its extra rows ignored, so they are never sampled, scored or trained.</para>
 /// <para>The policy owns the module and disposes it. The module's train/eval mode is left to the caller (dropout makes the trainer's
 /// old and new log-probs differ even at μ = 1). Not thread-safe.</para>
 /// </remarks>
@@ -50,9 +55,16 @@ public sealed class TorchPolicy : IPolicy
             throw new ArgumentException($"The LM head bias must be [V = {weight.shape[0]}]; {module.GetType().Name}.LmHeadBias is [{string.Join(", ", bias.shape)}].", nameof(module));
         }
 
-        if (weight.shape[0] != tokenizer.VocabularySize)
+        if (tokenizer.VocabularySize < 1 || tokenizer.VocabularySize > weight.shape[0])
         {
-            throw new ArgumentException($"The LM head has V = {weight.shape[0]} rows but the tokenizer has {tokenizer.VocabularySize} ids.", nameof(tokenizer));
+            throw new ArgumentException(
+                $"The tokenizer's {tokenizer.VocabularySize} ids must fit the LM head's V = {weight.shape[0]} rows (a head may have padded rows beyond the tokenizer's ids, not fewer rows).",
+                nameof(tokenizer));
+        }
+
+        if (options.PromptPadTokenId >= weight.shape[0])
+        {
+            throw new ArgumentException($"Invalid TorchPolicyOptions: PromptPadTokenId must be < V = {weight.shape[0]}; got {options.PromptPadTokenId}.", nameof(options));
         }
 
         Module = module;
@@ -81,7 +93,37 @@ public sealed class TorchPolicy : IPolicy
     /// <summary>Gets the settings (a copy taken at construction).</summary>
     internal TorchPolicyOptions Options { get; }
 
+    /// <summary>Gets the number of ids the policy samples and scores: the tokenizer's (≤ the LM head's rows).</summary>
+    internal long Vocabulary => Tokenizer.VocabularySize;
+
+    /// <summary>Gets the LM head weight restricted to the tokenizer's ids [V_tok, H] (a view when the head has padded rows).</summary>
+    internal Tensor HeadWeight
+    {
+        get
+        {
+            var weight = Module.LmHeadWeight;
+            return weight.shape[0] == Vocabulary ? weight : weight.narrow(0, 0, Vocabulary);
+        }
+    }
+
+    /// <summary>Gets the LM head bias restricted to the tokenizer's ids, or <see langword="null"/>.</summary>
+    internal Tensor? HeadBias
+    {
+        get
+        {
+            var bias = Module.LmHeadBias;
+            return bias is null || bias.shape[0] == Vocabulary ? bias : bias.narrow(0, 0, Vocabulary);
+        }
+    }
+
+    /// <summary>Gets whether prompts of different lengths share one left-padded batch (the module supports attention masks).</summary>
+    internal bool Padded => Module.SupportsAttentionMask;
+
     /// <inheritdoc />
+    /// <remarks>
+    /// One causal forward pass per bucket over prefix + prompt + completion (every requested row in one bucket when the module
+    /// supports attention masks), then the fused LM-head kernel over the completion positions: [B, T, V] logits are never formed.
+    /// </remarks>
     public PolicyLogProbs ComputeLogProbs(RolloutBatch rollouts, PolicyLogProbOptions options)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -89,8 +131,8 @@ public sealed class TorchPolicy : IPolicy
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(rollouts.Count);
         int[] rows = options.Rows?.ToArray() ?? Enumerable.Range(0, rollouts.Count).ToArray();
-        var weight = Module.LmHeadWeight;
-        var bias = Module.LmHeadBias;
+        var weight = HeadWeight;
+        var bias = HeadBias;
         long length = rollouts.Length;
 
         using var scope = NewDisposeScope();
@@ -98,7 +140,13 @@ public sealed class TorchPolicy : IPolicy
         var entropies = new List<Tensor>();
         var order = new List<long>();
         var completionIds = rollouts.CompletionIds.to(weight.device);
-        foreach (var bucket in PromptBuckets.Group(rows.Length, i => rollouts.PromptOf(rows[i])))
+        var completionMask = rollouts.CompletionMask.to(weight.device);
+        if (completionIds.masked_select(completionMask).ge(Vocabulary).any().item<bool>())
+        {
+            throw new ArgumentException($"The batch holds completion token ids outside the tokenizer's vocabulary [0, {Vocabulary}).", nameof(rollouts));
+        }
+
+        foreach (var bucket in PromptBuckets.Group(rows.Length, i => rollouts.PromptOf(rows[i]), Padded))
         {
             int[] bucketRows = bucket.Select(i => rows[i]).ToArray();
             var promptIndex = new Dictionary<int, int>();
@@ -117,14 +165,13 @@ public sealed class TorchPolicy : IPolicy
                 rowToPrompt[i] = local;
             }
 
-            var prefix = EncodePrefixRows(uniquePrompts, rowToPrompt, out long prefixLength);
-            var promptIds = PromptIdRows(uniquePrompts, rowToPrompt);
-            var targets = completionIds.index_select(0, tensor(bucketRows.Select(r => (long)r).ToArray(), device: weight.device));
-            var input = length > 1 ? cat([promptIds, targets.narrow(1, 0, length - 1)], 1) : promptIds;
-            long context = prefixLength + promptIds.shape[1];
-            var hidden = Module.Forward(prefix, input, null);
-            ValidateHidden(hidden, bucketRows.Length, context + length - 1, "the log-prob pass");
-            var completionHidden = hidden.narrow(1, context - 1, length);
+            var prompt = BuildRows(uniquePrompts, rowToPrompt);
+            var rowIndex = tensor(bucketRows.Select(r => (long)r).ToArray(), device: weight.device);
+            var targets = completionIds.index_select(0, rowIndex);
+            var inputs = length > 1 ? targets.narrow(1, 0, length - 1) : null;
+            var inputMask = length > 1 ? completionMask.index_select(0, rowIndex).narrow(1, 0, length - 1).to(ScalarType.Int64) : null;
+            var hidden = Run(prompt, inputs, inputMask, null, "the log-prob pass");
+            var completionHidden = hidden.narrow(1, prompt.Context - 1, length);
             if (options.ComputeEntropy)
             {
                 parts.Add(TokenLogProbs.FromHiddenStates(completionHidden, weight, targets, out var entropy, bias, options.Temperature, Options.LogProbChunkSize));
@@ -287,16 +334,32 @@ public sealed class TorchPolicy : IPolicy
         return IsIdentity(rowToPrompt) ? prefix : prefix.index_select(0, tensor(rowToPrompt.Select(i => (long)i).ToArray(), device: prefix.device));
     }
 
-    /// <summary>Builds the prompt token ids [rows, L] for prompts that share L.</summary>
-    internal Tensor PromptIdRows(IReadOnlyList<PolicyPrompt> prompts, int[] rowToPrompt)
+    /// <summary>Builds the prompt side of a batch: the rows' prefix, their prompt ids (left-padded when the module takes masks) and the mask.</summary>
+    internal PromptRows BuildRows(IReadOnlyList<PolicyPrompt> prompts, int[] rowToPrompt)
     {
-        int length = prompts[0].PromptTokenIds.Count;
+        var prefix = EncodePrefixRows(prompts, rowToPrompt, out long prefixLength);
+        var device = Module.LmHeadWeight.device;
         long vocabulary = Module.LmHeadWeight.shape[0];
-        var ids = new long[rowToPrompt.Length * length];
-        for (int r = 0; r < rowToPrompt.Length; r++)
+        int length = prompts.Max(p => p.PromptTokenIds.Count);
+        if (!Padded && prompts.Any(p => p.PromptTokenIds.Count != length))
+        {
+            throw new InvalidOperationException("Prompts of different lengths reached one batch of a module without attention masks.");
+        }
+
+        int rows = rowToPrompt.Length;
+        var ids = new long[rows * length];
+        var mask = new long[rows * (prefixLength + length)];
+        Array.Fill(ids, Options.PromptPadTokenId);
+        for (int r = 0; r < rows; r++)
         {
             var source = prompts[rowToPrompt[r]].PromptTokenIds;
-            for (int t = 0; t < length; t++)
+            int pad = length - source.Count;
+            for (long p = 0; p < prefixLength; p++)
+            {
+                mask[(r * (prefixLength + length)) + p] = 1;
+            }
+
+            for (int t = 0; t < source.Count; t++)
             {
                 long id = source[t];
                 if (id >= vocabulary)
@@ -304,11 +367,41 @@ public sealed class TorchPolicy : IPolicy
                     throw new ArgumentException($"Prompt token id {id} (position {t}) is outside the vocabulary [0, {vocabulary}).", "prompts");
                 }
 
-                ids[(r * length) + t] = id;
+                ids[(r * length) + pad + t] = id;
+                mask[(r * (prefixLength + length)) + prefixLength + pad + t] = 1;
             }
         }
 
-        return tensor(ids, [rowToPrompt.Length, length], ScalarType.Int64).to(Module.LmHeadWeight.device);
+        var idTensor = tensor(ids, [rows, length], ScalarType.Int64).to(device);
+        var maskTensor = Padded ? tensor(mask, [rows, prefixLength + length], ScalarType.Int64).to(device) : null;
+        return new PromptRows(prefix, prefixLength, idTensor, maskTensor, rowToPrompt.Select(i => prompts[i]).ToArray());
+    }
+
+    /// <summary>
+    /// Runs the module over prefix + prompt (+ completion tokens with their mask) and checks the output; with a cache this is the
+    /// first pass of incremental decoding.
+    /// </summary>
+    internal Tensor Run(PromptRows prompt, Tensor? completion, Tensor? completionMask, KeyValueCache? cache, string pass)
+    {
+        var ids = completion is null ? prompt.Ids : cat([prompt.Ids, completion], 1);
+        Tensor? mask = null;
+        Tensor? positions = null;
+        if (prompt.Mask is not null)
+        {
+            mask = completion is null ? prompt.Mask : cat([prompt.Mask, completionMask ?? ones_like(completion)], 1);
+            positions = PromptRows.PositionsOf(mask);
+        }
+
+        var hidden = Module.Forward(new PolicyForwardInputs(ids, prompt.Prompts)
+        {
+            Prefix = prompt.Prefix,
+            PromptLength = prompt.Ids.shape[1],
+            AttentionMask = mask,
+            PositionIds = positions,
+            Cache = cache,
+        });
+        ValidateHidden(hidden, ids.shape[0], prompt.Context + (completion?.shape[1] ?? 0), pass);
+        return hidden;
     }
 
     /// <summary>Checks a forward pass's output is [rows, positions, H].</summary>

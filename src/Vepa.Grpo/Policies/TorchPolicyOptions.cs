@@ -18,13 +18,29 @@ public sealed class TorchPolicyOptions
     /// <value>The default is <see langword="null"/>.</value>
     public long? Seed { get; set; }
 
+    /// <summary>Gets or sets the token id written into the left padding of shorter prompts (masked out) when the module supports attention masks.</summary>
+    /// <value>The default is 0. Must be ≥ 0 and below the LM head's rows; choose an id the module treats as plain text (not an image placeholder), such as the tokenizer's pad token.</value>
+    [Range(0, long.MaxValue)]
+    public long PromptPadTokenId { get; set; }
+
     /// <summary>Checks every setting.</summary>
     /// <exception cref="ArgumentException">A setting is invalid; the message lists every problem.</exception>
     public void Validate()
     {
+        var problems = new List<string>();
         if (LogProbChunkSize is int chunk && chunk < 1)
         {
-            throw new ArgumentException($"Invalid TorchPolicyOptions: LogProbChunkSize must be >= 1; got {chunk}.", "options");
+            problems.Add($"LogProbChunkSize must be >= 1; got {chunk}.");
+        }
+
+        if (PromptPadTokenId < 0)
+        {
+            problems.Add($"PromptPadTokenId must be >= 0; got {PromptPadTokenId}.");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid TorchPolicyOptions: " + string.Join(" ", problems), "options");
         }
     }
 

@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace Vepa.Grpo;
 
-/// <summary>Batched sampling from a <see cref="TorchPolicy"/>: one batch per prompt bucket, KV-cached when the module offers it.</summary>
+/// <summary>
+/// Batched sampling from a <see cref="TorchPolicy"/>: one batch per prompt bucket (one left-padded batch of every prompt when the
+/// module supports attention masks), KV-cached when the module offers it.
+/// </summary>
 internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
 {
     private readonly TorchPolicy _policy;
@@ -50,7 +53,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
     private RolloutBatch Sample(IReadOnlyList<PolicyPrompt> prompts, int groupSize, SamplingOptions options, CancellationToken cancellationToken)
     {
         var module = _policy.Module;
-        long vocabulary = module.LmHeadWeight.shape[0];
+        long vocabulary = _policy.Vocabulary;
         if (options.PadTokenId >= vocabulary)
         {
             throw new ArgumentException($"PadTokenId must be < V = {vocabulary}; got {options.PadTokenId}.", nameof(options));
@@ -72,7 +75,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
         try
         {
             using var noGrad = no_grad();
-            foreach (var bucket in PromptBuckets.Group(prompts.Count, i => prompts[i]))
+            foreach (var bucket in PromptBuckets.Group(prompts.Count, i => prompts[i], _policy.Padded))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 SampleBucket(bucket.Select(i => prompts[i]).ToList(), groupSize, options, own ?? _generator, out long[,] tokens, out double[,] logProbs);
@@ -106,16 +109,14 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
     {
         using var scope = NewDisposeScope();
         var module = _policy.Module;
-        var weight = module.LmHeadWeight;
-        var bias = module.LmHeadBias;
+        var weight = _policy.HeadWeight;
+        var bias = _policy.HeadBias;
         int rows = bucketPrompts.Count * groupSize;
-        var prefix = _policy.EncodePrefixRows(bucketPrompts, Enumerable.Range(0, rows).Select(r => r / groupSize).ToArray(), out long prefixLength);
-        var promptIds = _policy.PromptIdRows(bucketPrompts, Enumerable.Range(0, rows).Select(r => r / groupSize).ToArray());
-        long contextLength = prefixLength + promptIds.shape[1];
+        var prompt = _policy.BuildRows(bucketPrompts, Enumerable.Range(0, rows).Select(r => r / groupSize).ToArray());
         using var cache = _policy.Options.UseKeyValueCache && module.SupportsKeyValueCache ? new KeyValueCache() : null;
 
-        var hidden = module.Forward(prefix, promptIds, cache);
-        _policy.ValidateHidden(hidden, rows, contextLength, "the prompt pass");
+        var hidden = _policy.Run(prompt, null, null, cache, "the prompt pass");
+        var mask = prompt.Mask;
         var last = hidden.select(1, -1);
         var stop = tensor(options.StopTokenIds.ToArray(), dtype: ScalarType.Int64, device: weight.device);
         var finished = zeros(rows, dtype: ScalarType.Bool, device: weight.device);
@@ -139,10 +140,24 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
                 break;
             }
 
-            hidden = cache is not null
-                ? module.Forward(null, next.unsqueeze(1), cache)
-                : module.Forward(prefix, cat([promptIds, stack(generated, 1)], 1), null);
-            _policy.ValidateHidden(hidden, rows, cache is not null ? 1 : contextLength + generated.Count, $"decoding step {step + 1}");
+            if (cache is not null)
+            {
+                // One new position per row: a real position, so the mask grows by a 1 and its position is the count of real ones − 1.
+                mask = mask is null ? null : cat([mask, ones(rows, 1, dtype: ScalarType.Int64, device: mask.device)], 1);
+                hidden = module.Forward(new PolicyForwardInputs(next.unsqueeze(1), prompt.Prompts)
+                {
+                    PromptLength = 0,
+                    AttentionMask = mask,
+                    PositionIds = mask is null ? null : mask.sum(-1, keepdim: true) - 1,
+                    Cache = cache,
+                });
+                _policy.ValidateHidden(hidden, rows, 1, $"decoding step {step + 1}");
+            }
+            else
+            {
+                hidden = _policy.Run(prompt, stack(generated, 1), null, null, $"decoding step {step + 1}");
+            }
+
             last = hidden.select(1, -1);
         }
 
@@ -188,7 +203,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
             }
         }
 
-        var weight = _policy.Module.LmHeadWeight;
+        var weight = _policy.HeadWeight;
         var logProbType = weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         using var scope = NewDisposeScope();
         var batch = new RolloutBatch(

@@ -105,6 +105,6 @@ public sealed class TorchPolicyTests
     {
         var create = () => new TorchPolicy(new TinyCausalModule(7, 8, seed: 1), ToyTask.Tokenizer);
 
-        create.Should().Throw<ArgumentException>().WithMessage("The LM head has V = 7 rows but the tokenizer has 10 ids.*");
+        create.Should().Throw<ArgumentException>().WithMessage("The tokenizer's 10 ids must fit the LM head's V = 7 rows*");
     }
 }
