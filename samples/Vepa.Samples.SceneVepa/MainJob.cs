@@ -60,7 +60,23 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
                     string resultPath = Path.Combine(seedFolder, "result.json");
                     if (options.Resume && File.Exists(resultPath))
                     {
-                        seeds.Add(JsonSerializer.Deserialize<SeedResult>(File.ReadAllText(resultPath), ReportWriter.JsonOptions)!);
+                        var loaded = JsonSerializer.Deserialize<SeedResult>(File.ReadAllText(resultPath), ReportWriter.JsonOptions)!;
+                        string vepaFile = Path.Combine(seedFolder, "vepa.pt");
+                        if (loaded.VepaFaithfulnessAll is null && File.Exists(vepaFile))
+                        {
+                            // A result written before the all-held-out faithfulness existed: measure it from the saved models.
+                            using var savedVepa = ModelFiles.Load(size, vepaFile);
+                            SceneVlm? ownSaved = sharedCaption is null ? ModelFiles.Load(size, Path.Combine(seedFolder, "checkpoints", "caption.pt")) : null;
+                            using var ownSavedCaption = ownSaved;
+                            loaded = loaded with
+                            {
+                                CaptionFaithfulnessAll = await FaithfulnessAllAsync(sharedCaption ?? ownSavedCaption!, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+                                VepaFaithfulnessAll = await FaithfulnessAllAsync(savedVepa, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+                            };
+                            File.WriteAllText(resultPath, JsonSerializer.Serialize(loaded, ReportWriter.JsonOptions));
+                        }
+
+                        seeds.Add(loaded);
                         ctx.AddTask(Inv($"seed {seed}: loaded from {resultPath}"), maxValue: 1).Value = 1;
                         continue;
                     }
@@ -92,7 +108,7 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
         }
 
         var run = new RunResult(options, seeds, captionLoss, options.SftExamples, data.HeldOut.Count, data.Demanding.Count, clock.Elapsed.TotalSeconds, Machine(), trainingReaderName,
-            Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, Inv($"{loadAtStart} at the start, {LoadAverage()} at the end"));
+            Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, Inv($"{loadAtStart} at the start, {LoadAverage()} at the end"), AnswerBalance(data.Demanding));
         ReportWriter.Write(run, root);
         return run;
     }
@@ -214,6 +230,8 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
             VepaEvidence = vepaScores,
             CaptionFaithfulness = captionFaithfulness,
             VepaFaithfulness = vepaFaithfulness,
+            CaptionFaithfulnessAll = await FaithfulnessAllAsync(captionModel, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+            VepaFaithfulnessAll = await FaithfulnessAllAsync(vepaModel, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
             Examples = Examples(items, captionEvidence, vepaEvidence, Path.GetDirectoryName(seedFolder)!, seed),
         };
         evalTask.Increment(1);
@@ -254,6 +272,20 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
             VepaEvidenceCorrupted = vepaEvidenceCorrupted,
         };
     }
+
+    // Faithfulness of a model's greedy evidence on every held-out question, the prior-guessable ones included.
+    private static async Task<Dictionary<string, FaithfulnessScore>> FaithfulnessAllAsync(SceneVlm model, SceneData data, IRewardModel reader, CancellationToken cancellationToken)
+    {
+        using var images = Batches.Images(data.HeldOut.Select(i => i.Scene).ToList());
+        string[] evidence = Evaluation.Evidence(model, data.HeldOut, images);
+        var (_, s) = await Evaluation.ScoreEvidenceAsync("reader", reader, data.HeldOut, evidence, cancellationToken).ConfigureAwait(false);
+        return Evaluation.Faithfulness(data.HeldOut, evidence, s);
+    }
+
+    // Per yes/no question family of the visually demanding split: how many items, and how many of them have the gold answer "yes".
+    private static Dictionary<string, string> AnswerBalance(IReadOnlyList<VqaItem> items) =>
+        items.Where(i => i.Gold is "yes" or "no").GroupBy(i => i.Family).OrderBy(g => g.Key)
+            .ToDictionary(g => g.Key.ToString(), g => Inv($"{g.Count(i => i.Gold == "yes")} of {g.Count()} \"yes\""), StringComparer.Ordinal);
 
     private static string LoadAverage()
     {

@@ -87,14 +87,22 @@ internal static class ReportWriter
     ];
 
     /// <summary>Faithfulness, overall: caption model vs VEPA model with the paired difference and its 95 % t interval.</summary>
-    public static List<string[]> FaithfulnessTable(IReadOnlyList<SeedResult> seeds, string row = Evaluation.Overall) =>
-        FaithfulnessMeasures.Select(m => new[]
+    public static List<string[]> FaithfulnessTable(IReadOnlyList<SeedResult> seeds, bool all = false)
+    {
+        const string row = Evaluation.Overall;
+        Dictionary<string, FaithfulnessScore> Caption(SeedResult s) => all ? s.CaptionFaithfulnessAll! : s.CaptionFaithfulness;
+        Dictionary<string, FaithfulnessScore> Vepa(SeedResult s) => all ? s.VepaFaithfulnessAll! : s.VepaFaithfulness;
+        return FaithfulnessMeasures.Select(m => new[]
         {
             m.Name,
-            Stats.Format(seeds.Select(s => m.Pick(s.CaptionFaithfulness[row]))),
-            Stats.Format(seeds.Select(s => m.Pick(s.VepaFaithfulness[row]))),
-            Stats.FormatInterval(seeds.Select(s => m.Pick(s.VepaFaithfulness[row]) - m.Pick(s.CaptionFaithfulness[row]))),
+            Stats.Format(seeds.Select(s => m.Pick(Caption(s)[row]))),
+            Stats.Format(seeds.Select(s => m.Pick(Vepa(s)[row]))),
+            Stats.FormatInterval(seeds.Select(s => m.Pick(Vepa(s)[row]) - m.Pick(Caption(s)[row]))),
         }).ToList();
+    }
+
+    private static string AnswerBalance(IReadOnlyDictionary<string, string> balance) =>
+        string.Join("; ", balance.Select(b => $"{b.Key}: {b.Value}"));
 
     /// <summary>Faithfulness per question family: caption model → VEPA model (means over seeds).</summary>
     public static List<string[]> FaithfulnessByFamily(IReadOnlyList<SeedResult> seeds) => AccuracyRows.Select(row =>
@@ -280,6 +288,13 @@ internal static class ReportWriter
         md.AppendLine("Every fact the evidence states (parsed as the readers parse it) checked against the scene graph. Precision = true facts / stated facts; recall = the question-relevant facts (the asked attribute at the cell, the asked count, the queried object or its absence, both objects' cells, both counts) stated truly; hallucination = evidence with at least one false fact; echo = evidence asserting the queried object, attribute or cell with something the scene does not have there; absent-object echo = on existence questions whose object is absent, evidence asserting it. The reader's accuracy (training reader) is split by whether the evidence is faithful (facts, all true); \"correct answers not supported\" = right answers whose relevant facts the evidence does not all state truly: answers drawn from false or missing evidence.");
         md.AppendLine();
         AppendTable(md, ["measure", "caption model", "VEPA model", "Δ (VEPA − caption) [95% CI]"], FaithfulnessTable(seeds));
+        if (seeds.All(s => s.CaptionFaithfulnessAll is not null && s.VepaFaithfulnessAll is not null))
+        {
+            md.AppendLine(Inv($"The visually demanding split keeps only the questions the question-only prior gets wrong, so for a yes/no question type it keeps one answer: {AnswerBalance(run.DemandingBalance)}. The same measures on all {run.HeldOutItems} held-out questions (the prior-guessable ones included, so absent objects are asked about):"));
+            md.AppendLine();
+            AppendTable(md, ["measure", "caption model", "VEPA model", "Δ (VEPA − caption) [95% CI]"], FaithfulnessTable(seeds, all: true));
+        }
+
         md.AppendLine("Per family (means over seeds, caption model → VEPA model):");
         md.AppendLine();
         AppendTable(md, FaithfulnessByFamilyHeader, FaithfulnessByFamily(seeds));

@@ -35,6 +35,14 @@ internal sealed record SeedResult
     /// <summary>Gets the VEPA model's evidence checked against the scene graph, per family and overall.</summary>
     public required Dictionary<string, FaithfulnessScore> VepaFaithfulness { get; init; }
 
+    /// <summary>
+    /// Gets the caption model's evidence on every held-out question (the prior-guessable ones too), checked against the scene graph:
+    /// the visually demanding split keeps only the answer the prior gets wrong, so for yes/no types it holds one answer only.
+    /// </summary>
+    public Dictionary<string, FaithfulnessScore>? CaptionFaithfulnessAll { get; init; }
+
+    public Dictionary<string, FaithfulnessScore>? VepaFaithfulnessAll { get; init; }
+
     /// <summary>Gets overall retention per corruption kind ("GaussianNoise", "MaskedPatches") for the SFT model; null with --no-table3.</summary>
     public Dictionary<string, double[]>? SftRetention { get; init; }
 
@@ -73,4 +81,5 @@ internal sealed record RunResult(
     string Machine,
     string TrainingReader,
     double CpuSeconds,
-    string LoadAverage);
+    string LoadAverage,
+    IReadOnlyDictionary<string, string> DemandingBalance);
