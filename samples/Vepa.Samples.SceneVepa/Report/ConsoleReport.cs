@@ -16,7 +16,7 @@ internal static class ConsoleReport
         Print(console, "Table 2 analogue: blind-reader accuracy from the model's evidence", ["reader", "evidence from", "accuracy", "Δ vs caption [95% CI]", "cheat rate", "length"], ReportWriter.Table2(seeds));
         Print(console, "Evidence faithfulness to the scene graph (overall)", ["measure", "caption model", "VEPA model", "Δ [95% CI]"], ReportWriter.FaithfulnessTable(seeds));
         var table3 = ReportWriter.Table3(seeds);
-        foreach (var kind in Enum.GetValues<CorruptionKind>())
+        foreach (var kind in Enum.GetValues<CorruptionKind>().Where(_ => table3.Count > 0))
         {
             Print(console, $"Table 3 analogue: accuracy retention under {kind}", ReportWriter.Table3Header(kind), table3.Where(r => r[0] == kind.ToString()).ToList());
         }
