@@ -7,7 +7,7 @@ internal sealed record RunOptions
 {
     public string OutputFolder { get; init; } = "scene-vepa-report";
 
-    public const int DefaultSeeds = 5;
+    public const int DefaultSeeds = 4;
 
     public int Seeds { get; init; } = DefaultSeeds;
 
@@ -65,7 +65,7 @@ internal sealed record RunOptions
         usage: dotnet run -c Release --project samples/Vepa.Samples.SceneVepa -- [options]
 
           --out DIR               report folder (default scene-vepa-report); checkpoints go under DIR/checkpoints
-          --seeds N               seeds for VEPA, SFT and evaluation (default 5; intervals are 95 % t intervals over seeds)
+          --seeds N               seeds for VEPA, SFT and evaluation (default 4; intervals are 95 % t intervals over seeds)
           --quick                 smoke configuration: 1 seed, short stages (about a minute)
           --resume                continue from the checkpoints in DIR (stages already finished are loaded, not rerun)
           --caption-steps N       caption pretraining steps (default 2000)
