@@ -38,137 +38,65 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
 
         var seeds = new List<SeedResult>();
         double captionLoss = double.NaN;
+        string loadAtStart = LoadAverage();
         await console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .StartAsync(async ctx =>
             {
-                // (a) caption pretraining: one base model for every seed, as the paper starts every run from one pretrained VLM.
-                string captionPath = Path.Combine(root, "checkpoints", "caption.pt");
-                string captionInfo = Path.Combine(root, "checkpoints", "caption.json");
-                var captionTask = ctx.AddTask("caption pretraining", maxValue: options.CaptionSteps);
-                SceneVlm caption;
-                if (options.Resume && File.Exists(captionPath) && File.Exists(captionInfo))
+                // (a) caption pretraining: one base model for every seed, as the paper starts every run from one pretrained VLM
+                // (or, with --caption-per-seed, one per seed so that the spread also covers the base model).
+                SceneVlm? shared = null;
+                if (!options.CaptionPerSeed)
                 {
-                    caption = ModelFiles.Load(size, captionPath);
-                    captionLoss = JsonSerializer.Deserialize<double>(File.ReadAllText(captionInfo));
-                    captionTask.Description = Inv($"caption pretraining (loaded, loss {captionLoss:0.000})");
-                    captionTask.Value = options.CaptionSteps;
-                }
-                else
-                {
-                    torch.manual_seed(0);
-                    caption = new SceneVlm(size, new torch.Generator(0));
-                    captionLoss = Supervised.Train(caption, options.CaptionSteps, step => SceneData.CaptionBatch(step, CaptionBatch), 3e-3,
-                        (step, loss) =>
-                        {
-                            captionTask.Value = step;
-                            if (step % 50 == 0)
-                            {
-                                captionTask.Description = Inv($"caption pretraining (loss {loss:0.000})");
-                            }
-                        },
-                        cancellationToken);
-                    ModelFiles.Save(caption, captionPath);
-                    File.WriteAllText(captionInfo, JsonSerializer.Serialize(captionLoss, ReportWriter.JsonOptions));
+                    (shared, captionLoss) = Caption(ctx, size, root, 0, cancellationToken);
                 }
 
-                using var captionModel = caption;
+                using var sharedCaption = shared;
                 using var demandingImages = Batches.Images(data.Demanding.Select(i => i.Scene).ToList());
-                string[] captionEvidence = Evaluation.Evidence(captionModel, data.Demanding, demandingImages);
-                var captionScores = new List<EvidenceScore>();
-                foreach (var (name, reward) in readers)
-                {
-                    captionScores.Add(await Evaluation.ScoreEvidenceAsync(name, reward, data.Demanding, captionEvidence, cancellationToken).ConfigureAwait(false));
-                }
-
                 for (int seed = 1; seed <= options.Seeds; seed++)
                 {
                     string seedFolder = Path.Combine(root, Inv($"seed-{seed}"));
                     string resultPath = Path.Combine(seedFolder, "result.json");
                     if (options.Resume && File.Exists(resultPath))
                     {
-                        seeds.Add(JsonSerializer.Deserialize<SeedResult>(File.ReadAllText(resultPath), ReportWriter.JsonOptions)!);
+                        var loaded = JsonSerializer.Deserialize<SeedResult>(File.ReadAllText(resultPath), ReportWriter.JsonOptions)!;
+                        string vepaFile = Path.Combine(seedFolder, "vepa.pt");
+                        if (loaded.VepaFaithfulnessAll is null && File.Exists(vepaFile))
+                        {
+                            // A result written before the all-held-out faithfulness existed: measure it from the saved models.
+                            using var savedVepa = ModelFiles.Load(size, vepaFile);
+                            SceneVlm? ownSaved = sharedCaption is null ? ModelFiles.Load(size, Path.Combine(seedFolder, "checkpoints", "caption.pt")) : null;
+                            using var ownSavedCaption = ownSaved;
+                            loaded = loaded with
+                            {
+                                CaptionFaithfulnessAll = await FaithfulnessAllAsync(sharedCaption ?? ownSavedCaption!, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+                                VepaFaithfulnessAll = await FaithfulnessAllAsync(savedVepa, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+                            };
+                            File.WriteAllText(resultPath, JsonSerializer.Serialize(loaded, ReportWriter.JsonOptions));
+                        }
+
+                        seeds.Add(loaded);
                         ctx.AddTask(Inv($"seed {seed}: loaded from {resultPath}"), maxValue: 1).Value = 1;
                         continue;
                     }
 
                     var seedClock = Stopwatch.StartNew();
                     Directory.CreateDirectory(seedFolder);
-
-                    // (b) the VEPA stage, through the trainer.
-                    var vepaTask = ctx.AddTask(Inv($"seed {seed}: VEPA"), maxValue: options.VepaSteps);
-                    string vepaPath = Path.Combine(seedFolder, "vepa.pt");
-                    string curvePath = Path.Combine(seedFolder, "vepa-curve.json");
-                    SceneVlm vepa;
-                    List<VepaStepPoint> curve;
-                    if (options.Resume && File.Exists(vepaPath) && File.Exists(curvePath))
+                    double captionSeconds = 0;
+                    SceneVlm? own = null;
+                    if (sharedCaption is null)
                     {
-                        vepa = ModelFiles.Load(size, vepaPath);
-                        curve = JsonSerializer.Deserialize<List<VepaStepPoint>>(File.ReadAllText(curvePath), ReportWriter.JsonOptions)!;
-                        vepaTask.Value = options.VepaSteps;
-                    }
-                    else
-                    {
-                        (vepa, curve) = await VepaStage.RunAsync(captionModel, trainingReward, data, options, seed, seedFolder, options.Resume,
-                            record =>
-                            {
-                                vepaTask.Value = record.Step;
-                                vepaTask.Description = Inv($"seed {seed}: VEPA (reward {record.RewardMean:0.00}, length {record.CompletionLengthMean:0.0})");
-                            },
-                            cancellationToken).ConfigureAwait(false);
-                        ModelFiles.Save(vepa, vepaPath);
-                        File.WriteAllText(curvePath, JsonSerializer.Serialize(curve, ReportWriter.JsonOptions));
+                        var captionClock = Stopwatch.StartNew();
+                        (own, double loss) = Caption(ctx, size, seedFolder, seed, cancellationToken);
+                        captionLoss = double.IsNaN(captionLoss) ? loss / options.Seeds : captionLoss + (loss / options.Seeds);
+                        captionSeconds = captionClock.Elapsed.TotalSeconds;
                     }
 
-                    using var vepaModel = vepa;
-                    DrainFinalizers();
-
-                    // (c) SFT on the same limited QA set, same budget and seed, from the caption model and from the VEPA model.
-                    var sftSet = SceneData.SftSet(seed, options.SftExamples);
-                    using var sft = FineTune(ctx, captionModel, sftSet, seed, Path.Combine(seedFolder, "sft.pt"), Inv($"seed {seed}: SFT"), size, cancellationToken);
-                    using var vepaSft = FineTune(ctx, vepaModel, sftSet, seed, Path.Combine(seedFolder, "vepa-sft.pt"), Inv($"seed {seed}: VEPA+SFT"), size, cancellationToken);
-
-                    // (d) evaluation on the held-out visually demanding questions.
-                    var evalTask = ctx.AddTask(Inv($"seed {seed}: evaluation"), maxValue: 4);
-                    var sftAccuracy = Evaluation.Accuracy(sft, data.Demanding, demandingImages);
-                    var vepaSftAccuracy = Evaluation.Accuracy(vepaSft, data.Demanding, demandingImages);
-                    evalTask.Increment(1);
-                    string[] vepaEvidence = Evaluation.Evidence(vepaModel, data.Demanding, demandingImages);
-                    var vepaScores = new List<EvidenceScore>();
-                    foreach (var (name, reward) in readers)
-                    {
-                        vepaScores.Add(await Evaluation.ScoreEvidenceAsync(name, reward, data.Demanding, vepaEvidence, cancellationToken).ConfigureAwait(false));
-                    }
-
-                    evalTask.Increment(1);
-                    var sftRetention = new Dictionary<string, double[]>(StringComparer.Ordinal);
-                    var vepaSftRetention = new Dictionary<string, double[]>(StringComparer.Ordinal);
-                    foreach (var kind in Enum.GetValues<CorruptionKind>())
-                    {
-                        sftRetention[kind.ToString()] = Evaluation.Retention(sft, data.Demanding, demandingImages, kind, seed);
-                        vepaSftRetention[kind.ToString()] = Evaluation.Retention(vepaSft, data.Demanding, demandingImages, kind, seed);
-                    }
-
-                    evalTask.Increment(1);
-                    var examples = Examples(data.Demanding, captionEvidence, vepaEvidence, root, seed);
-                    evalTask.Increment(1);
-                    int tenth = Math.Max(1, curve.Count / 10);
-                    var result = new SeedResult
-                    {
-                        Seed = seed,
-                        Seconds = seedClock.Elapsed.TotalSeconds,
-                        VepaCurve = curve,
-                        RewardStart = curve.Take(tenth).Average(p => p.MeanReward),
-                        RewardEnd = curve.Skip(curve.Count - tenth).Average(p => p.MeanReward),
-                        SftAccuracy = sftAccuracy,
-                        VepaSftAccuracy = vepaSftAccuracy,
-                        CaptionEvidence = captionScores,
-                        VepaEvidence = vepaScores,
-                        SftRetention = sftRetention,
-                        VepaSftRetention = vepaSftRetention,
-                        Examples = examples,
-                    };
+                    using var ownCaption = own;
+                    var captionModel = sharedCaption ?? ownCaption!;
+                    var result = await SeedAsync(ctx, captionModel, size, data, readers, demandingImages, seed, seedFolder, cancellationToken).ConfigureAwait(false);
+                    result = result with { Seconds = seedClock.Elapsed.TotalSeconds, CaptionSeconds = captionSeconds };
                     File.WriteAllText(resultPath, JsonSerializer.Serialize(result, ReportWriter.JsonOptions));
                     seeds.Add(result);
                 }
@@ -179,9 +107,196 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
             console.MarkupLine("[yellow]No TrueType font found (looked under the usual font folders): the charts will have no text.[/]");
         }
 
-        var run = new RunResult(options, seeds, captionLoss, options.SftExamples, data.HeldOut.Count, data.Demanding.Count, clock.Elapsed.TotalSeconds, Machine(), trainingReaderName);
+        var run = new RunResult(options, seeds, captionLoss, options.SftExamples, data.HeldOut.Count, data.Demanding.Count, clock.Elapsed.TotalSeconds, Machine(), trainingReaderName,
+            Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, Inv($"{loadAtStart} at the start, {LoadAverage()} at the end"), AnswerBalance(data.Demanding));
         ReportWriter.Write(run, root);
         return run;
+    }
+
+    // Caption pretraining (stream 0: the shared model, in root/checkpoints; stream s: seed s's own, in its folder), or the model of
+    // --caption-from, or the finished stage of an interrupted run (--resume).
+    private (SceneVlm Model, double Loss) Caption(ProgressContext ctx, VlmSize size, string folder, int stream, CancellationToken cancellationToken)
+    {
+        string captionPath = Path.Combine(folder, "checkpoints", "caption.pt");
+        string captionInfo = Path.Combine(folder, "checkpoints", "caption.json");
+        string label = stream == 0 ? "caption pretraining" : Inv($"seed {stream}: caption pretraining");
+        var task = ctx.AddTask(label, maxValue: options.CaptionSteps);
+        if (options.CaptionFrom is { } from)
+        {
+            task.Description = Inv($"{label} (loaded from {from})");
+            task.Value = options.CaptionSteps;
+            string info = Path.ChangeExtension(from, ".json");
+            return (ModelFiles.Load(size, from), File.Exists(info) ? JsonSerializer.Deserialize<double>(File.ReadAllText(info)) : double.NaN);
+        }
+
+        if (options.Resume && File.Exists(captionPath) && File.Exists(captionInfo))
+        {
+            double loaded = JsonSerializer.Deserialize<double>(File.ReadAllText(captionInfo));
+            task.Description = Inv($"{label} (loaded, loss {loaded:0.000})");
+            task.Value = options.CaptionSteps;
+            return (ModelFiles.Load(size, captionPath), loaded);
+        }
+
+        torch.manual_seed(stream);
+        var caption = new SceneVlm(size, new torch.Generator((ulong)stream));
+        double loss = Supervised.Train(caption, options.CaptionSteps, step => SceneData.CaptionBatch(step, CaptionBatch, stream), 3e-3,
+            (step, l) =>
+            {
+                task.Value = step;
+                if (step % 50 == 0)
+                {
+                    task.Description = Inv($"{label} (loss {l:0.000})");
+                }
+            },
+            cancellationToken);
+        ModelFiles.Save(caption, captionPath);
+        File.WriteAllText(captionInfo, JsonSerializer.Serialize(loss, ReportWriter.JsonOptions));
+        DrainFinalizers();
+        return (caption, loss);
+    }
+
+    // One seed: the VEPA stage, SFT and VEPA+SFT, and every measurement.
+    private async Task<SeedResult> SeedAsync(
+        ProgressContext ctx, SceneVlm captionModel, VlmSize size, SceneData data, List<(string Name, IRewardModel Reward)> readers, torch.Tensor demandingImages,
+        int seed, string seedFolder, CancellationToken cancellationToken)
+    {
+        // (b) the VEPA stage, through the trainer.
+        var vepaTask = ctx.AddTask(Inv($"seed {seed}: VEPA"), maxValue: options.VepaSteps);
+        string vepaPath = Path.Combine(seedFolder, "vepa.pt");
+        string curvePath = Path.Combine(seedFolder, "vepa-curve.json");
+        SceneVlm vepa;
+        List<VepaStepPoint> curve;
+        if (options.Resume && File.Exists(vepaPath) && File.Exists(curvePath))
+        {
+            vepa = ModelFiles.Load(size, vepaPath);
+            curve = JsonSerializer.Deserialize<List<VepaStepPoint>>(File.ReadAllText(curvePath), ReportWriter.JsonOptions)!;
+            vepaTask.Value = options.VepaSteps;
+        }
+        else
+        {
+            (vepa, curve) = await VepaStage.RunAsync(captionModel, trainingReward, data, options, seed, seedFolder, options.Resume,
+                record =>
+                {
+                    vepaTask.Value = record.Step;
+                    vepaTask.Description = Inv($"seed {seed}: VEPA (reward {record.RewardMean:0.00}, length {record.CompletionLengthMean:0.0})");
+                },
+                cancellationToken).ConfigureAwait(false);
+            ModelFiles.Save(vepa, vepaPath);
+            File.WriteAllText(curvePath, JsonSerializer.Serialize(curve, ReportWriter.JsonOptions));
+        }
+
+        using var vepaModel = vepa;
+        DrainFinalizers();
+
+        // (c) SFT on the same limited QA set, same budget and seed, from the caption model and from the VEPA model.
+        var sftSet = SceneData.SftSet(seed, options.SftExamples);
+        using var sft = FineTune(ctx, captionModel, sftSet, seed, Path.Combine(seedFolder, "sft.pt"), Inv($"seed {seed}: SFT"), size, cancellationToken);
+        using var vepaSft = FineTune(ctx, vepaModel, sftSet, seed, Path.Combine(seedFolder, "vepa-sft.pt"), Inv($"seed {seed}: VEPA+SFT"), size, cancellationToken);
+
+        // (d) evaluation on the held-out visually demanding questions.
+        var evalTask = ctx.AddTask(Inv($"seed {seed}: evaluation"), maxValue: options.SkipTable3 ? 3 : 5);
+        var items = data.Demanding;
+        var sftAccuracy = Evaluation.Accuracy(sft, items, demandingImages);
+        var vepaSftAccuracy = Evaluation.Accuracy(vepaSft, items, demandingImages);
+        evalTask.Increment(1);
+        string[] captionEvidence = Evaluation.Evidence(captionModel, items, demandingImages);
+        string[] vepaEvidence = Evaluation.Evidence(vepaModel, items, demandingImages);
+        var captionScores = new List<EvidenceScore>();
+        var vepaScores = new List<EvidenceScore>();
+        double[]? captionS = null, vepaS = null;
+        foreach (var (name, reward) in readers)
+        {
+            var (captionScore, cs) = await Evaluation.ScoreEvidenceAsync(name, reward, items, captionEvidence, cancellationToken).ConfigureAwait(false);
+            var (vepaScore, vs) = await Evaluation.ScoreEvidenceAsync(name, reward, items, vepaEvidence, cancellationToken).ConfigureAwait(false);
+            captionScores.Add(captionScore);
+            vepaScores.Add(vepaScore);
+            captionS ??= cs; // the faithfulness split uses the reader VEPA trained against (the first)
+            vepaS ??= vs;
+        }
+
+        var captionFaithfulness = Evaluation.Faithfulness(items, captionEvidence, captionS!);
+        var vepaFaithfulness = Evaluation.Faithfulness(items, vepaEvidence, vepaS!);
+        evalTask.Increment(1);
+        var result = new SeedResult
+        {
+            Seed = seed,
+            Seconds = 0,
+            VepaCurve = curve,
+            RewardStart = curve.Take(Math.Max(1, curve.Count / 10)).Average(p => p.MeanReward),
+            RewardEnd = curve.Skip(curve.Count - Math.Max(1, curve.Count / 10)).Average(p => p.MeanReward),
+            SftAccuracy = sftAccuracy,
+            VepaSftAccuracy = vepaSftAccuracy,
+            CaptionEvidence = captionScores,
+            VepaEvidence = vepaScores,
+            CaptionFaithfulness = captionFaithfulness,
+            VepaFaithfulness = vepaFaithfulness,
+            CaptionFaithfulnessAll = await FaithfulnessAllAsync(captionModel, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+            VepaFaithfulnessAll = await FaithfulnessAllAsync(vepaModel, data, readers[0].Reward, cancellationToken).ConfigureAwait(false),
+            Examples = Examples(items, captionEvidence, vepaEvidence, Path.GetDirectoryName(seedFolder)!, seed),
+        };
+        evalTask.Increment(1);
+        if (options.SkipTable3)
+        {
+            return result;
+        }
+
+        // Table 3 and its investigation: accuracy per family under each corruption, the question-alone floor, and the evidence itself under corruption.
+        var sftCorrupted = new Dictionary<string, Dictionary<string, double[]>>(StringComparer.Ordinal);
+        var vepaSftCorrupted = new Dictionary<string, Dictionary<string, double[]>>(StringComparer.Ordinal);
+        var captionEvidenceCorrupted = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        var vepaEvidenceCorrupted = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        var trainingReader = readers.First(r => r.Name == "training reader").Reward;
+        foreach (var kind in Enum.GetValues<CorruptionKind>())
+        {
+            sftCorrupted[kind.ToString()] = Evaluation.CorruptedAccuracy(sft, items, demandingImages, kind, seed);
+            vepaSftCorrupted[kind.ToString()] = Evaluation.CorruptedAccuracy(vepaSft, items, demandingImages, kind, seed);
+        }
+
+        evalTask.Increment(1);
+        foreach (var kind in Enum.GetValues<CorruptionKind>())
+        {
+            captionEvidenceCorrupted[kind.ToString()] = await Evaluation.CorruptedEvidenceAsync(captionModel, trainingReader, items, demandingImages, kind, seed, cancellationToken).ConfigureAwait(false);
+            vepaEvidenceCorrupted[kind.ToString()] = await Evaluation.CorruptedEvidenceAsync(vepaModel, trainingReader, items, demandingImages, kind, seed, cancellationToken).ConfigureAwait(false);
+        }
+
+        evalTask.Increment(1);
+        return result with
+        {
+            SftCorrupted = sftCorrupted,
+            VepaSftCorrupted = vepaSftCorrupted,
+            SftRetention = sftCorrupted.ToDictionary(k => k.Key, k => Evaluation.Retention(k.Value[Evaluation.Overall]), StringComparer.Ordinal),
+            VepaSftRetention = vepaSftCorrupted.ToDictionary(k => k.Key, k => Evaluation.Retention(k.Value[Evaluation.Overall]), StringComparer.Ordinal),
+            SftBlind = Evaluation.BlindAccuracy(sft, items, demandingImages),
+            VepaSftBlind = Evaluation.BlindAccuracy(vepaSft, items, demandingImages),
+            CaptionEvidenceCorrupted = captionEvidenceCorrupted,
+            VepaEvidenceCorrupted = vepaEvidenceCorrupted,
+        };
+    }
+
+    // Faithfulness of a model's greedy evidence on every held-out question, the prior-guessable ones included.
+    private static async Task<Dictionary<string, FaithfulnessScore>> FaithfulnessAllAsync(SceneVlm model, SceneData data, IRewardModel reader, CancellationToken cancellationToken)
+    {
+        using var images = Batches.Images(data.HeldOut.Select(i => i.Scene).ToList());
+        string[] evidence = Evaluation.Evidence(model, data.HeldOut, images);
+        var (_, s) = await Evaluation.ScoreEvidenceAsync("reader", reader, data.HeldOut, evidence, cancellationToken).ConfigureAwait(false);
+        return Evaluation.Faithfulness(data.HeldOut, evidence, s);
+    }
+
+    // Per yes/no question family of the visually demanding split: how many items, and how many of them have the gold answer "yes".
+    private static Dictionary<string, string> AnswerBalance(IReadOnlyList<VqaItem> items) =>
+        items.Where(i => i.Gold is "yes" or "no").GroupBy(i => i.Family).OrderBy(g => g.Key)
+            .ToDictionary(g => g.Key.ToString(), g => Inv($"{g.Count(i => i.Gold == "yes")} of {g.Count()} \"yes\""), StringComparer.Ordinal);
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "n/a";
+        }
     }
 
     // Runs pending finalizers between stages (see SceneVlm.One): a stage leaves many TorchSharp objects to finalize, and a

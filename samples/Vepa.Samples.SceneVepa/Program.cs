@@ -73,12 +73,14 @@ if (options.ReaderEndpoint is not null)
         return 4;
     }
 
-    trainingReward = new SufficiencyRewardModel(llmReader).AsBuilder().UseResilience(o => o.ConcurrencyLimit.MaxConcurrency = 16).Build();
+    trainingReward = TrainingReward.Wrap(
+        new SufficiencyRewardModel(llmReader, TrainingReward.SufficiencyOptions(options.Reward)).AsBuilder().UseResilience(o => o.ConcurrencyLimit.MaxConcurrency = 16).Build(),
+        options.Reward);
     readerName = $"LLM reader ({options.ReaderModel})";
 }
 else
 {
-    trainingReward = new SufficiencyRewardModel(new SceneBlindReader(strict: false));
+    trainingReward = TrainingReward.Wrap(new SufficiencyRewardModel(new SceneBlindReader(strict: false), TrainingReward.SufficiencyOptions(options.Reward)), options.Reward);
     readerName = "training reader";
 }
 

@@ -1,3 +1,5 @@
+using Vepa.Samples.SceneVepa.Reading;
+
 namespace Vepa.Samples.SceneVepa;
 
 /// <summary>The command line of the main job, parsed and validated before anything trains.</summary>
@@ -5,7 +7,9 @@ internal sealed record RunOptions
 {
     public string OutputFolder { get; init; } = "scene-vepa-report";
 
-    public int Seeds { get; init; } = 3;
+    public const int DefaultSeeds = 4;
+
+    public int Seeds { get; init; } = DefaultSeeds;
 
     public bool Quick { get; init; }
 
@@ -35,6 +39,24 @@ internal sealed record RunOptions
 
     public int Layers { get; init; } = 2;
 
+    /// <summary>Gets the reward the VEPA stage trains with (<c>--reward</c>).</summary>
+    public RewardKind Reward { get; init; } = RewardKind.SufficiencyHonestyRepetition;
+
+    /// <summary>Gets the GRPO group size G (<c>--group-size</c>).</summary>
+    public int GroupSize { get; init; } = 4;
+
+    /// <summary>Gets the KL coefficient β against the pre-VEPA model (<c>--beta</c>; 0 turns the KL term off).</summary>
+    public double Beta { get; init; } = 0.01;
+
+    /// <summary>Gets a value indicating whether every seed pretrains its own caption model (<c>--caption-per-seed</c>).</summary>
+    public bool CaptionPerSeed { get; init; }
+
+    /// <summary>Gets a caption model file to start from instead of pretraining one (<c>--caption-from</c>).</summary>
+    public string? CaptionFrom { get; init; }
+
+    /// <summary>Gets a value indicating whether the Table 3 measurements are skipped (<c>--no-table3</c>, for ablations).</summary>
+    public bool SkipTable3 { get; init; }
+
     public bool ShowHelp { get; init; }
 
     public const string Usage = """
@@ -43,12 +65,20 @@ internal sealed record RunOptions
         usage: dotnet run -c Release --project samples/Vepa.Samples.SceneVepa -- [options]
 
           --out DIR               report folder (default scene-vepa-report); checkpoints go under DIR/checkpoints
-          --seeds N               seeds for VEPA, SFT and evaluation (default 3)
+          --seeds N               seeds for VEPA, SFT and evaluation (default 4; intervals are 95 % t intervals over seeds)
           --quick                 smoke configuration: 1 seed, short stages (about a minute)
           --resume                continue from the checkpoints in DIR (stages already finished are loaded, not rerun)
           --caption-steps N       caption pretraining steps (default 2000)
           --vepa-steps N          VEPA (GRPO) steps per seed (default 100)
-          --prompts-per-step N    VEPA prompts per step, each sampled G = 4 times (default 32)
+          --prompts-per-step N    VEPA prompts per step, each sampled G times (default 32)
+          --group-size N          GRPO group size G, completions per prompt (default 4)
+          --beta X                KL coefficient against the pre-VEPA model (default 0.01; 0 turns the KL term off)
+          --reward KIND           the VEPA reward: shg (R = s·h·γ, the paper's Eq. 11, default), s (sufficiency alone),
+                                  sh (s·h), signed (the paper's appendix: +1 correct, -1 cheating, -0.5 repetition), or
+                                  grounded (s·h·γ·g, g = 1 only when the scene graph makes every stated fact true)
+          --caption-per-seed      pretrain a caption model per seed (its own initialisation and caption stream) instead of one shared
+          --caption-from FILE     start from this caption model (a checkpoints/caption.pt of an earlier run) instead of pretraining
+          --no-table3             skip the Table 3 (corruption) measurements (for ablations)
           --sft-examples N        size of the limited QA set for SFT (default 400)
           --sft-steps N           SFT steps, the same for SFT and VEPA+SFT (default 150)
           --eval-items N          held-out questions before the visual-dependency filter (default 600)
@@ -137,6 +167,69 @@ internal sealed record RunOptions
                 case "--model-dim":
                     options = options with { ModelDim = Int(ref i, 8, 1024) ?? options.ModelDim };
                     break;
+                case "--group-size":
+                    options = options with { GroupSize = Int(ref i, 2, 64) ?? options.GroupSize };
+                    break;
+                case "--beta":
+                    string? betaText = Value(ref i);
+                    if (betaText is not null)
+                    {
+                        if (double.TryParse(betaText, NumberStyles.Float, CultureInfo.InvariantCulture, out double beta) && beta >= 0 && beta < 10)
+                        {
+                            options = options with { Beta = beta };
+                        }
+                        else
+                        {
+                            problems.Add($"--beta must be a number in [0, 10); got \"{betaText}\".");
+                        }
+                    }
+
+                    break;
+                case "--reward":
+                    string? kind = Value(ref i);
+                    if (kind is not null)
+                    {
+                        RewardKind? reward = kind switch
+                        {
+                            "shg" => RewardKind.SufficiencyHonestyRepetition,
+                            "s" => RewardKind.Sufficiency,
+                            "sh" => RewardKind.SufficiencyHonesty,
+                            "signed" => RewardKind.Signed,
+                            "grounded" => RewardKind.Grounded,
+                            _ => null,
+                        };
+                        if (reward is null)
+                        {
+                            problems.Add($"--reward must be one of shg, s, sh, signed, grounded; got \"{kind}\".");
+                        }
+                        else
+                        {
+                            options = options with { Reward = reward.Value };
+                        }
+                    }
+
+                    break;
+                case "--caption-per-seed":
+                    options = options with { CaptionPerSeed = true };
+                    break;
+                case "--caption-from":
+                    string? from = Value(ref i);
+                    if (from is not null)
+                    {
+                        if (File.Exists(from))
+                        {
+                            options = options with { CaptionFrom = from };
+                        }
+                        else
+                        {
+                            problems.Add($"--caption-from: the file \"{from}\" does not exist.");
+                        }
+                    }
+
+                    break;
+                case "--no-table3":
+                    options = options with { SkipTable3 = true };
+                    break;
                 case "--layers":
                     options = options with { Layers = Int(ref i, 1, 24) ?? options.Layers };
                     break;
@@ -154,6 +247,11 @@ internal sealed record RunOptions
         if ((options.ReaderEndpoint is null) != (options.ReaderModel is null))
         {
             problems.Add("--reader-endpoint and --reader-model go together: give both or neither.");
+        }
+
+        if (options.CaptionPerSeed && options.CaptionFrom is not null)
+        {
+            problems.Add("--caption-per-seed and --caption-from exclude each other: one pretrains a caption model per seed, the other loads one.");
         }
 
         if (problems.Count > 0)

@@ -24,12 +24,12 @@ public sealed class QuickRunTests : IDisposable
         output.Should().Contain("Table 1 analogue").And.Contain("Table 2 analogue").And.Contain("Table 3 analogue");
 
         string report = await File.ReadAllTextAsync(Path.Combine(_folder, "report.md"));
-        foreach (string heading in new[] { "## VEPA stage", "## Table 1 analogue", "## Table 2 analogue", "## Table 3 analogue", "## Scenes" })
+        foreach (string heading in new[] { "## VEPA stage", "## Table 1 analogue", "## Table 2 analogue", "## Evidence faithfulness", "## Table 3 analogue", "### Table 3 investigation", "## Scenes" })
         {
             report.Should().Contain(heading);
         }
 
-        foreach (string png in new[] { "vepa-reward.png", "table1-accuracy.png", "table2-evidence.png", "table3-noise.png", "table3-mask.png" })
+        foreach (string png in new[] { "vepa-reward.png", "table1-accuracy.png", "table2-evidence.png", "faithfulness.png", "faithfulness-by-family.png", "table3-noise.png", "table3-mask.png" })
         {
             var file = new FileInfo(Path.Combine(_folder, png));
             file.Exists.Should().BeTrue(png);
@@ -43,6 +43,19 @@ public sealed class QuickRunTests : IDisposable
         int steps = results.RootElement.GetProperty("Options").GetProperty("VepaSteps").GetInt32();
         stepLog.Count(l => l.Length > 0).Should().Be(steps);
         seed.GetProperty("VepaCurve").GetArrayLength().Should().Be(steps);
+
+        // Faithfulness is measured for both models' evidence, per family and overall, with shares in [0, 1].
+        foreach (string model in new[] { "CaptionFaithfulness", "VepaFaithfulness" })
+        {
+            var overall = seed.GetProperty(model).GetProperty("overall");
+            overall.GetProperty("Items").GetInt32().Should().BeGreaterThan(0);
+            foreach (string measure in new[] { "HallucinationRate", "EchoRate", "FaithfulShare" })
+            {
+                overall.GetProperty(measure).GetDouble().Should().BeInRange(0, 1, $"{model}.{measure}");
+            }
+        }
+
+        seed.GetProperty("VepaSftCorrupted").GetProperty("MaskedPatches").GetProperty("overall").GetArrayLength().Should().Be(5);
 
         // The VEPA stage raised the mean sufficiency reward: last tenth of the steps above the first tenth.
         double start = seed.GetProperty("RewardStart").GetDouble(), end = seed.GetProperty("RewardEnd").GetDouble();

@@ -29,10 +29,42 @@ internal sealed record SeedResult
 
     public required IReadOnlyList<EvidenceScore> VepaEvidence { get; init; }
 
-    /// <summary>Gets retention per corruption kind ("GaussianNoise", "MaskedPatches") for the SFT model.</summary>
-    public required Dictionary<string, double[]> SftRetention { get; init; }
+    /// <summary>Gets the caption model's evidence checked against the scene graph, per family and overall.</summary>
+    public required Dictionary<string, FaithfulnessScore> CaptionFaithfulness { get; init; }
 
-    public required Dictionary<string, double[]> VepaSftRetention { get; init; }
+    /// <summary>Gets the VEPA model's evidence checked against the scene graph, per family and overall.</summary>
+    public required Dictionary<string, FaithfulnessScore> VepaFaithfulness { get; init; }
+
+    /// <summary>
+    /// Gets the caption model's evidence on every held-out question (the prior-guessable ones too), checked against the scene graph:
+    /// the visually demanding split keeps only the answer the prior gets wrong, so for yes/no types it holds one answer only.
+    /// </summary>
+    public Dictionary<string, FaithfulnessScore>? CaptionFaithfulnessAll { get; init; }
+
+    public Dictionary<string, FaithfulnessScore>? VepaFaithfulnessAll { get; init; }
+
+    /// <summary>Gets overall retention per corruption kind ("GaussianNoise", "MaskedPatches") for the SFT model; null with --no-table3.</summary>
+    public Dictionary<string, double[]>? SftRetention { get; init; }
+
+    public Dictionary<string, double[]>? VepaSftRetention { get; init; }
+
+    /// <summary>Gets the SFT model's accuracy per corruption kind, family (and "overall") and level (0 = clean); null with --no-table3.</summary>
+    public Dictionary<string, Dictionary<string, double[]>>? SftCorrupted { get; init; }
+
+    public Dictionary<string, Dictionary<string, double[]>>? VepaSftCorrupted { get; init; }
+
+    /// <summary>Gets the SFT model's accuracy with every patch masked (the question alone), per family and overall; null with --no-table3.</summary>
+    public Dictionary<string, double>? SftBlind { get; init; }
+
+    public Dictionary<string, double>? VepaSftBlind { get; init; }
+
+    /// <summary>Gets the training reader's accuracy from the caption model's evidence per corruption kind and level; null with --no-table3.</summary>
+    public Dictionary<string, double[]>? CaptionEvidenceCorrupted { get; init; }
+
+    public Dictionary<string, double[]>? VepaEvidenceCorrupted { get; init; }
+
+    /// <summary>Gets the seconds this seed's own caption pretraining took (--caption-per-seed), else 0.</summary>
+    public double CaptionSeconds { get; init; }
 
     public required IReadOnlyList<SceneExample> Examples { get; init; }
 }
@@ -47,4 +79,7 @@ internal sealed record RunResult(
     int DemandingItems,
     double WallSeconds,
     string Machine,
-    string TrainingReader);
+    string TrainingReader,
+    double CpuSeconds,
+    string LoadAverage,
+    IReadOnlyDictionary<string, string> DemandingBalance);

@@ -43,10 +43,13 @@ internal sealed class SceneData
         return items.Where((_, i) => results[i].IsVisuallyDependent).ToList();
     }
 
-    /// <summary>Caption pretraining batch <paramref name="step"/>: fresh scenes, a random question as the instruction, a coarse caption as the target.</summary>
-    public static IReadOnlyList<SupervisedExample> CaptionBatch(int step, int size)
+    /// <summary>
+    /// Caption pretraining batch <paramref name="step"/>: fresh scenes, a random question as the instruction, a coarse caption as the
+    /// target. Stream 0 is the shared caption model's; stream s &gt; 0 is seed s's own (<c>--caption-per-seed</c>).
+    /// </summary>
+    public static IReadOnlyList<SupervisedExample> CaptionBatch(int step, int size, int stream = 0)
     {
-        var random = new Random(unchecked((step * 7919) + 17));
+        var random = new Random(unchecked((step * 7919) + 17 + (stream * 104_729)));
         return Enumerable.Range(0, size).Select(_ =>
         {
             var scene = Scene.Random(random);

@@ -1,6 +1,7 @@
 using TorchSharp;
 using Vepa.Grpo;
 using Vepa.Samples.SceneVepa.Model;
+using Vepa.Samples.SceneVepa.Reading;
 using Vepa.Samples.SceneVepa.Report;
 using Vepa.Samples.SceneVepa.World;
 using static TorchSharp.torch;
@@ -16,7 +17,8 @@ internal static class VepaStage
     /// </summary>
     public static GrpoTrainerOptions Options(RunOptions run, int seed, string checkpointDirectory, string stepLog) => new()
     {
-        GroupSize = 4,
+        GroupSize = run.GroupSize,
+        Loss = new PolicyLossOptions { Beta = run.Beta, KlEstimator = KlEstimator.K3 },
         Sampling = new SamplingOptions
         {
             Temperature = 0.9,
@@ -97,7 +99,11 @@ internal static class VepaStage
     public static List<PolicyPrompt> Prompts(IReadOnlyList<VqaItem> items) => items.Select(item =>
     {
         var image = torch.tensor(item.Scene.Render(), [Scene.Channels, Scene.ImageSize, Scene.ImageSize]).DetachFromDisposeScope();
-        return new PolicyPrompt(item.Question, item.Gold, Vocabulary.Prompt(item.Question, Vocabulary.EvidenceTask), image, item.Choices);
+        return new PolicyPrompt(item.Question, item.Gold, Vocabulary.Prompt(item.Question, Vocabulary.EvidenceTask), image, item.Choices)
+        {
+            // The scene graph, for a reward that checks the evidence against it (the grounded reward); readers never see it.
+            Metadata = new Dictionary<string, object?>(StringComparer.Ordinal) { [GroundedRewardModel.SceneKey] = item },
+        };
     }).ToList();
 
     private static IEnumerable<VepaStepPoint> ReadCurve(string stepLog)
