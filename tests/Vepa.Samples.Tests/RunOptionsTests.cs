@@ -9,7 +9,7 @@ public sealed class RunOptionsTests
     public void Defaults_are_the_main_run()
     {
         var options = RunOptions.Parse([]);
-        options.Seeds.Should().Be(4);
+        options.Seeds.Should().Be(3);
         options.Reward.Should().Be(RewardKind.SufficiencyHonestyRepetition);
         options.GroupSize.Should().Be(4);
         options.Beta.Should().Be(0.01);
