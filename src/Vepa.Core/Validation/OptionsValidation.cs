@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Linq.Expressions;
 using System.Reflection;
 
 namespace Vepa;
@@ -53,7 +54,7 @@ public static class OptionsValidation
         var values = new object?[properties.Length];
         for (int i = 0; i < properties.Length; i++)
         {
-            values[i] = properties[i].GetValue(options);
+            values[i] = shape.Getters[i](options);
         }
 
         ValidationContext? context = null;
@@ -106,7 +107,15 @@ public static class OptionsValidation
     {
         PropertyInfo[] properties = Properties(type);
         ValidationAttribute[][] attributes = properties.Select(p => p.GetCustomAttributes<ValidationAttribute>(inherit: true).ToArray()).ToArray();
-        return new Shape(properties, attributes, IsOptions(type));
+        return new Shape(properties, properties.Select(Getter).ToArray(), attributes, IsOptions(type));
+    }
+
+    // A compiled getter: options are validated on every kernel call, where PropertyInfo.GetValue's cost would show.
+    private static Func<object, object?> Getter(PropertyInfo property)
+    {
+        ParameterExpression instance = Expression.Parameter(typeof(object), "options");
+        Expression read = Expression.Property(Expression.Convert(instance, property.DeclaringType!), property);
+        return Expression.Lambda<Func<object, object?>>(Expression.Convert(read, typeof(object)), instance).Compile();
     }
 
     private static PropertyInfo[] Properties(Type type) =>
@@ -128,5 +137,5 @@ public static class OptionsValidation
         _ => value.ToString() ?? string.Empty,
     };
 
-    private sealed record Shape(PropertyInfo[] Properties, ValidationAttribute[][] Attributes, bool IsOptions);
+    private sealed record Shape(PropertyInfo[] Properties, Func<object, object?>[] Getters, ValidationAttribute[][] Attributes, bool IsOptions);
 }
