@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 
 namespace Vepa;
 
@@ -11,35 +10,36 @@ namespace Vepa;
 /// <para>Call <see cref="Validate"/> (samplers do) to get one <see cref="ArgumentException"/> listing every problem. Instances are
 /// not thread-safe to mutate; one instance may be shared by concurrent calls that do not change it.</para>
 /// </remarks>
-public sealed class SamplingOptions
+public sealed class SamplingOptions : IValidatableObject
 {
     /// <summary>Gets or sets the sampling temperature τ; logits are divided by it. 0 means greedy decoding (argmax).</summary>
     /// <value>The default is 1. Must be finite and ≥ 0.</value>
-    [Range(0.0, double.MaxValue)]
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be finite and >= 0 (0 = greedy)")]
     public double Temperature { get; set; } = 1.0;
 
     /// <summary>Gets or sets the nucleus threshold: only the smallest set of most likely tokens whose probability sums to at least p is kept. 1 disables it.</summary>
     /// <value>The default is 1. Must be in (0, 1].</value>
-    [Range(double.Epsilon, 1.0)]
+    [Range(0.0, 1.0, MinimumIsExclusive = true, ErrorMessage = "{0} must be in (0, 1]")]
     public double TopP { get; set; } = 1.0;
 
     /// <summary>Gets or sets k: only the k most likely tokens are kept. <see langword="null"/> (or 0) disables it.</summary>
     /// <value>The default is <see langword="null"/>. When set, must be ≥ 0.</value>
-    [Range(0, int.MaxValue)]
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0 (0 or null disables it)")]
     public int? TopK { get; set; }
 
     /// <summary>Gets or sets the maximum number of completion tokens; a completion that reaches it without a stop token is truncated.</summary>
     /// <value>The default is 128. Must be ≥ 1.</value>
-    [Range(1, int.MaxValue)]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int MaxNewTokens { get; set; } = 128;
 
     /// <summary>Gets or sets the token ids that end a completion (EOS and any other stop tokens). Empty: completions always run to <see cref="MaxNewTokens"/>.</summary>
     /// <value>The default is empty.</value>
+    [Required(ErrorMessage = "{0} must not be null (use an empty list for none)")]
     public IList<long> StopTokenIds { get; set; } = [];
 
     /// <summary>Gets or sets the id written after a completion's end (its mask is 0 there).</summary>
     /// <value>The default is 0. Must be ≥ 0.</value>
-    [Range(0, long.MaxValue)]
+    [Range(typeof(long), "0", "9223372036854775807", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true, ErrorMessage = "{0} must be >= 0")]
     public long PadTokenId { get; set; }
 
     /// <summary>Gets or sets the seed of this call's random generator; <see langword="null"/> uses the sampler's own generator.</summary>
@@ -48,46 +48,16 @@ public sealed class SamplingOptions
 
     /// <summary>Checks every setting.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
-    public void Validate()
+    public void Validate() => OptionsValidation.ThrowIfInvalid(this);
+
+    /// <summary>The rule no attribute states: every stop token id is a token id (>= 0).</summary>
+    /// <param name="validationContext">The validation context (unused).</param>
+    /// <returns>The problems found.</returns>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        var problems = new List<string>();
-        if (!(Temperature >= 0) || double.IsPositiveInfinity(Temperature))
+        if (StopTokenIds is not null && StopTokenIds.Any(id => id < 0))
         {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"Temperature must be finite and >= 0 (0 = greedy); got {Temperature}."));
-        }
-
-        if (!(TopP > 0 && TopP <= 1))
-        {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"TopP must be in (0, 1]; got {TopP}."));
-        }
-
-        if (TopK is int k && k < 0)
-        {
-            problems.Add($"TopK must be >= 0 (0 or null disables it); got {k}.");
-        }
-
-        if (MaxNewTokens < 1)
-        {
-            problems.Add($"MaxNewTokens must be >= 1; got {MaxNewTokens}.");
-        }
-
-        if (StopTokenIds is null)
-        {
-            problems.Add("StopTokenIds must not be null (use an empty list for none).");
-        }
-        else if (StopTokenIds.Any(id => id < 0))
-        {
-            problems.Add($"StopTokenIds must be >= 0; got [{string.Join(", ", StopTokenIds)}].");
-        }
-
-        if (PadTokenId < 0)
-        {
-            problems.Add($"PadTokenId must be >= 0; got {PadTokenId}.");
-        }
-
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("Invalid SamplingOptions: " + string.Join(" ", problems), "options");
+            yield return new ValidationResult($"StopTokenIds must be >= 0; got [{string.Join(", ", StopTokenIds)}].", [nameof(StopTokenIds)]);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 
 namespace Vepa.Grpo;
 
@@ -10,7 +9,7 @@ namespace Vepa.Grpo;
 /// <para><see cref="GroupAdvantages"/> calls <see cref="Validate"/>, which reports every problem in one <see cref="ArgumentException"/>.
 /// Instances are not thread-safe to mutate; one instance may be shared by concurrent calls that do not change it.</para>
 /// </remarks>
-public sealed class AdvantageOptions
+public sealed class AdvantageOptions : IValidatableObject
 {
     /// <summary>Gets or sets how rewards are normalised within their group.</summary>
     /// <value>The default is <see cref="AdvantageNormalization.GroupStd"/>.</value>
@@ -18,7 +17,7 @@ public sealed class AdvantageOptions
 
     /// <summary>Gets or sets ε, added to the standard deviation before dividing (not used by the mean-centred and leave-one-out modes).</summary>
     /// <value>The default is 1e-4 (TRL). verl uses 1e-6, OpenRLHF 1e-9. Must be finite and ≥ 0.</value>
-    [Range(0.0, double.MaxValue)]
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be finite and >= 0")]
     public double Epsilon { get; set; } = AdvantageConstants.DefaultEpsilon;
 
     /// <summary>Gets or sets G, the number of rollouts per prompt, for flat rewards [P·G] laid out group after group.</summary>
@@ -26,7 +25,7 @@ public sealed class AdvantageOptions
     /// The default is <see langword="null"/>: required for flat rewards; for rewards shaped [P, G] it may be left unset, and when set it
     /// must equal G. Must be ≥ 2.
     /// </value>
-    [Range(AdvantageConstants.MinGroupSize, int.MaxValue)]
+    [Range(AdvantageConstants.MinGroupSize, int.MaxValue, ErrorMessage = "{0} must be >= 2")]
     public int? GroupSize { get; set; }
 
     /// <summary>Gets or sets how several weighted reward components are combined.</summary>
@@ -43,37 +42,16 @@ public sealed class AdvantageOptions
 
     /// <summary>Checks every setting.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
-    public void Validate()
+    public void Validate() => OptionsValidation.ThrowIfInvalid(this);
+
+    /// <summary>The rule no attribute states: the internal kernel choice holds a defined value.</summary>
+    /// <param name="validationContext">The validation context (unused).</param>
+    /// <returns>The problems found.</returns>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        var problems = new List<string>();
-        if (!(Epsilon >= 0) || double.IsPositiveInfinity(Epsilon))
-        {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"Epsilon must be finite and >= 0; got {Epsilon}."));
-        }
-
-        if (GroupSize is int g && g < AdvantageConstants.MinGroupSize)
-        {
-            problems.Add($"GroupSize must be >= {AdvantageConstants.MinGroupSize}; got {g}.");
-        }
-
-        if (!Enum.IsDefined(Normalization))
-        {
-            problems.Add($"Normalization has an undefined value ({(int)Normalization}).");
-        }
-
-        if (!Enum.IsDefined(Combination))
-        {
-            problems.Add($"Combination has an undefined value ({(int)Combination}).");
-        }
-
         if (!Enum.IsDefined(Kernel))
         {
-            problems.Add($"Kernel has an undefined value ({(int)Kernel}).");
-        }
-
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("Invalid AdvantageOptions: " + string.Join(" ", problems), "options");
+            yield return new ValidationResult($"Kernel has an undefined value ({(int)Kernel}).", [nameof(Kernel)]);
         }
     }
 }

@@ -8,7 +8,7 @@ internal sealed class GrpoTrainerOptionsValidator : IValidateOptions<GrpoTrainer
     public ValidateOptionsResult Validate(string? name, GrpoTrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var problems = options.Problems();
+        IReadOnlyList<string> problems = OptionsValidation.Problems(options);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -8,7 +8,7 @@ namespace Vepa.Grpo;
 /// Every named variant of TRL and verl is a combination of these settings; see docs/kernels.md.
 /// Call <see cref="Validate"/> (the loss does) to get one <see cref="ArgumentException"/> that lists every problem.
 /// </remarks>
-public sealed class PolicyLossOptions
+public sealed class PolicyLossOptions : IValidatableObject
 {
     /// <summary>Gets or sets the per-token objective.</summary>
     /// <value>The default is <see cref="PolicyObjective.Clip"/>.</value>
@@ -20,12 +20,12 @@ public sealed class PolicyLossOptions
 
     /// <summary>Gets or sets the lower clip range: ratios below 1 − ε_low are clipped.</summary>
     /// <value>The default is 0.2. Must be in [0, 1).</value>
-    [Range(0.0, 1.0)]
+    [Range(0.0, 1.0, MaximumIsExclusive = true, ErrorMessage = "{0} must be in [0, 1)")]
     public double EpsilonLow { get; set; } = 0.2;
 
     /// <summary>Gets or sets the upper clip range: ratios above 1 + ε_high are clipped (for CISPO: the absolute cap on ρ).</summary>
     /// <value>The default is 0.2. Must be ≥ 0; ε_high &gt; ε_low is DAPO's "clip-higher".</value>
-    [Range(0.0, double.MaxValue)]
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be finite and >= 0")]
     public double EpsilonHigh { get; set; } = 0.2;
 
     /// <summary>Gets or sets TRL's δ: the unclipped branch uses min(ρ, δ). <see langword="null"/> disables it.</summary>
@@ -34,15 +34,17 @@ public sealed class PolicyLossOptions
 
     /// <summary>Gets or sets verl's dual-clip constant c: for A &lt; 0 the loss is min(l, −A·c). <see langword="null"/> disables it.</summary>
     /// <value>The default is <see langword="null"/>. verl uses 3. When set, must be &gt; 1; Clip objective only.</value>
+    [Range(1.0, double.PositiveInfinity, MinimumIsExclusive = true, ErrorMessage = "{0} must be > 1")]
     public double? DualClip { get; set; }
 
     /// <summary>Gets or sets a clamp on the per-token log π − log π_old before exponentiation (and, at sequence level, before averaging); verl and OpenRLHF use 20. <see langword="null"/> disables it (TRL).</summary>
     /// <value>The default is <see langword="null"/>. When set, must be &gt; 0.</value>
+    [Range(0.0, double.PositiveInfinity, MinimumIsExclusive = true, ErrorMessage = "{0} must be > 0")]
     public double? LogRatioClamp { get; set; }
 
     /// <summary>Gets or sets β, the weight of the KL penalty. With β = 0 no reference log-probs are needed.</summary>
     /// <value>The default is 0. VEPA uses 0.01 with <see cref="KlEstimator.K3"/>.</value>
-    [Range(0.0, double.MaxValue)]
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be finite and >= 0")]
     public double Beta { get; set; }
 
     /// <summary>Gets or sets the KL estimator.</summary>
@@ -51,10 +53,12 @@ public sealed class PolicyLossOptions
 
     /// <summary>Gets or sets verl's clamp on log π_ref − log π before the KL estimator (verl: 20; applied to every estimator here). <see langword="null"/> disables it.</summary>
     /// <value>The default is <see langword="null"/>.</value>
+    [Range(0.0, double.PositiveInfinity, MinimumIsExclusive = true, ErrorMessage = "{0} must be > 0")]
     public double? KlLogRatioClamp { get; set; }
 
     /// <summary>Gets or sets verl's clamp on the KL value, to [−v, v] (verl: 10). <see langword="null"/> disables it.</summary>
     /// <value>The default is <see langword="null"/>.</value>
+    [Range(0.0, double.PositiveInfinity, MinimumIsExclusive = true, ErrorMessage = "{0} must be > 0")]
     public double? KlValueClamp { get; set; }
 
     /// <summary>Gets or sets how per-token losses are reduced.</summary>
@@ -63,6 +67,7 @@ public sealed class PolicyLossOptions
 
     /// <summary>Gets or sets L_max for <see cref="LossAggregation.ConstantNormalizer"/>; <see langword="null"/> uses the tensor's T. (1 gives verl's "seq-mean-token-sum".)</summary>
     /// <value>The default is <see langword="null"/>.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? MaxCompletionLength { get; set; }
 
     /// <summary>Gets or sets how sampler-correction weights are applied.</summary>
@@ -87,79 +92,36 @@ public sealed class PolicyLossOptions
 
     /// <summary>Checks every setting and the rules that span settings.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
-    public void Validate()
+    public void Validate() => OptionsValidation.ThrowIfInvalid(this);
+
+    /// <summary>The rules that span settings (the ranges are the properties' attributes).</summary>
+    /// <param name="validationContext">The validation context (unused).</param>
+    /// <returns>The problems found.</returns>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        var problems = new List<string>();
-        if (!(EpsilonLow >= 0 && EpsilonLow < 1))
-        {
-            problems.Add(Invariant($"EpsilonLow must be in [0, 1); got {EpsilonLow}."));
-        }
-
-        if (!(EpsilonHigh >= 0) || double.IsPositiveInfinity(EpsilonHigh))
-        {
-            problems.Add(Invariant($"EpsilonHigh must be finite and >= 0; got {EpsilonHigh}."));
-        }
-
         if (Objective == PolicyObjective.Cispo && !(EpsilonHigh > 0))
         {
-            problems.Add(Invariant($"EpsilonHigh is CISPO's absolute cap on the ratio and must be > 0; got {EpsilonHigh}."));
+            yield return new ValidationResult(Invariant($"EpsilonHigh is CISPO's absolute cap on the ratio and must be > 0; got {EpsilonHigh}."), [nameof(EpsilonHigh)]);
         }
 
         if (Objective == PolicyObjective.Cispo && (Delta is not null || DualClip is not null))
         {
-            problems.Add(Invariant($"Delta and DualClip apply to the Clip objective only; got Objective = Cispo with Delta = {Delta?.ToString(CultureInfo.InvariantCulture) ?? "null"}, DualClip = {DualClip?.ToString(CultureInfo.InvariantCulture) ?? "null"}."));
+            yield return new ValidationResult(
+                Invariant($"Delta and DualClip apply to the Clip objective only; got Objective = Cispo with Delta = {Delta?.ToString(CultureInfo.InvariantCulture) ?? "null"}, DualClip = {DualClip?.ToString(CultureInfo.InvariantCulture) ?? "null"}."),
+                [nameof(Delta), nameof(DualClip)]);
         }
 
         if (Delta is double delta && !(delta > 1 + EpsilonHigh))
         {
-            problems.Add(Invariant($"Delta must be > 1 + EpsilonHigh ({1 + EpsilonHigh}); got {delta}."));
-        }
-
-        if (DualClip is double c && !(c > 1))
-        {
-            problems.Add(Invariant($"DualClip must be > 1; got {c}."));
-        }
-
-        if (LogRatioClamp is double lrc && !(lrc > 0))
-        {
-            problems.Add(Invariant($"LogRatioClamp must be > 0; got {lrc}."));
-        }
-
-        if (!(Beta >= 0) || double.IsPositiveInfinity(Beta))
-        {
-            problems.Add(Invariant($"Beta must be finite and >= 0; got {Beta}."));
-        }
-
-        if (KlLogRatioClamp is double klc && !(klc > 0))
-        {
-            problems.Add(Invariant($"KlLogRatioClamp must be > 0; got {klc}."));
-        }
-
-        if (KlValueClamp is double kvc && !(kvc > 0))
-        {
-            problems.Add(Invariant($"KlValueClamp must be > 0; got {kvc}."));
-        }
-
-        if (MaxCompletionLength is int lmax && lmax < 1)
-        {
-            problems.Add(Invariant($"MaxCompletionLength must be >= 1; got {lmax}."));
+            yield return new ValidationResult(Invariant($"Delta must be > 1 + EpsilonHigh ({1 + EpsilonHigh}); got {delta}."), [nameof(Delta)]);
         }
 
         if (SamplerCorrection != SamplerCorrectionMode.None
             && !(SamplerCorrectionMin >= 0 && SamplerCorrectionMax > SamplerCorrectionMin && !double.IsPositiveInfinity(SamplerCorrectionMax)))
         {
-            problems.Add(Invariant($"Sampler-correction bounds must satisfy 0 <= SamplerCorrectionMin < SamplerCorrectionMax < infinity; got [{SamplerCorrectionMin}, {SamplerCorrectionMax}]."));
-        }
-
-        if (!Enum.IsDefined(Objective) || !Enum.IsDefined(RatioLevel) || !Enum.IsDefined(Aggregation) || !Enum.IsDefined(KlEstimator)
-            || !Enum.IsDefined(SamplerCorrection) || !Enum.IsDefined(Kernel))
-        {
-            problems.Add("An enum setting has an undefined value.");
-        }
-
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("Invalid PolicyLossOptions: " + string.Join(" ", problems), "options");
+            yield return new ValidationResult(
+                Invariant($"SamplerCorrectionMin and SamplerCorrectionMax must satisfy 0 <= SamplerCorrectionMin < SamplerCorrectionMax < infinity; got [{SamplerCorrectionMin}, {SamplerCorrectionMax}]."),
+                [nameof(SamplerCorrectionMin), nameof(SamplerCorrectionMax)]);
         }
     }
 

@@ -15,31 +15,31 @@ namespace Vepa.Grpo;
 /// <see cref="ArgumentException"/> listing every problem; the trainer calls it, and the DI registration runs it at start-up.
 /// Bind it from configuration (an <c>appsettings.json</c> section). Not thread-safe to mutate; the trainer keeps its own copy.</para>
 /// </remarks>
-public sealed class GrpoTrainerOptions
+public sealed class GrpoTrainerOptions : IValidatableObject
 {
     /// <summary>Gets or sets G, the completions sampled per prompt.</summary>
     /// <value>The default is 4 (VEPA). Must be in [2, 4096].</value>
-    [Range(2, 4096, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(2, 4096, ErrorMessage = "{0} must be in [2, 4096]")]
     public int GroupSize { get; set; } = 4;
 
     /// <summary>Gets or sets how completions are sampled; its temperature is also the temperature of the log-probs.</summary>
     /// <value>The default is temperature 0.9 (VEPA), top-p 1, no top-k, 128 new tokens, no stop tokens. Its <see cref="SamplingOptions.Seed"/> is ignored: the trainer derives one per step from <see cref="Seed"/>.</value>
-    [Required]
+    [Required(ErrorMessage = "{0} must not be null")]
     public SamplingOptions Sampling { get; set; } = new() { Temperature = 0.9 };
 
     /// <summary>Gets or sets how rewards become advantages.</summary>
     /// <value>The default is the group std normalisation with ε = 1e-4 (GRPO, TRL). Its <see cref="AdvantageOptions.GroupSize"/>, when set, must equal <see cref="GroupSize"/>.</value>
-    [Required]
+    [Required(ErrorMessage = "{0} must not be null")]
     public AdvantageOptions Advantages { get; set; } = new();
 
     /// <summary>Gets or sets the policy loss.</summary>
     /// <value>The default is VEPA's: clip ε = 0.2, β = 0.01 with k3, sequence-mean of token-mean.</value>
-    [Required]
+    [Required(ErrorMessage = "{0} must not be null")]
     public PolicyLossOptions Loss { get; set; } = new() { Beta = 0.01, KlEstimator = KlEstimator.K3 };
 
     /// <summary>Gets or sets the peak learning rate of AdamW.</summary>
     /// <value>The default is 1e-6 (VEPA). Must be finite and &gt; 0.</value>
-    [Range(double.Epsilon, double.MaxValue, ErrorMessage = "{0} must be > 0.")]
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be finite and > 0")]
     public double LearningRate { get; set; } = 1e-6;
 
     /// <summary>Gets or sets the schedule after the warm-up.</summary>
@@ -53,7 +53,7 @@ public sealed class GrpoTrainerOptions
 
     /// <summary>Gets or sets the schedule's horizon in optimizer updates when <see cref="SchedulePer"/> is <see cref="LearningRateScheduleUnit.OptimizerUpdate"/> (TRL's <c>max_steps</c>).</summary>
     /// <value>The default is <see langword="null"/>; required (≥ 1) with <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>, ignored otherwise.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? MaxScheduleUpdates { get; set; }
 
     /// <summary>Gets or sets the host's own schedule: the learning rate at a 1-based schedule position (a step or an update, see <see cref="SchedulePer"/>); it replaces <see cref="Schedule"/>, the warm-up and <see cref="LearningRate"/>'s role as the peak.</summary>
@@ -70,62 +70,62 @@ public sealed class GrpoTrainerOptions
 
     /// <summary>Gets or sets the fraction of the schedule's horizon spent in the linear warm-up (rounded up to whole positions); ignored when <see cref="WarmupSteps"/> is set.</summary>
     /// <value>The default is 0.05 (VEPA). Must be in [0, 1].</value>
-    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [0, 1]")]
     public double WarmupRatio { get; set; } = 0.05;
 
     /// <summary>Gets or sets the warm-up length in schedule positions (steps, or optimizer updates with <see cref="LearningRateScheduleUnit.OptimizerUpdate"/>); <see langword="null"/> uses <see cref="WarmupRatio"/>.</summary>
     /// <value>The default is <see langword="null"/>. When set, must be in [0, horizon] (<see cref="MaxSteps"/> or <see cref="MaxScheduleUpdates"/>).</value>
-    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
     public int? WarmupSteps { get; set; }
 
     /// <summary>Gets or sets the learning rate the linear and cosine schedules end at, as a fraction of the peak.</summary>
     /// <value>The default is 0. Must be in [0, 1].</value>
-    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [0, 1]")]
     public double MinLearningRateRatio { get; set; }
 
     /// <summary>Gets or sets the number of training steps: the schedule's horizon and where <see cref="GrpoTrainer.TrainAsync(IEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/> stops.</summary>
     /// <value>The default is 220 (the paper's run). Must be ≥ 1.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int MaxSteps { get; set; } = 220;
 
     /// <summary>Gets or sets AdamW's β₁.</summary>
     /// <value>The default is 0.9. Must be in [0, 1).</value>
-    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(0.0, 1.0, MaximumIsExclusive = true, ErrorMessage = "{0} must be in [0, 1)")]
     public double AdamBeta1 { get; set; } = 0.9;
 
     /// <summary>Gets or sets AdamW's β₂.</summary>
     /// <value>The default is 0.999. Must be in [0, 1).</value>
-    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(0.0, 1.0, MaximumIsExclusive = true, ErrorMessage = "{0} must be in [0, 1)")]
     public double AdamBeta2 { get; set; } = 0.999;
 
     /// <summary>Gets or sets AdamW's ε.</summary>
     /// <value>The default is 1e-8. Must be finite and &gt; 0.</value>
-    [Range(double.Epsilon, double.MaxValue, ErrorMessage = "{0} must be > 0.")]
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be finite and > 0")]
     public double AdamEpsilon { get; set; } = 1e-8;
 
     /// <summary>Gets or sets AdamW's decoupled weight decay.</summary>
     /// <value>The default is 0 (TRL). Must be finite and ≥ 0.</value>
-    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be >= 0.")]
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be finite and >= 0")]
     public double WeightDecay { get; set; }
 
     /// <summary>Gets or sets the total gradient norm the gradients are clipped to before each optimizer step; <see langword="null"/> disables clipping (the norm is still reported).</summary>
     /// <value>The default is 1 (TRL). When set, must be finite and &gt; 0.</value>
-    [Range(double.Epsilon, double.MaxValue, ErrorMessage = "{0} must be > 0.")]
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be finite and > 0")]
     public double? MaxGradNorm { get; set; } = 1.0;
 
     /// <summary>Gets or sets μ, the passes over each batch of rollouts. With μ = 1 and one minibatch there is one optimizer step per batch and no separate forward pass for the old log-probs (π_old = stopgrad(π_θ)).</summary>
     /// <value>The default is 1 (TRL). Must be in [1, 64].</value>
-    [Range(1, 64, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(1, 64, ErrorMessage = "{0} must be in [1, 64]")]
     public int Iterations { get; set; } = 1;
 
     /// <summary>Gets or sets the rows (completions) per optimizer step; <see langword="null"/> uses the whole batch.</summary>
     /// <value>The default is <see langword="null"/>. When set, must be ≥ 1 and at most the batch's rows (prompts × G, checked per step).</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? MiniBatchSize { get; set; }
 
     /// <summary>Gets or sets the rows per forward/backward pass; gradients of the micro-batches of a minibatch are accumulated. <see langword="null"/> uses the minibatch.</summary>
     /// <value>The default is <see langword="null"/>. When set, must be ≥ 1 and divide <see cref="MiniBatchSize"/> when that is set.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? MicroBatchSize { get; set; }
 
     /// <summary>Gets or sets whether the rows are shuffled (seeded) before they are cut into minibatches, in every pass.</summary>
@@ -142,17 +142,17 @@ public sealed class GrpoTrainerOptions
 
     /// <summary>Gets or sets the most resampling rounds per step for <see cref="ZeroSignalGroupHandling.Resample"/>.</summary>
     /// <value>The default is 3. Must be in [1, 16].</value>
-    [Range(1, 16, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(1, 16, ErrorMessage = "{0} must be in [1, 16]")]
     public int MaxResampleRounds { get; set; } = 3;
 
     /// <summary>Gets or sets how often (in steps) the reference model is moved towards the policy (TR-DPO): π_ref ← α·π_θ + (1 − α)·π_ref. <see langword="null"/> keeps the reference frozen (VEPA).</summary>
     /// <value>The default is <see langword="null"/>. When set, must be ≥ 1.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? ReferenceSyncSteps { get; set; }
 
     /// <summary>Gets or sets α, the weight of the policy when the reference is synced.</summary>
     /// <value>The default is 0.6 (TRL). Must be in [0, 1].</value>
-    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [{1}, {2}].")]
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [0, 1]")]
     public double ReferenceSyncMixAlpha { get; set; } = 0.6;
 
     /// <summary>Gets or sets the seed every random choice of a step derives from (the sampling seed and the minibatch shuffles of step s depend only on it and s), so runs and resumed runs repeat exactly.</summary>
@@ -169,7 +169,7 @@ public sealed class GrpoTrainerOptions
 
     /// <summary>Gets or sets after how many steps in a row without a usable reward (every reward of the step failed) <c>TrainAsync</c> stops with a <see cref="GrpoRewardFailureException"/>.</summary>
     /// <value>The default is 3. Must be ≥ 1. A step whose rewards all failed never updates the policy, whatever this is.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int MaxConsecutiveFailedRewardSteps { get; set; } = 3;
 
     /// <summary>Gets or sets whether a fresh run may write into a checkpoint folder that holds another run's checkpoints; those are then deleted when the first checkpoint is written.</summary>
@@ -189,12 +189,12 @@ public sealed class GrpoTrainerOptions
 
     /// <summary>Gets or sets how often (in steps) a checkpoint is written to <see cref="CheckpointDirectory"/>; <see langword="null"/> writes one only on cancellation and at the end of training.</summary>
     /// <value>The default is <see langword="null"/>. When set, must be ≥ 1 and needs <see cref="CheckpointDirectory"/>.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? CheckpointEverySteps { get; set; }
 
     /// <summary>Gets or sets how many of the newest checkpoints are kept in <see cref="CheckpointDirectory"/>; older ones are deleted. <see langword="null"/> keeps all.</summary>
     /// <value>The default is 3. When set, must be ≥ 1.</value>
-    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= {1}.")]
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int? KeepCheckpoints { get; set; } = 3;
 
     /// <summary>Gets or sets the JSON-lines file one step record per line is appended to; <see langword="null"/> writes none.</summary>
@@ -210,14 +210,7 @@ public sealed class GrpoTrainerOptions
 
     /// <summary>Checks every setting, the rules that span settings, and the nested options.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
-    public void Validate()
-    {
-        var problems = Problems();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("Invalid GrpoTrainerOptions: " + string.Join(" ", problems), "options");
-        }
-    }
+    public void Validate() => OptionsValidation.ThrowIfInvalid(this);
 
     /// <summary>Returns a deep copy of these options (nested options included).</summary>
     /// <returns>A new instance with the same settings.</returns>
@@ -236,118 +229,55 @@ public sealed class GrpoTrainerOptions
         return copy;
     }
 
-    /// <summary>Lists every problem (empty when valid).</summary>
-    internal List<string> Problems()
+    /// <summary>The rules that span settings or reach into the nested options (the ranges are the properties' attributes).</summary>
+    /// <param name="validationContext">The validation context (unused).</param>
+    /// <returns>The problems found.</returns>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        var problems = new List<string>();
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
-        foreach (var result in results)
-        {
-            string? member = result.MemberNames.FirstOrDefault();
-            object? value = member is null ? null : typeof(GrpoTrainerOptions).GetProperty(member)?.GetValue(this);
-            string shown = value is null ? "null" : Convert.ToString(value, CultureInfo.InvariantCulture)!;
-            problems.Add($"{result.ErrorMessage} Got {shown}.");
-        }
-
-        if (double.IsInfinity(LearningRate) || double.IsNaN(LearningRate))
-        {
-            problems.Add(Format($"LearningRate must be finite and > 0; got {LearningRate}."));
-        }
-
-        if (AdamBeta1 >= 1 || AdamBeta2 >= 1)
-        {
-            problems.Add(Format($"AdamBeta1 and AdamBeta2 must be < 1; got {AdamBeta1} and {AdamBeta2}."));
-        }
-
-        if (double.IsInfinity(AdamEpsilon) || double.IsInfinity(WeightDecay) || (MaxGradNorm is double g && double.IsInfinity(g)))
-        {
-            problems.Add("AdamEpsilon, WeightDecay and MaxGradNorm must be finite.");
-        }
-
         if (SchedulePer == LearningRateScheduleUnit.Step && WarmupSteps is int warmup && warmup > MaxSteps)
         {
-            problems.Add($"WarmupSteps must be <= MaxSteps ({MaxSteps}); got {warmup}.");
+            yield return new ValidationResult($"WarmupSteps must be <= MaxSteps ({MaxSteps}); got {warmup}.", [nameof(WarmupSteps)]);
         }
 
-        if (!Enum.IsDefined(SchedulePer))
-        {
-            problems.Add($"SchedulePer has an undefined value ({(int)SchedulePer}).");
-        }
-        else if (SchedulePer == LearningRateScheduleUnit.OptimizerUpdate)
+        if (SchedulePer == LearningRateScheduleUnit.OptimizerUpdate)
         {
             if (MaxScheduleUpdates is null)
             {
-                problems.Add("MaxScheduleUpdates is required when SchedulePer is OptimizerUpdate (the schedule's horizon in optimizer updates).");
+                yield return new ValidationResult(
+                    "MaxScheduleUpdates is required when SchedulePer is OptimizerUpdate (the schedule's horizon in optimizer updates).", [nameof(MaxScheduleUpdates)]);
             }
             else if (WarmupSteps is int updates && updates > MaxScheduleUpdates)
             {
-                problems.Add($"WarmupSteps must be <= MaxScheduleUpdates ({MaxScheduleUpdates}) when SchedulePer is OptimizerUpdate; got {updates}.");
+                yield return new ValidationResult(
+                    $"WarmupSteps must be <= MaxScheduleUpdates ({MaxScheduleUpdates}) when SchedulePer is OptimizerUpdate; got {updates}.", [nameof(WarmupSteps)]);
             }
         }
 
         if (MiniBatchSize is int mini && MicroBatchSize is int micro && (micro > mini || mini % micro != 0))
         {
-            problems.Add($"MicroBatchSize must divide MiniBatchSize; got MicroBatchSize = {micro}, MiniBatchSize = {mini}.");
+            yield return new ValidationResult(
+                $"MicroBatchSize must divide MiniBatchSize; got MicroBatchSize = {micro}, MiniBatchSize = {mini}.", [nameof(MicroBatchSize)]);
         }
 
         if (RewardTimeout is TimeSpan timeout && timeout <= TimeSpan.Zero)
         {
-            problems.Add(Format($"RewardTimeout must be positive; got {timeout}."));
+            yield return new ValidationResult(Format($"RewardTimeout must be positive; got {timeout}."), [nameof(RewardTimeout)]);
         }
 
         if (CheckpointEverySteps is not null && string.IsNullOrWhiteSpace(CheckpointDirectory))
         {
-            problems.Add("CheckpointEverySteps needs CheckpointDirectory.");
+            yield return new ValidationResult("CheckpointEverySteps needs CheckpointDirectory.", [nameof(CheckpointEverySteps)]);
         }
 
-        if (!Enum.IsDefined(Schedule))
+        if (Sampling is not null && Sampling.Temperature == 0)
         {
-            problems.Add($"Schedule has an undefined value ({(int)Schedule}).");
+            yield return new ValidationResult(
+                "Sampling.Temperature must be > 0 for training (0 is greedy decoding, which has no log-probs to train).", [nameof(Sampling)]);
         }
 
-        if (!Enum.IsDefined(ZeroSignalGroups))
+        if (Advantages?.GroupSize is int ag && ag != GroupSize)
         {
-            problems.Add($"ZeroSignalGroups has an undefined value ({(int)ZeroSignalGroups}).");
-        }
-
-        if (Sampling is not null)
-        {
-            Nested(problems, Sampling.Validate);
-            if (Sampling.Temperature == 0)
-            {
-                problems.Add("Sampling.Temperature must be > 0 for training (0 is greedy decoding, which has no log-probs to train).");
-            }
-        }
-
-        if (Advantages is not null)
-        {
-            Nested(problems, Advantages.Validate);
-            if (Advantages.GroupSize is int ag && ag != GroupSize)
-            {
-                problems.Add($"Advantages.GroupSize ({ag}) must equal GroupSize ({GroupSize}) when set.");
-            }
-        }
-
-        if (Loss is not null)
-        {
-            Nested(problems, Loss.Validate);
-        }
-
-        return problems;
-    }
-
-    private static void Nested(List<string> problems, Action validate)
-    {
-        try
-        {
-            validate();
-        }
-        catch (ArgumentException e)
-        {
-            string message = e.Message;
-            int suffix = message.LastIndexOf(" (Parameter", StringComparison.Ordinal);
-            problems.Add(suffix > 0 ? message[..suffix] : message);
+            yield return new ValidationResult($"Advantages.GroupSize ({ag}) must equal GroupSize ({GroupSize}) when set.", [nameof(Advantages)]);
         }
     }
 

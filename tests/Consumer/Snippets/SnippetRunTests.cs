@@ -56,7 +56,10 @@ public sealed class SnippetRunTests
 
         await using ServiceProvider provider = RewardSnippets.RegisterThroughDependencyInjection();
         IRewardModel reward = provider.GetRequiredService<IRewardModel>();
-        (await reward.ScoreAsync([new RewardRequest("Colour?", "red", "")]))[0].Status.Should().Be(RewardStatus.Failed);
+        // Empty evidence is legal and insufficient: the custom reward scores it 0 (not a failure), through every stage.
+        RewardResult empty = (await reward.ScoreAsync([new RewardRequest("Colour?", "red", "")]))[0];
+        empty.Status.Should().Be(RewardStatus.Scored);
+        empty.Value.Should().Be(0.0);
         IRewardModel readerReward = provider.GetRequiredKeyedService<IRewardModel>("reader");
         (await readerReward.ScoreAsync([new RewardRequest("What colour is the ball?", "red", "A red ball.")]))[0].Value.Should().Be(1.0);
     }

@@ -10,7 +10,7 @@ public sealed class TrainerBadInputTableTests(ITestOutputHelper output)
 
     private static readonly Dictionary<string, (Type Exception, string Message, Func<string, Task> Act)> Table = new()
     {
-        ["options: G below 2"] = (typeof(ArgumentException), "GroupSize must be in [2, 4096]. Got 1.",
+        ["options: G below 2"] = (typeof(ArgumentException), "GroupSize must be in [2, 4096]; got 1.",
             _ => Build(o => o.GroupSize = 1)),
         ["options: stop id outside the vocabulary"] = (typeof(ArgumentException), "Sampling.StopTokenIds holds 99, outside the policy's vocabulary [0, 10).",
             _ => Build(o => o.Sampling.StopTokenIds = [0, 99])),

@@ -57,7 +57,7 @@ public sealed class TrainerServicesTests
         var start = () => provider.GetRequiredService<IStartupValidator>().Validate();
 
         start.Should().Throw<OptionsValidationException>()
-            .Which.Failures.Should().Contain("GroupSize must be in [2, 4096]. Got 1.").And.Contain("LearningRate must be > 0. Got 0.");
+            .Which.Failures.Should().Contain("GroupSize must be in [2, 4096]; got 1.").And.Contain("LearningRate must be finite and > 0; got 0.");
     }
 
     [Fact]

@@ -42,12 +42,12 @@ public sealed class TrainerValidationTests
         var error = options.Invoking(o => o.Validate()).Should().Throw<ArgumentException>().Which;
 
         error.ParamName.Should().Be("options");
-        error.Message.Should().Contain("GroupSize must be in [2, 4096]. Got 1.")
-            .And.Contain("LearningRate must be > 0. Got 0.")
-            .And.Contain("Iterations must be in [1, 64]. Got 0.")
+        error.Message.Should().Contain("GroupSize must be in [2, 4096]; got 1.")
+            .And.Contain("LearningRate must be finite and > 0; got 0.")
+            .And.Contain("Iterations must be in [1, 64]; got 0.")
             .And.Contain("MicroBatchSize must divide MiniBatchSize; got MicroBatchSize = 4, MiniBatchSize = 6.")
-            .And.Contain("MaxNewTokens must be >= 1; got 0.")
-            .And.Contain("EpsilonLow must be in [0, 1); got 1.5.")
+            .And.Contain("Sampling.MaxNewTokens must be >= 1; got 0.")
+            .And.Contain("Loss.EpsilonLow must be in [0, 1); got 1.5.")
             .And.Contain("CheckpointEverySteps needs CheckpointDirectory.");
     }
 
@@ -66,7 +66,7 @@ public sealed class TrainerValidationTests
         using var policy = NewPolicy();
         var create = () => new GrpoTrainer(policy, new ExactAnswerRewardModel(), new GrpoTrainerOptions { LearningRate = -1 });
 
-        create.Should().Throw<ArgumentException>().WithMessage("Invalid GrpoTrainerOptions: LearningRate must be > 0. Got -1.*");
+        create.Should().Throw<ArgumentException>().WithMessage("Invalid GrpoTrainerOptions: LearningRate must be finite and > 0; got -1.*");
     }
 
     [Fact]
