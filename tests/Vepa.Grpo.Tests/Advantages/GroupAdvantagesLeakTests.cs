@@ -40,17 +40,31 @@ public sealed class GroupAdvantagesLeakTests
         }
 
         Call();
-        Settle();
-        long before = torch.Tensor.TotalCount;
-        DisposeScopeManager.Statistics.Reset();
-        for (int i = 0; i < 100; i++)
+
+        // TotalCount is process-wide: a finalizer or a background task of another test class can move it during a window. A
+        // leak is systematic (at least 100 tensors over 100 calls, in every window); interference is not, so the count must
+        // come back flat in one of three windows.
+        var drift = new List<long>();
+        for (int window = 0; window < 3; window++)
         {
-            Call();
+            Settle();
+            long before = torch.Tensor.TotalCount;
+            DisposeScopeManager.Statistics.Reset();
+            for (int i = 0; i < 100; i++)
+            {
+                Call();
+            }
+
+            Settle();
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
+            drift.Add(torch.Tensor.TotalCount - before);
+            if (drift[^1] == 0)
+            {
+                break;
+            }
         }
 
-        Settle();
-        torch.Tensor.TotalCount.Should().Be(before);
-        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
+        drift.Should().Contain(0, "the live-tensor count must come back flat after 100 calls (drift per window: {0})", string.Join(", ", drift));
     }
 
     /// <summary>Lets finalizers of tensors that other code dropped run, so they do not move the count during the measurement.</summary>
