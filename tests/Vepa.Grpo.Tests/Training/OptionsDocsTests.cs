@@ -165,6 +165,54 @@ public sealed partial class OptionsDocsTests
     }
 
     [Fact]
+    public void The_migration_guide_names_existing_keys_with_their_defaults()
+    {
+        // docs/migrating.md: tables with a "key" and a "Vepa default" column. Rows of options that are still being added ("(new)")
+        // are skipped; every other key must be a GrpoTrainerOptions path, and its default the value of a fresh instance.
+        string[] lines = ReadDoc("migrating.md").ReplaceLineEndings("\n").Split('\n');
+        object fresh = new GrpoTrainerOptions();
+        var problems = new List<string>();
+        int checkedKeys = 0;
+        for (int i = 0; i + 1 < lines.Length; i++)
+        {
+            string[] header = Cells(lines[i]);
+            int keyColumn = Array.IndexOf(header, "key"), defaultColumn = Array.IndexOf(header, "Vepa default");
+            if (keyColumn < 0 || defaultColumn < 0 || !lines[i + 1].StartsWith("|-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            for (i += 2; i < lines.Length && lines[i].StartsWith('|'); i++)
+            {
+                string[] cells = Cells(lines[i]);
+                if (cells.Length <= Math.Max(keyColumn, defaultColumn) || cells.Any(c => c.Contains("(new)", StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                string[] keys = Backticked(cells[keyColumn]).ToArray();
+                string[] defaults = cells[defaultColumn].Replace("`", string.Empty, StringComparison.Ordinal).Split('(')[0].Split(',', StringSplitOptions.TrimEntries);
+                for (int k = 0; k < keys.Length; k++)
+                {
+                    string path = keys[k].Replace(':', '.');
+                    checkedKeys++;
+                    if (Resolve(typeof(GrpoTrainerOptions), path) is null)
+                    {
+                        problems.Add($"migrating.md: key `{keys[k]}` is not a GrpoTrainerOptions setting ({lines[i]})");
+                    }
+                    else if (k >= defaults.Length || !SameValue(defaults[k], Read(fresh, path)))
+                    {
+                        problems.Add($"migrating.md: `{keys[k]}` has Vepa default \"{cells[defaultColumn]}\", but a fresh GrpoTrainerOptions has {Show(Read(fresh, path))}");
+                    }
+                }
+            }
+        }
+
+        checkedKeys.Should().BeGreaterThan(40, "the guide's TRL and verl tables name most settings by key");
+        ShouldBeNone(problems);
+    }
+
+    [Fact]
     public void The_parser_reads_names_defaults_and_ranges_as_written()
     {
         // The parser itself, on a table written here (so a parser that reads nothing cannot pass the tests above by accident).
@@ -309,18 +357,32 @@ public sealed partial class OptionsDocsTests
 
     private static IEnumerable<string> Backticked(string cell) => BacktickPattern().Matches(cell).Select(m => m.Groups[1].Value);
 
-    private static DocPage Page(string name)
+    private static DocPage Page(string name) => new(name, ReadDoc(name));
+
+    private static string ReadDoc(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             string path = Path.Combine(dir.FullName, "docs", name);
             if (File.Exists(path))
             {
-                return new DocPage(name, File.ReadAllText(path));
+                return File.ReadAllText(path);
             }
         }
 
         throw new FileNotFoundException($"docs/{name} not found above {AppContext.BaseDirectory}.");
+    }
+
+    private static string[] Cells(string line)
+    {
+        if (!line.StartsWith('|'))
+        {
+            return [];
+        }
+
+        string inner = line.Trim();
+        inner = inner[1..(inner.EndsWith('|') ? ^1 : ^0)];
+        return inner.Split('|').Select(c => c.Trim()).ToArray();
     }
 
     [GeneratedRegex("`([^`]+)`")]
@@ -387,18 +449,6 @@ public sealed partial class OptionsDocsTests
 
         public IReadOnlyDictionary<string, Row> Rows(string type) =>
             _tables.TryGetValue(type, out var rows) ? rows : throw new InvalidDataException($"{_name} has no option table under a heading naming `{type}`.");
-
-        private static string[] Cells(string line)
-        {
-            if (!line.StartsWith('|'))
-            {
-                return [];
-            }
-
-            string inner = line.Trim();
-            inner = inner[1..(inner.EndsWith('|') ? ^1 : ^0)];
-            return inner.Split('|').Select(c => c.Trim()).ToArray();
-        }
 
         // "0.9, 0.999" for two names; "1 (null: no clipping)" → "1"; "`GroupStd`" → "GroupStd"; text that starts with no value → null.
         private static string?[] SplitDefaults(string cell, int count)
