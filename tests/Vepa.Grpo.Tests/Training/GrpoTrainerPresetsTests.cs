@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -157,16 +159,72 @@ public sealed class GrpoTrainerPresetsTests
         Read(policy).Zip(before, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(0);
     }
 
+    [Fact]
+    public void The_migration_guides_appsettings_example_binds_strictly_to_the_TRL_presets_values()
+    {
+        // The first JSON block of docs/migrating.md, bound as the DI registration binds (unknown keys are errors); every key
+        // it sets must give the value the preset has.
+        string guide = File.ReadAllText(DocPath("migrating.md"));
+        int start = guide.IndexOf("```json\n", StringComparison.Ordinal) + "```json\n".Length;
+        string json = guide[start..guide.IndexOf("```", start, StringComparison.Ordinal)];
+        var flat = new Dictionary<string, string?>();
+        Flatten(JsonDocument.Parse(json).RootElement, prefix: null, flat);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(flat).Build();
+
+        var bound = new GrpoTrainerOptions();
+        configuration.GetSection("Grpo").Bind(bound, o => o.ErrorOnUnknownConfiguration = true);
+
+        var table = flat.Keys.Select(k => (Path: k["Grpo:".Length..].Replace(':', '.'), Value: Read(GrpoTrainerPresets.Trl(), k["Grpo:".Length..].Replace(':', '.')), Source: "GrpoTrainerPresets.Trl()")).ToArray();
+        table.Should().HaveCountGreaterThan(15);
+        Mismatches(bound, table).Should().BeEmpty();
+    }
+
+    private static void Flatten(JsonElement element, string? prefix, Dictionary<string, string?> into)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                Flatten(property.Value, prefix is null ? property.Name : prefix + ":" + property.Name, into);
+            }
+        }
+        else
+        {
+            into[prefix!] = element.ValueKind == JsonValueKind.String ? element.GetString() : element.GetRawText();
+        }
+    }
+
+    private static object? Read(object instance, string path)
+    {
+        object? value = instance;
+        foreach (string name in path.Split('.'))
+        {
+            value = value!.GetType().GetProperty(name)!.GetValue(value);
+        }
+
+        return value;
+    }
+
+    private static string DocPath(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string path = Path.Combine(dir.FullName, "docs", name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new FileNotFoundException($"docs/{name} not found above {AppContext.BaseDirectory}.");
+    }
+
     private static List<string> Mismatches(GrpoTrainerOptions options, (string Path, object? Value, string Source)[] table)
     {
         var mismatches = new List<string>();
         foreach (var (path, expected, source) in table)
         {
-            object? actual = options;
-            foreach (string name in path.Split('.'))
-            {
-                actual = actual!.GetType().GetProperty(name)!.GetValue(actual);
-            }
+            object? actual = Read(options, path);
 
             if (!Equals(actual, expected))
             {
