@@ -142,7 +142,7 @@ public sealed class GrpoTrainerPresetsTests
         options.MaxSteps = 4;
 
         using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 23), ToyTask.Tokenizer);
-        double[] before = Read(policy);
+        double[] before = ReadParameters(policy);
         using var trainer = new GrpoTrainer(policy, new ExactAnswerRewardModel(r => r.Evidence.Length), options);
 
         var records = new List<GrpoStepRecord>();
@@ -156,7 +156,7 @@ public sealed class GrpoTrainerPresetsTests
         records.Select(r => r.LearningRate).Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-15);
         records.Should().OnlyContain(r => r.OptimizerSteps == 1 && r.RolloutCount == 2 * options.GroupSize && double.IsFinite(r.Loss));
         (trainer.Reference is null).Should().Be(preset == "Trl", "TRL's β = 0 keeps no reference model; verl's β = 0.001 does");
-        Read(policy).Zip(before, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(0);
+        ReadParameters(policy).Zip(before, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(0);
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class GrpoTrainerPresetsTests
     {
         // The first JSON block of docs/migrating.md, bound as the DI registration binds (unknown keys are errors); every key
         // it sets must give the value the preset has.
-        string guide = File.ReadAllText(DocPath("migrating.md"));
+        string guide = OptionsDocsTests.ReadDoc("migrating.md");
         int start = guide.IndexOf("```json\n", StringComparison.Ordinal) + "```json\n".Length;
         string json = guide[start..guide.IndexOf("```", start, StringComparison.Ordinal)];
         var flat = new Dictionary<string, string?>();
@@ -174,7 +174,7 @@ public sealed class GrpoTrainerPresetsTests
         var bound = new GrpoTrainerOptions();
         configuration.GetSection("Grpo").Bind(bound, o => o.ErrorOnUnknownConfiguration = true);
 
-        var table = flat.Keys.Select(k => (Path: k["Grpo:".Length..].Replace(':', '.'), Value: Read(GrpoTrainerPresets.Trl(), k["Grpo:".Length..].Replace(':', '.')), Source: "GrpoTrainerPresets.Trl()")).ToArray();
+        var table = flat.Keys.Select(k => (Path: k["Grpo:".Length..].Replace(':', '.'), Value: OptionsDocsTests.Read(GrpoTrainerPresets.Trl(), k["Grpo:".Length..].Replace(':', '.')), Source: "GrpoTrainerPresets.Trl()")).ToArray();
         table.Should().HaveCountGreaterThan(15);
         Mismatches(bound, table).Should().BeEmpty();
     }
@@ -194,37 +194,12 @@ public sealed class GrpoTrainerPresetsTests
         }
     }
 
-    private static object? Read(object instance, string path)
-    {
-        object? value = instance;
-        foreach (string name in path.Split('.'))
-        {
-            value = value!.GetType().GetProperty(name)!.GetValue(value);
-        }
-
-        return value;
-    }
-
-    private static string DocPath(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string path = Path.Combine(dir.FullName, "docs", name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-
-        throw new FileNotFoundException($"docs/{name} not found above {AppContext.BaseDirectory}.");
-    }
-
     private static List<string> Mismatches(GrpoTrainerOptions options, (string Path, object? Value, string Source)[] table)
     {
         var mismatches = new List<string>();
         foreach (var (path, expected, source) in table)
         {
-            object? actual = Read(options, path);
+            object? actual = OptionsDocsTests.Read(options, path);
 
             if (!Equals(actual, expected))
             {
@@ -235,6 +210,6 @@ public sealed class GrpoTrainerPresetsTests
         return mismatches;
     }
 
-    private static double[] Read(IPolicy policy)
+    private static double[] ReadParameters(IPolicy policy)
         => policy.GetState().Values.SelectMany(t => t.to(ScalarType.Float64).cpu().data<double>().ToArray()).ToArray();
 }

@@ -304,7 +304,8 @@ public sealed partial class OptionsDocsTests
         return property;
     }
 
-    private static object? Read(object instance, string path)
+    /// <summary>Reads an option by its path (<c>Loss.Beta</c>).</summary>
+    internal static object? Read(object instance, string path)
     {
         object? value = instance;
         foreach (string name in path.Split('.'))
@@ -359,7 +360,8 @@ public sealed partial class OptionsDocsTests
 
     private static DocPage Page(string name) => new(name, ReadDoc(name));
 
-    private static string ReadDoc(string name)
+    /// <summary>Reads docs/<paramref name="name"/> of the repository the tests were built from.</summary>
+    internal static string ReadDoc(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
