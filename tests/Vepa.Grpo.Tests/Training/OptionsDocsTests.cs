@@ -15,7 +15,7 @@ namespace Vepa.Grpo.Tests.Training;
 /// </summary>
 /// <remarks>
 /// A table is an options table when its header's first cell is "option"; its type is the <c>…Options</c> name in backticks of
-/// the nearest heading above that names one (tables of types not listed here are skipped). Columns are found by header
+/// its section's heading (<c>##</c>, or a <c>###</c> that names one); tables of other types, or in sections that name none, are skipped. Columns are found by header
 /// ("default", "range" or "valid", "TRL…", "verl…"). A row's first cell names its options in backticks (paths such as
 /// <c>Sampling.TopP</c>; <c>Loss.*</c> points elsewhere for a nested options object). Rows may be added anywhere.
 /// </remarks>
@@ -224,6 +224,18 @@ public sealed partial class OptionsDocsTests
             | `AdamBeta1`, `AdamBeta2` | 0.9, 0.999 | [0, 1) | `adam_beta1`, `adam_beta2` | `actor.optim.betas` |
             | `Iterations` (μ) | 1 | [1, 64] | `num_iterations` | — |
 
+            ### Schedule
+
+            | option | default | valid | TRL | verl |
+            |---|---|---|---|---|
+            | `Schedule` | `Constant` | `Constant`, `Linear`, `Cosine` | `lr_scheduler_type` | — |
+
+            ## LoRA
+
+            | option | default | valid |
+            |---|---|---|
+            | `Rank` | 8 | ≥ 1 |
+
             ## Answer matching: `AnswerMatchOptions`
 
             | option | default | valid |
@@ -233,7 +245,7 @@ public sealed partial class OptionsDocsTests
 
         var rows = doc.Rows(nameof(GrpoTrainerOptions));
 
-        rows.Keys.Should().BeEquivalentTo("AdamBeta1", "AdamBeta2", "Iterations");
+        rows.Keys.Should().BeEquivalentTo("AdamBeta1", "AdamBeta2", "Iterations", "Schedule");
         rows["AdamBeta2"].DefaultLiteral.Should().Be("0.999");
         Backticked(rows["AdamBeta1"].Trl).Should().Equal("adam_beta1", "adam_beta2");
         Bounds.Parse(rows["Iterations"].Range)!.Text.Should().Be("[1, 64]");
@@ -413,9 +425,12 @@ public sealed partial class OptionsDocsTests
             string[] lines = text.ReplaceLineEndings("\n").Split('\n');
             for (int i = 0; i < lines.Length; i++)
             {
-                if (lines[i].StartsWith('#') && OptionsTypePattern().Match(lines[i]) is { Success: true } heading)
+                // A heading that names an options type sets the tables' type; a section heading (#, ##) that names none ends it,
+                // and a subsection (###) inherits its section's.
+                if (lines[i].StartsWith('#'))
                 {
-                    type = heading.Groups[1].Value;
+                    Match heading = OptionsTypePattern().Match(lines[i]);
+                    type = heading.Success ? heading.Groups[1].Value : lines[i].StartsWith("###", StringComparison.Ordinal) ? type : null;
                 }
 
                 string[] header = Cells(lines[i]);
