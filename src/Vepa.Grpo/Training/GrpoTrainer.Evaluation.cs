@@ -126,17 +126,7 @@ public sealed partial class GrpoTrainer
         }
 
         // The evaluation reward is what the host's components say, without the overlong shaping term.
-        var rewards = new double[scores.Values.Length];
-        for (int i = 0; i < rewards.Length; i++)
-        {
-            double sum = 0;
-            for (int k = 0; k < _components.Length; k++)
-            {
-                sum += scores.Weights[k] == 1.0 ? scores.ComponentValues[k][i] : scores.Weights[k] * scores.ComponentValues[k][i];
-            }
-
-            rewards[i] = double.IsNaN(scores.Values[i]) ? double.NaN : sum;
-        }
+        double[] rewards = scores.WeightedSums(_components.Length);
 
         double threshold = _options.PassThreshold;
         var passAtK = new SortedDictionary<int, double>();

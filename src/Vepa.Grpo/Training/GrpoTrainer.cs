@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Vepa.Grpo;
 
 /// <summary>
-/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/>, turns the
+/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/> (or several weighted <see cref="RewardComponent"/>s), turns the
 /// rewards into group-relative advantages, computes the old and reference log-probs, and runs μ passes of minibatch updates of the
 /// clipped-ratio loss with AdamW.
 /// </summary>

@@ -13,20 +13,8 @@ internal sealed class StepScores
         Names = names;
         Weights = weights;
         Results = results;
-        int rows = results[0].Count;
         ComponentValues = results.Select(r => r.Select(x => x.IsScored ? x.Value : double.NaN).ToArray()).ToArray();
-        Values = new double[rows];
-        for (int i = 0; i < rows; i++)
-        {
-            double sum = 0;
-            for (int k = 0; k < names.Length; k++)
-            {
-                // w·r with w = 1 is r exactly: a single reward keeps its value bit for bit.
-                sum += weights[k] == 1.0 ? ComponentValues[k][i] : weights[k] * ComponentValues[k][i];
-            }
-
-            Values[i] = sum;
-        }
+        Values = WeightedSums(names.Length);
     }
 
     /// <summary>Gets the component names, in the trainer's order.</summary>
@@ -43,6 +31,31 @@ internal sealed class StepScores
 
     /// <summary>Gets the combined reward per rollout, Σ_k w_k r_k (NaN where any component failed).</summary>
     public double[] Values { get; }
+
+    /// <summary>Σ_k w_k r_k per rollout over the first <paramref name="count"/> components; NaN where any component failed (even one left out of the sum).</summary>
+    public double[] WeightedSums(int count)
+    {
+        var sums = new double[ComponentValues[0].Length];
+        for (int i = 0; i < sums.Length; i++)
+        {
+            double sum = -0.0; // −0 + r is r for every r, −0 included
+            bool failed = false;
+            for (int k = 0; k < ComponentValues.Length; k++)
+            {
+                double r = ComponentValues[k][i];
+                failed |= double.IsNaN(r);
+                if (k < count)
+                {
+                    // w·r with w = 1 is r exactly: a single reward keeps its value bit for bit.
+                    sum += Weights[k] == 1.0 ? r : Weights[k] * r;
+                }
+            }
+
+            sums[i] = failed ? double.NaN : sum;
+        }
+
+        return sums;
+    }
 
     /// <summary>Gets the rollouts at least one of whose components was scored with its penalty.</summary>
     public int PenalizedCount => Enumerable.Range(0, Values.Length).Count(i => Results.Any(r => r[i].IsPenalized));
