@@ -53,14 +53,18 @@ public sealed partial class GrpoTrainer
             timeout.CancelAfter(limit);
         }
 
+        // Cancelled when a component's error stops the step: the others' results no longer matter.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var scoring = new Scoring(requests, step, timeout, stop, cancellationToken);
+
         IReadOnlyList<RewardResult>[] results;
         if (_components.Length == 1)
         {
-            results = [await ScoreComponentAsync(_components[0], requests, step, timeout, cancellationToken).ConfigureAwait(false)];
+            results = [await ScoreComponentAsync(_components[0], scoring).ConfigureAwait(false)];
         }
         else
         {
-            var tasks = _components.Select(c => Task.Run(() => ScoreComponentAsync(c, requests, step, timeout, cancellationToken), CancellationToken.None)).ToArray();
+            var tasks = _components.Select(c => Task.Run(() => ScoreComponentAsync(c, scoring), CancellationToken.None)).ToArray();
             results = await Task.WhenAll(tasks).ConfigureAwait(false);
         }
 
@@ -77,17 +81,22 @@ public sealed partial class GrpoTrainer
     }
 
     /// <summary>One component's results: all failed when its model throws or the step's scoring time runs out.</summary>
-    private async Task<IReadOnlyList<RewardResult>> ScoreComponentAsync(
-        RewardComponent component, IReadOnlyList<RewardRequest> requests, int step, CancellationTokenSource timeout, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<RewardResult>> ScoreComponentAsync(RewardComponent component, Scoring scoring)
     {
+        var (requests, step, timeout, stop, cancellationToken) = scoring;
         IReadOnlyList<RewardResult>? results;
         try
         {
-            results = await component.Model.ScoreAsync(requests, timeout.Token).ConfigureAwait(false);
+            results = await component.Model.ScoreAsync(requests, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !timeout.IsCancellationRequested)
+        {
+            // Another component's error stops the step and is what the caller sees; these results are never used.
+            return StepScores.AllFailed(requests.Count, "cancelled: another reward component stopped the step");
         }
         catch (OperationCanceledException e)
         {
@@ -100,7 +109,7 @@ public sealed partial class GrpoTrainer
             // A misconfigured reward pipeline (401, wrong model, ...) or one that broke its contract (wrong result count,
             // null) must stop training loudly: scoring the batch as failed would silently train on nothing. The other
             // components are cancelled: their results no longer matter.
-            await timeout.CancelAsync().ConfigureAwait(false);
+            await stop.CancelAsync().ConfigureAwait(false);
             throw;
         }
         catch (Exception e)
@@ -119,7 +128,7 @@ public sealed partial class GrpoTrainer
         }
         catch (RewardContractException)
         {
-            await timeout.CancelAsync().ConfigureAwait(false);
+            await stop.CancelAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -127,4 +136,8 @@ public sealed partial class GrpoTrainer
     }
 
     private string Described(RewardComponent component, string reason) => _components.Length == 1 ? reason : $"{component.Name}: {reason}";
+
+    /// <summary>What every component of one scoring shares: the requests, the step (for the logs) and the cancellation sources.</summary>
+    private sealed record Scoring(
+        IReadOnlyList<RewardRequest> Requests, int Step, CancellationTokenSource Timeout, CancellationTokenSource Stop, CancellationToken CancellationToken);
 }

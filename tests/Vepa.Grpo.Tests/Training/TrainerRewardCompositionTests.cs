@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using TorchSharp;
 
 namespace Vepa.Grpo.Tests.Training;
@@ -157,18 +159,24 @@ public sealed class TrainerRewardCompositionTests
     }
 
     [Fact]
-    public async Task A_configuration_error_in_one_component_stops_the_step()
+    public async Task A_configuration_error_in_one_component_stops_the_step_and_cancels_the_others()
     {
         using var policy = NewPolicy();
-        using var accuracy = new RowRewardModel(Accuracy);
+        using var slow = new ExactAnswerRewardModel { Delay = TimeSpan.FromMinutes(5) };
         var cause = new RewardConfigurationException("HTTP 401 Unauthorized");
         using var format = new RowRewardModel(Format) { ThrowWith = cause };
-        using var trainer = new GrpoTrainer(policy, [new RewardComponent("accuracy", accuracy), new RewardComponent("format", format)], Options());
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs)));
+        using var trainer = new GrpoTrainer(policy, [new RewardComponent("slow", slow), new RewardComponent("format", format)], Options(), loggerFactory: loggerFactory);
 
         var step = () => trainer.StepAsync(Prompts());
 
+        // The slow component is cancelled rather than awaited for five minutes, and is not reported as a timeout.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         (await step.Should().ThrowAsync<RewardConfigurationException>()).Which.Should().BeSameAs(cause);
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(1));
         trainer.CompletedSteps.Should().Be(0);
+        logs.GetSnapshot().Should().NotContain(r => r.Level >= LogLevel.Warning);
     }
 
     [Fact]
