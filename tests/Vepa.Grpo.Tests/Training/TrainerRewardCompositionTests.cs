@@ -238,13 +238,7 @@ public sealed class TrainerRewardCompositionTests
         return z;
     }
 
-    internal static GrpoTrainerOptions Options() => new()
-    {
-        Sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 4, StopTokenIds = [0] },
-        LearningRate = 0.01,
-        WarmupSteps = 0,
-        Loss = new PolicyLossOptions { Beta = 0 },
-    };
+    internal static GrpoTrainerOptions Options() => TrainerRewardFailureTests.Options();
 
     internal static TorchPolicy NewPolicy() => new(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 6), ToyTask.Tokenizer);
 
