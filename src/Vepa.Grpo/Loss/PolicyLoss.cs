@@ -3,7 +3,8 @@ using Vepa.Grpo.Kernels;
 namespace Vepa.Grpo;
 
 /// <summary>The GRPO policy loss: clipped-ratio (or CISPO) surrogate with KL penalty, sampler correction and every aggregation mode.</summary>
-/// <remarks>Thread-safe: the function keeps no state. It never disposes its inputs.</remarks>
+/// <remarks>Thread-safe: the function keeps no state (the options remember which settings were last validated, so an unchanged
+/// options object is not validated again; concurrent calls with one options object are safe). It never disposes its inputs.</remarks>
 public static class PolicyLoss
 {
     private static readonly PolicyLossOptions Defaults = new();
