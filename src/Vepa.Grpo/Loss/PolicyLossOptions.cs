@@ -94,7 +94,7 @@ public sealed class PolicyLossOptions : IValidatableObject
     /// <see langword="null"/> or "auto" chooses automatically: the managed CPU kernel when the inputs allow it (contiguous CPU
     /// float32/float64), otherwise the fused tensor kernel (the CUDA kernel for CUDA tensors with <c>VEPA_CUDA_KERNELS=1</c>).</summary>
     /// <value>The default is <see langword="null"/> (the automatic choice). Must name a registered policy-loss kernel.</value>
-    /// <remarks>A kernel chosen by name that cannot run the inputs (its <see cref="Kernels.IPolicyLossKernel.Supports"/> says why)
+    /// <remarks>A kernel chosen by name that cannot run the inputs (its <see cref="IPolicyLossKernel.Supports"/> says why)
     /// fails the call with that reason; it never falls back silently.</remarks>
     public string? Kernel { get; set; }
 
@@ -163,11 +163,13 @@ public sealed class PolicyLossOptions : IValidatableObject
             return last.Kernel;
         }
 
-        Validate();
+        // The private copy is what gets validated, so a change made meanwhile on another thread is never taken as checked.
         PolicyLossOptions settings = Clone();
         settings._validated = null;
-        _validated = new Validated(settings, PolicyLossKernelChoice.Find(this)!);
-        return _validated.Kernel;
+        settings.Validate();
+        var validated = new Validated(settings, PolicyLossKernelChoice.Find(settings)!);
+        _validated = validated;
+        return validated.Kernel;
     }
 
     // The settings last validated (a private copy) and the kernel they name. A clone starts with the same pair, and its own
