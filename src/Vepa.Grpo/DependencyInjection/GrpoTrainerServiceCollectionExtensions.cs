@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vepa;
 using Vepa.Grpo;
+using Vepa.Grpo.Kernels;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -48,7 +49,9 @@ public static class GrpoTrainerServiceCollectionExtensions
     /// (a plain <c>.BindConfiguration("Vepa:Grpo")</c> ignores unknown keys unless given <c>binder =&gt; binder.ErrorOnUnknownConfiguration = true</c>).</returns>
     /// <remarks>
     /// <para>The trainer takes its sampler from a registered <see cref="IRolloutSampler"/> when there is one (an inference engine),
-    /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.</para>
+    /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.
+    /// A registered <see cref="KernelRegistry"/> becomes <see cref="PolicyLossOptions.Kernels"/> (unless the options set one),
+    /// so <c>Loss:Kernel</c> can name a kernel registered there.</para>
     /// <para>Validation (data annotations, the rules across settings and the nested kernel options; one message listing every
     /// problem) runs when the host starts and throws <see cref="OptionsValidationException"/>; the trainer's constructor runs it
     /// again (an <see cref="ArgumentException"/>) and checks the stop and pad ids against the policy's vocabulary.</para>
@@ -100,6 +103,15 @@ public static class GrpoTrainerServiceCollectionExtensions
             provider.GetService<ILoggerFactory>(),
             provider.GetService<IMeterFactory>(),
             provider.GetService<TimeProvider>()));
-        return services.AddOptions<GrpoTrainerOptions>().ValidateOnStart();
+        return services.AddOptions<GrpoTrainerOptions>()
+            .PostConfigure<IServiceProvider>((options, provider) =>
+            {
+                // A kernel registry in the container is where Loss.Kernel names are looked up, unless the options set one.
+                if (options.Loss is { Kernels: null } loss)
+                {
+                    loss.Kernels = provider.GetService<KernelRegistry>();
+                }
+            })
+            .ValidateOnStart();
     }
 }
