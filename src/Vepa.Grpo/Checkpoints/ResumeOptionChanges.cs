@@ -19,6 +19,8 @@ internal static class ResumeOptionChanges
         "Loss.KlEstimator",
         "Loss.SamplerCorrection",
         "Advantages.Normalization",
+        "AutoSamplerCorrection",
+        "OverlapGeneration",
     };
 
     /// <summary>Where the run's files go: changing them is how a copied run is resumed, so they are never reported.</summary>

@@ -27,7 +27,7 @@ namespace Vepa.Grpo;
 /// <para><b>Ownership.</b> The trainer owns its optimizer and the reference copy; it does not own the policy, the sampler or the reward
 /// model. Tensor work runs synchronously inside one dispose scope per step; no scope spans an <c>await</c>. Not thread-safe: one step at a time.</para>
 /// </remarks>
-public sealed class GrpoTrainer : IDisposable
+public sealed partial class GrpoTrainer : IDisposable
 {
     private readonly IPolicy _policy;
     private readonly IRolloutSampler _sampler;
@@ -81,6 +81,7 @@ public sealed class GrpoTrainer : IDisposable
         _sampler = sampler ?? policy.Sampler ?? throw new ArgumentException("The policy's Sampler is null and no sampler was given.", nameof(policy));
         _rewardModel = rewardModel;
         _options = options;
+        ThrowIfOverlapUnsupported();
         _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = new GrpoMetrics(meterFactory);
@@ -126,7 +127,11 @@ public sealed class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentException"><paramref name="prompts"/> is empty or holds null, or <see cref="GrpoTrainerOptions.MiniBatchSize"/> exceeds P × G.</exception>
     /// <exception cref="InvalidOperationException">A step is already running, or the sampler, policy or reward model broke its contract (wrong row count, wrong shapes, wrong result count, missing sampler log-probs for sampler correction).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+    public Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+        => StepCoreAsync(prompts, upcoming: null, cancellationToken);
+
+    /// <summary>Runs one step; <paramref name="upcoming"/>, when given, is the next step's batch, sampled during this step (overlapped generation).</summary>
+    private async Task<GrpoStepRecord> StepCoreAsync(IReadOnlyList<PolicyPrompt> prompts, IReadOnlyList<PolicyPrompt>? upcoming, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ValidatePrompts(prompts);
@@ -137,7 +142,7 @@ public sealed class GrpoTrainer : IDisposable
 
         try
         {
-            return await RunStepAsync(prompts, cancellationToken).ConfigureAwait(false);
+            return await RunStepAsync(prompts, upcoming, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -191,7 +196,7 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         int lastCheckpoint = -1;
-        await using var enumerator = batches.GetAsyncEnumerator(cancellationToken);
+        await using var enumerator = new StepBatches(this, batches.GetAsyncEnumerator(cancellationToken));
         while (true)
         {
             GrpoStepRecord record;
@@ -202,7 +207,7 @@ public sealed class GrpoTrainer : IDisposable
                     break;
                 }
 
-                record = await StepAsync(enumerator.Current, cancellationToken).ConfigureAwait(false);
+                record = await StepCoreAsync(enumerator.Current, await enumerator.UpcomingAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 if (_options.CheckpointEverySteps is int every && CompletedSteps % every == 0)
                 {
                     await SaveCheckpointAsync(directory!, CancellationToken.None).ConfigureAwait(false);
@@ -210,6 +215,11 @@ public sealed class GrpoTrainer : IDisposable
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
+                throw;
+            }
+            catch (GrpoWeightSyncException)
             {
                 await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
                 throw;
@@ -344,6 +354,7 @@ public sealed class GrpoTrainer : IDisposable
         _reference?.Dispose();
         _stepLog?.Dispose();
         _metrics.Dispose();
+        DisposeRollouts();
     }
 
     private async Task FinalCheckpointAsync(int lastCheckpoint)
@@ -383,7 +394,7 @@ public sealed class GrpoTrainer : IDisposable
         }
     }
 
-    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken)
+    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, IReadOnlyList<PolicyPrompt>? upcoming, CancellationToken cancellationToken)
     {
         int groupSize = _options.GroupSize;
         int rows = prompts.Count * groupSize;
@@ -402,7 +413,7 @@ public sealed class GrpoTrainer : IDisposable
         var phases = new PhaseTimes();
 
         long t0 = _timeProvider.GetTimestamp();
-        RolloutBatch batch = await SampleAsync(prompts, step, round: 0, cancellationToken).ConfigureAwait(false);
+        RolloutBatch batch = await TakeRolloutsAsync(prompts, upcoming, step, cancellationToken).ConfigureAwait(false);
         phases.Generation += _timeProvider.GetElapsedTime(t0);
         try
         {
@@ -455,14 +466,15 @@ public sealed class GrpoTrainer : IDisposable
         finally
         {
             batch.Dispose();
+            EndStepRollouts();
         }
     }
 
-    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken)
+    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken, IRolloutSampler? sampler = null)
     {
         var sampling = _options.Sampling.Clone();
         sampling.Seed = StepSeeds.Derive(_options.Seed, step, StepSeeds.Sampling, round);
-        var batch = await _sampler.SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
+        var batch = await (sampler ?? _sampler).SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The sampler returned null.");
         if (batch.Count != prompts.Count * _options.GroupSize || batch.GroupSize != _options.GroupSize || batch.PromptCount != prompts.Count)
         {
@@ -534,7 +546,7 @@ public sealed class GrpoTrainer : IDisposable
         int groupSize = _options.GroupSize;
         int rows = batch.Count;
         double temperature = _options.Sampling.Temperature;
-        var loss = _options.Loss;
+        var loss = EffectiveLoss(batch);
         using var scope = NewDisposeScope();
         var device = _parameters[0].device;
 
@@ -567,7 +579,7 @@ public sealed class GrpoTrainer : IDisposable
         int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
         int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
         int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
-        bool needOld = _options.Iterations * miniBatches > 1;
+        bool needOld = _options.Iterations * miniBatches > 1 && _behaviourLogProbs is null;
 
         long t0 = _timeProvider.GetTimestamp();
         Tensor? old = null, reference = null;
@@ -587,6 +599,8 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         phases.LogProbs += _timeProvider.GetElapsedTime(t0);
+        old ??= BehaviourLogProbs(device);
+        var mismatch = SamplerMismatch.For(batch, loss, device);
 
         t0 = _timeProvider.GetTimestamp();
         double learningRate = _options.SchedulePer == LearningRateScheduleUnit.Step ? LearningRates.At(_options, step) : LearningRates.At(_options, _updates + 1);
@@ -633,6 +647,7 @@ public sealed class GrpoTrainer : IDisposable
                     double weight = MicroBatchWeights.Of(loss.Aggregation, microbatch.Length, minibatch.Length, microTokens, miniTokens);
                     (result.Loss * weight).backward();
                     update.Add(result, weight, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
+                    mismatch?.Add(iteration, old, logProbs, index, microMask);
                 }
 
                 double norm = ClipGradients();
@@ -663,12 +678,12 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         phases.Update += _timeProvider.GetElapsedTime(t0);
-        return BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
+        return WithRollouts(BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
         {
             FirstUpdate = first,
             LastUpdate = last,
             AllRewardsFailed = allFailed,
-        };
+        }, loss, mismatch);
     }
 
     private GrpoStepRecord BuildRecord(
@@ -820,6 +835,7 @@ public sealed class GrpoTrainer : IDisposable
 
         _runId = checkpoint.RunId;
         _updates = checkpoint.Updates;
+        OnResumedRollouts();
         _consecutiveFailedSteps = 0;
 
         random.set_rng_state(checkpoint.RngState);
