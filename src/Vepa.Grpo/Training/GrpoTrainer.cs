@@ -126,6 +126,7 @@ public sealed partial class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="prompts"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="prompts"/> is empty or holds null, or <see cref="GrpoTrainerOptions.MiniBatchSize"/> exceeds P × G.</exception>
     /// <exception cref="InvalidOperationException">A step is already running, or the sampler, policy or reward model broke its contract (wrong row count, wrong shapes, wrong result count, missing sampler log-probs for sampler correction).</exception>
+    /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed; nothing of the step ran.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
         => StepCoreAsync(prompts, upcoming: null, cancellationToken);
@@ -182,6 +183,7 @@ public sealed partial class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException">A fresh run's <see cref="GrpoTrainerOptions.CheckpointDirectory"/> holds another run's checkpoints and <see cref="GrpoTrainerOptions.OverwriteCheckpoints"/> is not set (thrown before the first step).</exception>
     /// <exception cref="GrpoRewardFailureException"><see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> steps in a row had no usable reward (a checkpoint is written first).</exception>
+    /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed (a checkpoint of the last completed step is written first).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async IAsyncEnumerable<GrpoStepRecord> TrainStreamAsync(
         IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> batches, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -33,6 +33,9 @@ internal sealed class FakeEngine : IRolloutSampler, IWeightSynchronizer, IDispos
 
     public List<double> SampledChecksums { get; } = [];
 
+    /// <summary>Gets or sets what the engine adds to its version when it tags a batch (a broken engine).</summary>
+    public long TagOffset { get; set; }
+
     /// <summary>Gets or sets the 1-based sync call that throws.</summary>
     public int? FailSyncAt { get; set; }
 
@@ -66,7 +69,7 @@ internal sealed class FakeEngine : IRolloutSampler, IWeightSynchronizer, IDispos
             var sampler = (logProbs + tensor(noise).reshape(logProbs.shape)).to(ScalarType.Float32);
             return new RolloutBatch(prompts, groupSize, inner.CompletionIds.clone(), inner.CompletionMask.clone(), inner.Truncated, inner.Texts, sampler)
             {
-                WeightVersion = _tagsVersion ? Version : 0,
+                WeightVersion = _tagsVersion ? Version + TagOffset : 0,
             };
         }
         finally

@@ -112,6 +112,23 @@ public sealed class TrainerWeightSyncTests
         logs.GetSnapshot().Count(l => l.Id.Id == 42).Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_batch_tagged_with_a_version_the_policy_has_not_reached_breaks_the_sampler_contract()
+    {
+        using var threads = new SingleThreadedTorch();
+        using var policy = NewPolicy();
+        using var engine = new FakeEngine(policy) { TagOffset = 3 };
+        using var trainer = new GrpoTrainer(policy, Reward(), Options(), sampler: engine);
+
+        var step = () => trainer.StepAsync(ToyTask.Batch(0, 3));
+
+        (await step.Should().ThrowAsync<InvalidOperationException>()).WithMessage("The sampler tagged its batch with weight version 3, but the policy has had only 0 optimizer updates*");
+        trainer.CompletedSteps.Should().Be(0);
+        var negative = () => new RolloutBatch([ToyTask.Prompt(0)], 2, TorchSharp.torch.zeros(2, 1, TorchSharp.torch.ScalarType.Int64),
+            TorchSharp.torch.ones(2, 1, TorchSharp.torch.ScalarType.Bool), [false, false], ["a", "b"]) { WeightVersion = -1 };
+        negative.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("value");
+    }
+
     internal static TorchPolicy NewPolicy() => new(new TinyCausalModule(ToyTask.Vocabulary.Length, 8, seed: 4), ToyTask.Tokenizer);
 
     internal static ExactAnswerRewardModel Reward() => new(r => r.Evidence.Length % 3);
