@@ -78,20 +78,10 @@ public sealed class TrainerOverlapTests
     {
         const int MaxSteps = 150;
         using var threads = new SingleThreadedTorch();
-        using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 16, seed: 2), ToyTask.Tokenizer);
+        using var policy = ToyTask.NewLearner();
         using var reward = new ExactAnswerRewardModel(ToyTask.FirstWordReward);
-        var options = new GrpoTrainerOptions
-        {
-            GroupSize = 16,
-            Sampling = ToyTask.Sampling(),
-            LearningRate = 0.01,
-            WarmupSteps = 0,
-            MaxSteps = MaxSteps,
-            Iterations = 2,
-            Seed = 5,
-            Loss = new PolicyLossOptions { Beta = 0.01, EpsilonHigh = 0.28 },
-            OverlapGeneration = true,
-        };
+        var options = ToyTask.LearnerOptions(beta: 0.01, MaxSteps);
+        options.OverlapGeneration = true;
         using var trainer = new GrpoTrainer(policy, reward, options);
         var rewards = new List<double>();
         int? reached = null;
