@@ -101,6 +101,35 @@ public sealed class TrainerOverlapTests
     }
 
     [Fact]
+    public async Task The_live_tensor_count_stays_flat_over_overlapped_steps()
+    {
+        using var threads = new SingleThreadedTorch();
+        using var policy = TrainerWeightSyncTests.NewPolicy();
+        var options = TrainerWeightSyncTests.Options();
+        options.OverlapGeneration = true;
+        options.Loss = new PolicyLossOptions { Beta = 0.01 };
+        using var trainer = new GrpoTrainer(policy, TrainerWeightSyncTests.Reward(), options);
+
+        // Warm-up: the sampling copy, gradients and AdamW moments are created once and kept.
+        await trainer.TrainAsync(Enumerable.Range(0, 3).Select(s => ToyTask.Batch(s, 2)));
+        Collect();
+        long before = torch.Tensor.TotalCount;
+        await trainer.TrainAsync(Enumerable.Range(3, 30).Select(s => ToyTask.Batch(s, 2)));
+
+        // No collection here: a tensor left to the finalizer would still count.
+        torch.Tensor.TotalCount.Should().Be(before, "the batches sampled ahead and their behaviour log-probs are released with their steps");
+
+        static void Collect()
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+    }
+
+    [Fact]
     public void Overlap_is_refused_with_a_sampler_that_shares_the_policys_weights_but_is_not_its_own_and_with_resampling()
     {
         using var policy = TrainerWeightSyncTests.NewPolicy();
