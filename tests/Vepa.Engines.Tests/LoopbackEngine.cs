@@ -14,7 +14,7 @@ using Vepa.Models;
 namespace Vepa.Engines.Tests;
 
 /// <summary>A fault the loopback engine injects into the next matching request.</summary>
-internal enum EngineFault
+public enum EngineFault
 {
     /// <summary>HTTP 500 with the engine's error shape.</summary>
     ServerError,
