@@ -83,6 +83,10 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             {
                 throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the engine did not load it. {e.Message}", version, e);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the link the engine serves could not be re-pointed: {e.GetType().Name}: {e.Message}", version, e);
+            }
 
             _lastVersion = version;
             _synced(version);
@@ -125,6 +129,7 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
         catch (Exception e) when (e is not WeightSyncException)
         {
+            TryDelete(partial);
             throw new WeightSyncException($"Weight sync to version {version} failed while writing the snapshot to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
         }
     }
@@ -191,13 +196,51 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
     }
 
-    /// <summary>Re-points <c>{root}/current</c> at a version folder: a new link renamed over the old one (rename is atomic on POSIX).</summary>
+    /// <summary>Re-points <c>{root}/current</c> at a version folder: a new link renamed over the old one (rename(2) is atomic on POSIX).</summary>
     private static void PointCurrentAt(string root, string versionFolder)
     {
         string link = Path.Combine(root, CurrentLinkName);
+        if (OperatingSystem.IsWindows())
+        {
+            // No atomic replace of a directory link; the engine is paused or reloading from a settled link.
+            if (Directory.Exists(link) || File.Exists(link))
+            {
+                Directory.Delete(link);
+            }
+
+            Directory.CreateSymbolicLink(link, versionFolder);
+            return;
+        }
+
         string temporary = Path.Combine(root, CurrentLinkName + "." + Guid.NewGuid().ToString("N"));
-        File.CreateSymbolicLink(temporary, versionFolder);
-        File.Move(temporary, link, overwrite: true);
+        Directory.CreateSymbolicLink(temporary, versionFolder);
+
+        // File.Move and Directory.Move refuse a link to a folder, or an existing target: call rename(2) itself, which replaces the old link.
+        if (Posix.Rename(temporary, link) != 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            TryDelete(temporary);
+            throw new IOException($"rename('{temporary}', '{link}') failed with errno {errno}.");
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path) && (File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else if (Directory.Exists(path) || File.Exists(path))
+            {
+                Directory.Delete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next sync's cleanup.
+        }
     }
 
     /// <summary>Deletes all but the newest <see cref="FullWeightSyncOptions.KeepVersions"/> version folders, and stale partial folders.</summary>
@@ -234,4 +277,11 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             }
         }
     }
+}
+
+/// <summary>The one POSIX call .NET does not offer: rename over an existing symbolic link.</summary>
+internal static partial class Posix
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    public static partial int Rename(string oldPath, string newPath);
 }
