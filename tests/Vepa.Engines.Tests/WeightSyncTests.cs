@@ -7,7 +7,7 @@ namespace Vepa.Engines.Tests;
 /// Full-weight sync against the loopback engine, which reloads its real weights from the snapshot the synchronizer writes: a stale engine
 /// shows as a sampler-vs-trainer KL after an update, a synced one as none.
 /// </summary>
-public sealed class WeightSyncTests
+public sealed class WeightSyncTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Theory]
     [InlineData(Engine.Vllm)]
@@ -37,6 +37,7 @@ public sealed class WeightSyncTests
         await sync.SynchronizeAsync(setup.Trainer, 1);
 
         var synced = await MismatchAsync(setup, sampler, prompts, seed: 2);
+        output.WriteLine($"{kind}: KL(sampler || trainer) after one update: stale {stale.Kl:E3} (max |gap| {stale.MaxGap:E3}), synced {synced.Kl:E3} (max |gap| {synced.MaxGap:E3})");
         synced.Kl.Should().BeLessThan(1e-6);
         synced.MaxGap.Should().BeLessThan(1e-4f);
         WeightVersionOf(sampler).Should().Be(1);
