@@ -13,7 +13,6 @@ public sealed class EngineTrainingTests(ITestOutputHelper output)
     [Fact]
     public async Task GrpoTrainer_with_the_engine_sampler_and_weight_sync_learns_a_toy_task_like_the_in_process_sampler()
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         double baseline, inProcess, viaEngine;
         using (var local = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, options: new QwenPolicyOptions { MaxNewTokens = 6, Seed = 3 }))
         {
@@ -26,7 +25,6 @@ public sealed class EngineTrainingTests(ITestOutputHelper output)
             }
 
             inProcess = await EvaluateAsync(local);
-            output.WriteLine($"in process: {clock.Elapsed}");
         }
 
         await using (var setup = await EngineSetup.StartAsync(Engine.Sglang))
@@ -45,7 +43,6 @@ public sealed class EngineTrainingTests(ITestOutputHelper output)
 
             ((SglangRolloutSampler)sampler).WeightVersion.Should().Be(trainer.OptimizerUpdates);
             viaEngine = await EvaluateAsync(setup.Trainer);
-            output.WriteLine($"engine: {clock.Elapsed}");
         }
 
         output.WriteLine($"mean letter share: untrained {baseline:F4}, {Steps} steps in process {inProcess:F4}, {Steps} steps through the engine {viaEngine:F4}");
