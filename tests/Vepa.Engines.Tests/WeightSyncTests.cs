@@ -107,12 +107,7 @@ public sealed class WeightSyncTests(Xunit.Abstractions.ITestOutputHelper output)
         Directory.EnumerateDirectories(setup.Root, "*1*").Should().BeEmpty("no half-written version is left");
     }
 
-    private static long? WeightVersionOf(IRolloutSampler sampler) => sampler switch
-    {
-        VllmRolloutSampler v => v.WeightVersion,
-        SglangRolloutSampler s => s.WeightVersion,
-        _ => throw new InvalidOperationException(),
-    };
+    private static long? WeightVersionOf(IRolloutSampler sampler) => ((EngineRolloutSampler)sampler).WeightVersion;
 
     /// <summary>
     /// KL(sampler ‖ trainer) estimated on the engine's own samples with k3 = exp(t − s) − (t − s) − 1 ≥ 0 (t, s: trainer and sampler log-probs of

@@ -1,22 +1,17 @@
 namespace Vepa.Engines;
 
-/// <summary>Samples rollouts from an SGLang server through its native <c>POST /generate</c>: the prompt's token ids repeated G times as one batch, <c>return_logprob: true</c>, so each completion comes back as token ids with the engine's log-prob of each (<c>meta_info.output_token_logprobs</c>).</summary>
+/// <summary>
+/// Samples rollouts from an SGLang server through its native <c>POST /generate</c>: the prompt's token ids repeated G times as one batch,
+/// <c>return_logprob: true</c>, so each completion comes back as token ids with the engine's log-prob of each
+/// (<c>meta_info.output_token_logprobs</c>).
+/// </summary>
 /// <remarks>
-/// <para>SGLang reports log softmax(logits / T), before top-k and top-p filtering: sample with top-p 1 and no top-k for log-probs that match the trainer's; docs/engines.md has the command line.</para>
-/// <para>With <see cref="EngineSamplerOptions.WeightSync"/> set, <c>GetService(typeof(IWeightSynchronizer))</c> returns a full-weight synchronizer that calls <c>/update_weights_from_disk</c>.</para>
-/// <para>One request per prompt, concurrent up to <see cref="EngineSamplerOptions.MaxConcurrency"/>, each with Polly's timeout and retries. A
-/// request that fails fails the whole call with an <see cref="EngineRequestException"/> naming the prompt index, the endpoint and the status;
-/// so does an answer with the wrong number of completions, missing log-probs or token ids outside the tokenizer's vocabulary.</para>
-/// <para>Texts are decoded with <see cref="EngineSamplerOptions.Tokenizer"/> (up to, not including, the stop token, as the in-process sampler
-/// does); without one, the engine's own text is used. The batch's tensors are on <see cref="EngineSamplerOptions.Device"/>; its
-/// <see cref="RolloutBatch.SamplerLogProbs"/> are float32.</para>
-/// <para><c>GetService(typeof(RolloutSamplerMetadata))</c> reports <see cref="RolloutSamplerMetadata.SamplesRemotely"/> = <see langword="true"/>.
-/// Thread-safe for concurrent sampling calls.</para>
+/// <para>SGLang reports log softmax(logits / T), before top-k and top-p filtering: sample with top-p 1 and no top-k for log-probs that
+/// match the trainer's; docs/engines.md has the command line.</para>
+/// <para>The full-weight synchronizer calls <c>/update_weights_from_disk</c>. The rest of the behaviour is <see cref="EngineRolloutSampler"/>'s.</para>
 /// </remarks>
-public sealed class SglangRolloutSampler : IRolloutSampler, IDisposable
+public sealed class SglangRolloutSampler : EngineRolloutSampler
 {
-    private readonly EngineSamplerCore _core;
-
     /// <summary>Initializes a new instance of the <see cref="SglangRolloutSampler"/> class.</summary>
     /// <param name="options">The server and limits (copied and validated).</param>
     /// <param name="httpClient">The client to send requests with (not owned; its own <see cref="HttpClient.Timeout"/> also applies), or <see langword="null"/> for one of the sampler's own.</param>
@@ -24,33 +19,7 @@ public sealed class SglangRolloutSampler : IRolloutSampler, IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">An option is invalid; the message lists every problem.</exception>
     public SglangRolloutSampler(EngineSamplerOptions options, HttpClient? httpClient = null, TimeProvider? timeProvider = null)
+        : base(SglangProtocol.Instance, options, httpClient, timeProvider)
     {
-        _core = new EngineSamplerCore(SglangProtocol.Instance, options, httpClient, timeProvider);
     }
-
-    /// <summary>Gets the weight version the engine serves since the last successful sync through this sampler's synchronizer, or <see langword="null"/> before the first.</summary>
-    public long? WeightVersion => _core.WeightVersion;
-
-    /// <inheritdoc />
-    /// <exception cref="EngineRequestException">A request failed after its retries, or an answer broke the engine's schema.</exception>
-    public Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int groupSize, SamplingOptions options, CancellationToken cancellationToken = default)
-        => _core.SampleAsync(prompts, groupSize, options, cancellationToken);
-
-    /// <inheritdoc />
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        if (serviceKey is not null)
-        {
-            return null;
-        }
-
-        return serviceType == typeof(RolloutSamplerMetadata) ? _core.Metadata
-            : serviceType == typeof(IWeightSynchronizer) ? _core.Synchronizer
-            : serviceType.IsInstanceOfType(this) ? this
-            : null;
-    }
-
-    /// <summary>Releases the HTTP client the sampler created (not one it was given).</summary>
-    public void Dispose() => _core.Dispose();
 }
