@@ -71,10 +71,14 @@ internal sealed class EngineSamplerCore : IDisposable
         }
         catch when (!cancellationToken.IsCancellationRequested)
         {
-            // Report the failure that started it, not a group cancelled because of it.
-            throw tasks.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
-                ?? tasks.First(t => t.IsFaulted || t.IsCanceled).Exception?.InnerException
-                ?? new OperationCanceledException();
+            // Report the failure that started it (with its own stack trace), not a group cancelled because of it.
+            Exception? first = tasks.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException);
+            if (first is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+            }
+
+            throw;
         }
 
         return Assemble(prompts, groupSize, options, tasks.Select(t => t.Result).ToArray());
