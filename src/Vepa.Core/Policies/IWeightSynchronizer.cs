@@ -18,5 +18,7 @@ public interface IWeightSynchronizer
     /// <param name="version">The weight version: the number of optimizer updates applied to the policy so far.</param>
     /// <param name="cancellationToken">A token that cancels the transfer.</param>
     /// <returns>A task that completes when the sampler serves the new weights.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="policy"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     Task SynchronizeAsync(IPolicy policy, long version, CancellationToken cancellationToken = default);
 }

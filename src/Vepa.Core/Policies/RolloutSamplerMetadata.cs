@@ -1,20 +1,20 @@
 namespace Vepa;
 
-/// <summary>
-/// Describes a rollout sampler: who provides it, where it runs, which model it serves, and whether it samples outside the
-/// trainer's process (with its own copy of the weights). Samplers return it from
-/// <see cref="IRolloutSampler.GetService(Type, object?)"/> for <c>typeof(RolloutSamplerMetadata)</c>, as
-/// Microsoft.Extensions.AI's chat clients return <c>ChatClientMetadata</c>.
-/// </summary>
-/// <remarks>The GRPO trainer reads <see cref="SamplesRemotely"/> to turn on the sampler-mismatch correction by default. Immutable; thread-safe.</remarks>
-public class RolloutSamplerMetadata
+/// <summary>Describes a rollout sampler: who serves it, where, which model, and whether it samples outside the trainer's process.</summary>
+/// <remarks>
+/// <para>Ask a sampler for it with <c>sampler.GetService(typeof(RolloutSamplerMetadata))</c>, as Microsoft.Extensions.AI's
+/// <c>ChatClientMetadata</c> is asked for. A trainer reads <see cref="SamplesRemotely"/> to decide defaults that depend on where rollouts
+/// come from, such as turning the loss's sampler correction on for an inference engine whose log-probs differ from the trainer's.</para>
+/// <para>Immutable and thread-safe.</para>
+/// </remarks>
+public sealed class RolloutSamplerMetadata
 {
     /// <summary>Initializes a new instance of the <see cref="RolloutSamplerMetadata"/> class.</summary>
-    /// <param name="providerName">The name of the sampler's provider ("vllm", "sglang", "torchsharp", …).</param>
-    /// <param name="endpoint">The address of the server that samples, when there is one.</param>
-    /// <param name="modelId">The id of the model the sampler serves, when known.</param>
-    /// <param name="samplesRemotely">Whether the sampler samples outside the trainer's process, from its own copy of the weights.</param>
-    public RolloutSamplerMetadata(string providerName, Uri? endpoint = null, string? modelId = null, bool samplesRemotely = false)
+    /// <param name="providerName">The name of the sampler's provider (for example <c>vllm</c>, <c>sglang</c>, <c>vepa</c>), or <see langword="null"/>.</param>
+    /// <param name="endpoint">The server the sampler calls, or <see langword="null"/> for an in-process sampler.</param>
+    /// <param name="modelId">The model the sampler samples from, as the provider names it, or <see langword="null"/>.</param>
+    /// <param name="samplesRemotely">Whether the completions are drawn outside the trainer's process by another implementation of the model.</param>
+    public RolloutSamplerMetadata(string? providerName = null, Uri? endpoint = null, string? modelId = null, bool samplesRemotely = false)
     {
         ProviderName = providerName;
         Endpoint = endpoint;
@@ -22,16 +22,19 @@ public class RolloutSamplerMetadata
         SamplesRemotely = samplesRemotely;
     }
 
-    /// <summary>Gets the name of the sampler's provider.</summary>
-    public string ProviderName { get; }
+    /// <summary>Gets the name of the sampler's provider, or <see langword="null"/>.</summary>
+    public string? ProviderName { get; }
 
-    /// <summary>Gets the address of the server that samples, or <see langword="null"/>.</summary>
+    /// <summary>Gets the server the sampler calls, or <see langword="null"/> for an in-process sampler.</summary>
     public Uri? Endpoint { get; }
 
-    /// <summary>Gets the id of the model the sampler serves, or <see langword="null"/>.</summary>
+    /// <summary>Gets the model the sampler samples from, as the provider names it, or <see langword="null"/>.</summary>
     public string? ModelId { get; }
 
-    /// <summary>Gets whether the sampler samples outside the trainer's process, from its own copy of the weights (which an
-    /// <see cref="IWeightSynchronizer"/> keeps up to date), so its token probabilities may differ from the trainer's.</summary>
+    /// <summary>
+    /// Gets a value indicating whether completions are drawn outside the trainer's process (an inference engine), so their
+    /// sampler log-probs come from other kernels, possibly other weights, and differ from the trainer's recompute.
+    /// </summary>
+    /// <value><see langword="false"/> for the built-in in-process sampler; <see langword="true"/> for the engine samplers.</value>
     public bool SamplesRemotely { get; }
 }
