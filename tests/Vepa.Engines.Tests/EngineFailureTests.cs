@@ -99,7 +99,8 @@ public sealed class EngineFailureTests
         await using var setup = await EngineSetup.StartAsync(Engine.Vllm);
         using var sampler = (VllmRolloutSampler)setup.CreateSampler(o => { o.MaxRetries = 1; o.RetryBaseDelay = TimeSpan.Zero; });
         using var reward = new LetterShareReward();
-        var options = new Vepa.Grpo.GrpoTrainerOptions { GroupSize = 2, Sampling = setup.Sampling(seed: null), LearningRate = 1e-3, WarmupRatio = 0, MaxSteps = 5 };
+        // No weight sync due before the next step's sampling: the sampling request itself meets the stopped engine.
+        var options = new Vepa.Grpo.GrpoTrainerOptions { GroupSize = 2, Sampling = setup.Sampling(seed: null), LearningRate = 1e-3, WarmupRatio = 0, MaxSteps = 5, WeightSyncEvery = 1000 };
         using var trainer = new Vepa.Grpo.GrpoTrainer(setup.Trainer, reward, options, sampler);
         var prompts = setup.Prompts();
         (await trainer.StepAsync(prompts)).RolloutCount.Should().Be(6);
@@ -110,6 +111,29 @@ public sealed class EngineFailureTests
         var error = (await act.Should().ThrowAsync<EngineRequestException>()).Which;
         error.StatusCode.Should().BeNull();
         error.Message.Should().Contain("failed after 2 attempts: the connection failed (ConnectionError)");
+    }
+
+    [Fact]
+    public async Task An_engine_that_goes_down_mid_run_fails_the_weight_sync_before_the_next_step_samples()
+    {
+        await using var setup = await EngineSetup.StartAsync(Engine.Vllm);
+        using var sampler = (VllmRolloutSampler)setup.CreateSampler(o => { o.MaxRetries = 1; o.RetryBaseDelay = TimeSpan.Zero; });
+        using var reward = new LetterShareReward();
+        var options = new Vepa.Grpo.GrpoTrainerOptions { GroupSize = 2, Sampling = setup.Sampling(seed: null), LearningRate = 1e-3, WarmupRatio = 0, MaxSteps = 5 };
+        using var trainer = new Vepa.Grpo.GrpoTrainer(setup.Trainer, reward, options, sampler);
+        var prompts = setup.Prompts();
+        (await trainer.StepAsync(prompts)).RolloutCount.Should().Be(6);
+        trainer.OptimizerUpdates.Should().Be(1);
+        int samplingCalls = setup.Server.Calls("/v1/completions");
+
+        await setup.Server.StopAsync();
+        var act = () => trainer.StepAsync(prompts);
+
+        var error = (await act.Should().ThrowAsync<Vepa.Grpo.GrpoWeightSyncException>()).Which;
+        error.InnerException.Should().BeOfType<WeightSyncException>();
+        error.InnerException!.InnerException.Should().BeOfType<EngineRequestException>()
+            .Which.Message.Should().Contain("the connection failed (ConnectionError)");
+        setup.Server.Calls("/v1/completions").Should().Be(samplingCalls, "the step stopped before sampling from stale weights");
     }
 
     [Fact]

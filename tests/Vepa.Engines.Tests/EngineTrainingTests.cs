@@ -31,17 +31,21 @@ public sealed class EngineTrainingTests(ITestOutputHelper output)
         {
             var sampler = setup.CreateSampler();
             using var owned = (IDisposable)sampler;
-            var sync = (IWeightSynchronizer)sampler.GetService(typeof(IWeightSynchronizer))!;
             using var reward = new LetterShareReward();
             using var trainer = new GrpoTrainer(setup.Trainer, reward, Options(setup.Trainer), sampler);
             for (int step = 0; step < Steps; step++)
             {
+                // The trainer itself syncs the engine before sampling (WeightSyncEvery = 1, the default).
+                long updatesBefore = trainer.OptimizerUpdates;
                 var record = await trainer.StepAsync(Prompts(setup.Trainer));
                 record.RolloutCount.Should().Be(24);
-                await sync.SynchronizeAsync(setup.Trainer, trainer.OptimizerUpdates);
+                record.RolloutWeightVersion.Should().Be(updatesBefore, "the engine was synced to every update before it sampled");
+                record.WeightVersionLag.Should().Be(0);
+                record.SamplerCorrection.Should().Be(SamplerCorrectionMode.Truncate, "a remote sampler turns the sampler correction on by default");
+                record.SamplerKl.Should().BeLessThan(1e-6, "the engine samples from the weights the trainer holds");
             }
 
-            ((SglangRolloutSampler)sampler).WeightVersion.Should().Be(trainer.OptimizerUpdates);
+            ((SglangRolloutSampler)sampler).WeightVersion.Should().Be(trainer.OptimizerUpdates - 1, "the last update is synced before the next step samples");
             viaEngine = await EvaluateAsync(setup.Trainer);
         }
 
