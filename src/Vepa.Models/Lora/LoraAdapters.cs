@@ -72,7 +72,7 @@ public sealed class LoraAdapters
     /// <param name="options">The settings (copied); <see langword="null"/> uses the defaults (r = 8, α = 8, Qwen's seven projections).</param>
     /// <returns>The adapters; the model owns their parameters (disposing the model disposes them).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">An option is invalid, no module matches the targets, a matched module is not a Vepa linear layer, or a matched layer already has an adapter.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, no module matches the targets, a matched module is not a Vepa linear layer or is the LM head, or a matched layer already has an adapter.</exception>
     /// <remarks>Every parameter of the model gets <c>requires_grad = false</c> (PEFT's <c>bias="none"</c>: biases stay frozen too); the new A and B are trainable, in the dtype and on the device of their layer's weight.</remarks>
     public static LoraAdapters Apply(nn.Module model, LoraOptions? options = null)
     {
@@ -87,6 +87,13 @@ public sealed class LoraAdapters
             if (path.Length == 0 || !options.IsTarget(path) || !seen.Add(module))
             {
                 continue;
+            }
+
+            if (module is QwenLinear head && ReferenceEquals(head.Weight, HeadWeight(model)))
+            {
+                throw new ArgumentException(
+                    $"The LM head '{path}' cannot take a LoRA adapter: policies read its weight directly (the fused log-prob kernel), so the adapter would be ignored. Narrow TargetModules or TargetModulesPattern.",
+                    nameof(options));
             }
 
             if (module is QwenLinear linear)
@@ -289,6 +296,14 @@ public sealed class LoraAdapters
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         return ReadConfig(directory).Options;
     }
+
+    private static Tensor? HeadWeight(nn.Module model) => model switch
+    {
+        Grpo.PolicyModule module => module.LmHeadWeight,
+        QwenForCausalLM lm => lm.LmHeadWeight,
+        Qwen2VLForConditionalGeneration vl => vl.LmHeadWeight,
+        _ => null,
+    };
 
     private static ScalarType ComputeType(ScalarType dtype) => dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : dtype;
 
