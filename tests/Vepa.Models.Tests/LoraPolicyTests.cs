@@ -169,18 +169,6 @@ public sealed class LoraPolicyTests : IDisposable
         return results.Average(r => r.Value);
     }
 
-    private sealed class TextReward(Func<string, double> score) : IRewardModel
-    {
-        public Task<IReadOnlyList<RewardResult>> ScoreAsync(IReadOnlyList<RewardRequest> requests, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<RewardResult>>(requests.Select(r => RewardResult.Scored(score(r.Evidence))).ToArray());
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
-
-        public void Dispose()
-        {
-        }
-    }
-
     private sealed class ModuleLessPolicy : IPolicy
     {
         public IRolloutSampler Sampler => throw new NotSupportedException();
