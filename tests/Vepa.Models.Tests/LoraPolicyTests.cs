@@ -151,6 +151,41 @@ public sealed class LoraPolicyTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("ModuleLessPolicy offers no PolicyModule*");
     }
 
+    [Fact]
+    public async Task Qwen2VL_gets_adapters_on_its_language_model_only_and_switched_off_computes_the_base()
+    {
+        using var policy = new LoraPolicy(QwenPolicy.FromPretrained(QwenPolicySnapshot.VisionPath, options: new QwenPolicyOptions { MaxNewTokens = 3, Seed = 2 }), new LoraOptions { Rank = 2, Seed = 4 });
+        var qwen = (QwenPolicy)policy.InnerPolicy;
+        policy.Adapters.ModulePaths.Should().HaveCount(14).And.OnlyContain(p => p.StartsWith("model.layers.", StringComparison.Ordinal), "the vision tower has no q/k/v/o/gate/up/down_proj");
+        PolicyPrompt[] prompts = [qwen.CreatePrompt("Where is the square?", "left", QwenPolicySnapshot.Image(56, 56, seed: 2))];
+        using var rollouts = await policy.Sampler.SampleAsync(prompts, 2, Sampling(qwen, seed: 5));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var options = new PolicyLogProbOptions { Temperature = 1.0 };
+        var start = policy.ComputeLogProbs(rollouts, options).LogProbs;
+        using var generator = new Generator(9);
+        foreach (var b in policy.TrainableParameters.Where((_, i) => i % 2 == 1))
+        {
+            b.copy_(randn(b.shape, b.dtype, generator: generator));
+        }
+
+        var adapted = policy.ComputeLogProbs(rollouts, options).LogProbs;
+        (adapted - start).abs().max().item<float>().Should().BeGreaterThan(1e-3f);
+        using (var reference = policy.CreateReference())
+        {
+            reference.ComputeLogProbs(rollouts, options).LogProbs.equal(start).all().item<bool>().Should().BeTrue("adapters off is the base model, bit for bit");
+        }
+
+        policy.Adapters.Merge();
+        (policy.ComputeLogProbs(rollouts, options).LogProbs - adapted).abs().max().item<float>().Should().BeLessThan(1e-4f, "float32 merge");
+        policy.Adapters.Unmerge();
+        policy.Adapters.GetPeftState().Keys.Should().Contain("base_model.model.model.layers.1.mlp.up_proj.lora_B.weight");
+        foreach (var tensor in prompts.SelectMany(p => p.ModelInputs?.Values ?? []))
+        {
+            tensor.Dispose();
+        }
+    }
+
     private static LoraPolicy CreatePolicy() =>
         new(QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, options: new QwenPolicyOptions { MaxNewTokens = 3, Seed = 3 }), new LoraOptions { Rank = 2, Seed = 1 });
 
