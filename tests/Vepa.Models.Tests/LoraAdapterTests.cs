@@ -249,6 +249,26 @@ public sealed class LoraAdapterTests : IDisposable
         (Hidden(reloaded, ids) - adapted).abs().max().item<double>().Should().BeLessThan(1e-12);
     }
 
+    [Fact]
+    public void Bfloat16_adapters_take_their_layers_dtype_and_merge_through_float32()
+    {
+        using var model = new QwenForCausalLM(QwenConfig.Parse(Config), dtype: ScalarType.BFloat16);
+        var adapters = LoraAdapters.Apply(model, new LoraOptions { Rank = 4, Alpha = 4, TargetModules = ["o_proj"], Seed = 1 });
+        adapters.TrainableParameters.Should().OnlyContain(p => p.dtype == ScalarType.BFloat16);
+        RandomiseB(adapters, seed: 3);
+        var w = model.state_dict()["model.layers.0.self_attn.o_proj.weight"];
+        var original = w.to(ScalarType.Float64);
+        var delta = adapters.TrainableParameters[1].to(ScalarType.Float64).matmul(adapters.TrainableParameters[0].to(ScalarType.Float64));
+
+        adapters.Merge();
+        // One rounding of W + ΔW to bf16: within half a unit in the last place (2⁻⁸ relative) of the exact sum.
+        var exact = original + delta;
+        ((w.to(ScalarType.Float64) - exact).abs() - (exact.abs() * Math.Pow(2, -8) * 1.01)).max().item<double>().Should().BeLessThanOrEqualTo(1e-7);
+        adapters.Unmerge();
+        ((w.to(ScalarType.Float64) - original).abs() - ((exact.abs() + original.abs()) * Math.Pow(2, -8) * 1.01)).max().item<double>()
+            .Should().BeLessThanOrEqualTo(1e-7, "two roundings, half a unit each (float32 sums add at most 2⁻²⁴ relative)");
+    }
+
     private static QwenForCausalLM CreateModel(long seed)
     {
         var model = new QwenForCausalLM(QwenConfig.Parse(Config), dtype: ScalarType.Float64, initialize: false);

@@ -158,7 +158,7 @@ public sealed class LoraAdapters
 
     /// <summary>Adds (α / r) · B A to each adapted layer's weight W and stops adding the adapters at run time: the model alone then computes the adapted output (for export with a Hugging Face save).</summary>
     /// <exception cref="InvalidOperationException">The adapters are already merged, or switched off.</exception>
-    /// <remarks>ΔW is formed in float32 for half-precision weights (in the weight's dtype otherwise) and rounded once into W.</remarks>
+    /// <remarks>For half-precision weights, ΔW and W + ΔW are formed in float32 and rounded once into W (in the weight's dtype otherwise).</remarks>
     public void Merge()
     {
         if (IsMerged || !Enabled)
@@ -170,7 +170,7 @@ public sealed class LoraAdapters
         using var noGrad = no_grad();
         foreach (var layer in _layers)
         {
-            layer.BaseWeight.add_(layer.Delta(ComputeType(layer.BaseWeight.dtype)).to(layer.BaseWeight.dtype));
+            AddDelta(layer, sign: 1);
         }
 
         IsMerged = true;
@@ -179,7 +179,7 @@ public sealed class LoraAdapters
 
     /// <summary>Subtracts (α / r) · B A from each adapted layer's weight again and resumes adding the adapters at run time.</summary>
     /// <exception cref="InvalidOperationException">The adapters are not merged.</exception>
-    /// <remarks>In float32 and float64 the restored W differs from the original by rounding only; in bfloat16 the rounding of two additions can move an element by one unit in the last place.</remarks>
+    /// <remarks>The restored W differs from the original by the rounding of the two sums only: in bfloat16, up to half a unit in the last place of W + ΔW plus half of W.</remarks>
     public void Unmerge()
     {
         if (!IsMerged)
@@ -191,7 +191,7 @@ public sealed class LoraAdapters
         using var noGrad = no_grad();
         foreach (var layer in _layers)
         {
-            layer.BaseWeight.sub_(layer.Delta(ComputeType(layer.BaseWeight.dtype)).to(layer.BaseWeight.dtype));
+            AddDelta(layer, sign: -1);
         }
 
         IsMerged = false;
@@ -305,7 +305,13 @@ public sealed class LoraAdapters
         _ => null,
     };
 
-    private static ScalarType ComputeType(ScalarType dtype) => dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : dtype;
+    /// <summary>W ← round(W ± ΔW), the sum formed in float32 for half-precision weights so W is rounded once.</summary>
+    private static void AddDelta(LoraLayer layer, int sign)
+    {
+        var weight = layer.BaseWeight;
+        var type = weight.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : weight.dtype;
+        weight.copy_(weight.to(type).add(layer.Delta(type), alpha: sign));
+    }
 
     private static (int Rank, double Alpha, LoraOptions Options) ReadConfig(string directory)
     {
