@@ -144,6 +144,7 @@ public sealed class LoraPolicyTests : IDisposable
         using var policy = CreatePolicy();
         policy.TrainableParameters.Should().HaveCount(2 * 7 * 2, "A and B for seven projections in each of the two layers");
         policy.TrainableParameters.Should().BeEquivalentTo(policy.Adapters.TrainableParameters);
+        policy.InnerPolicy.TrainableParameters.Should().Equal(policy.Adapters.TrainableParameters, ReferenceEquals, "a TorchPolicy reads which parameters require gradient when asked");
         policy.GetService(typeof(LoraAdapters)).Should().BeSameAs(policy.Adapters);
         policy.GetService(typeof(QwenPolicy)).Should().BeSameAs(policy.InnerPolicy);
         policy.GetState().Keys.Should().Contain(["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.1.mlp.down_proj.lora_B.weight"]);
