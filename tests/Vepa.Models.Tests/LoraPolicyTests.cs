@@ -158,6 +158,8 @@ public sealed class LoraPolicyTests : IDisposable
         using var policy = new LoraPolicy(QwenPolicy.FromPretrained(QwenPolicySnapshot.VisionPath, options: new QwenPolicyOptions { MaxNewTokens = 3, Seed = 2 }), new LoraOptions { Rank = 2, Seed = 4 });
         var qwen = (QwenPolicy)policy.InnerPolicy;
         policy.Adapters.ModulePaths.Should().HaveCount(14).And.OnlyContain(p => p.StartsWith("model.layers.", StringComparison.Ordinal), "the vision tower has no q/k/v/o/gate/up/down_proj");
+        var visionTarget = () => LoraAdapters.Apply((nn.Module)policy.GetService(typeof(PolicyModule))!, new LoraOptions { TargetModules = ["qkv"] });
+        visionTarget.Should().Throw<ArgumentException>().WithMessage("*'visual.*qkv' (Linear)*", "TorchSharp's sealed Linear cannot take an adapter, and saying so beats ignoring the target");
         PolicyPrompt[] prompts = [qwen.CreatePrompt("Where is the square?", "left", QwenPolicySnapshot.Image(56, 56, seed: 2))];
         using var rollouts = await policy.Sampler.SampleAsync(prompts, 2, Sampling(qwen, seed: 5));
         using var scope = NewDisposeScope();
