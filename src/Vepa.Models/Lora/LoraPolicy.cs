@@ -27,16 +27,26 @@ public sealed class LoraPolicy : IPolicy
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="LoraPolicy"/> class: applies adapters to <paramref name="policy"/>'s model.</summary>
-    /// <param name="policy">The policy whose model gets adapters; owned from now on. Its model is found through <c>GetService(typeof(PolicyModule))</c>.</param>
+    /// <param name="policy">The policy whose model gets adapters; owned from now on, and disposed if the constructor throws. Its model is found through <c>GetService(typeof(PolicyModule))</c>.</param>
     /// <param name="options">The adapters' settings; <see langword="null"/> uses the defaults (r = 8, α = 8, Qwen's seven projections).</param>
     /// <exception cref="ArgumentNullException"><paramref name="policy"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The policy offers no <see cref="PolicyModule"/>, an option is invalid, or the targets match no Vepa linear layer (see <see cref="LoraAdapters.Apply"/>).</exception>
     public LoraPolicy(IPolicy policy, LoraOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var module = policy.GetService(typeof(PolicyModule)) as PolicyModule
-            ?? throw new ArgumentException($"{policy.GetType().Name} offers no PolicyModule through GetService, so it has no module to put adapters on.", nameof(policy));
-        Adapters = LoraAdapters.Apply(module, options);
+        try
+        {
+            var module = policy.GetService(typeof(PolicyModule)) as PolicyModule
+                ?? throw new ArgumentException($"{policy.GetType().Name} offers no PolicyModule through GetService, so it has no module to put adapters on.", nameof(policy));
+            Adapters = LoraAdapters.Apply(module, options);
+        }
+        catch
+        {
+            // Owned from the call on, so `new LoraPolicy(QwenPolicy.FromPretrained(...))` does not leak the model on a bad option.
+            policy.Dispose();
+            throw;
+        }
+
         _inner = policy;
     }
 
