@@ -111,6 +111,12 @@ public sealed partial class GrpoTrainer : IDisposable
         TokenIdChecks.ThrowIfOutsideVocabulary(policy, options.Sampling);
         _optimizer = GrpoOptimizer.Create(_parameters, options);
         _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
+        if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)
+        {
+            _reference.Dispose();
+            throw new ArgumentException("ReferenceSyncSteps needs a reference with weights of its own; this policy's reference has none (a LoRA policy's reference is its base model with the adapters off).", nameof(options));
+        }
+
         _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
         if (options.CheckpointDirectory is not null)
         {
@@ -317,7 +323,7 @@ public sealed partial class GrpoTrainer : IDisposable
             GrpoCheckpoint.CleanTemporaries(path);
         }
 
-        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference is not null, _parameters, _optimizer.TypeName);
+        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference, _parameters, _optimizer.TypeName);
         using (checkpoint)
         {
             var changes = ResumeOptionChanges.Between(checkpoint.SavedOptions, _options);
