@@ -124,7 +124,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
         var generatedLogProbs = new List<Tensor>();
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
-            var logits = nn.functional.linear(last, weight, bias);
+            var logits = nn.functional.linear(last.to(weight.dtype), weight, bias);
             var (next, nextLogProb) = NextTokenSampling.Sample(logits, options, generator);
             next = where(finished, options.PadTokenId, next);
             nextLogProb = where(finished, zeros_like(nextLogProb), nextLogProb);

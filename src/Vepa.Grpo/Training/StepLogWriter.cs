@@ -65,6 +65,8 @@ internal sealed class StepLogWriter : IDisposable
             Number(json, "time/update", record.Timings.Update.TotalSeconds);
             Number(json, "time/bookkeeping", record.Timings.Bookkeeping.TotalSeconds);
             Number(json, "time/total", record.Timings.Total.TotalSeconds);
+            json.WriteNumber("update_tokens_computed", record.UpdateTokensComputed);
+            Number(json, "update_padding_fraction", record.UpdatePaddingFraction);
             json.WriteEndObject();
         }
 
