@@ -3,6 +3,9 @@ namespace Vepa.Grpo;
 /// <summary>The trainer's mixed precision (<see cref="GrpoTrainerOptions.Precision"/>, <see cref="GrpoTrainerOptions.LmHeadFloat32"/>).</summary>
 public sealed partial class GrpoTrainer
 {
+    /// <summary>Gets the float32 master weights of a <see cref="TrainingPrecision.BFloat16"/> run (in the order of the policy's trainable parameters), or <see langword="null"/>.</summary>
+    internal IReadOnlyList<TorchSharp.Modules.Parameter>? MasterWeights => _optimizer.Masters?.Masters;
+
     /// <summary>Sets a <see cref="TorchPolicy"/>'s LM head to float32 when <see cref="GrpoTrainerOptions.LmHeadFloat32"/> is set.</summary>
     private static void ConfigureHeadPrecision(IPolicy policy, GrpoTrainerOptions options)
     {
