@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,8 +46,12 @@ public sealed class TokenBudgetMicroBatchTests
         };
 
         using var threads = new SingleThreadedTorch();
-        var (rowState, rowRecord) = await TrainOneStep(prompts, options.Clone().With(o => o.MicroBatchSize = 2));
-        var (budgetState, budgetRecord) = await TrainOneStep(prompts, options.Clone().With(o => o.MicroBatchTokenBudget = budget));
+        var logs = new FakeLogCollector();
+        var (rowState, rowRecord) = await TrainOneStep(prompts, options.Clone().With(o => o.MicroBatchSize = 2), new FakeLogCollector());
+        var (budgetState, budgetRecord) = await TrainOneStep(prompts, options.Clone().With(o => o.MicroBatchTokenBudget = budget), logs);
+
+        // The longest row has 5 + 5 = 10 tokens: a budget of 5 leaves rows over it, warned about once (several such rows).
+        logs.GetSnapshot().Count(r => r.Id.Id == 30 && r.Level == LogLevel.Warning).Should().Be(budget < 10 ? 1 : 0);
 
         budgetRecord.CompletionLengthMax.Should().BeGreaterThan((int)budgetRecord.CompletionLengthMean, "the completions must differ in length");
         double largest = rowState.Keys.Max(name => (rowState[name] - budgetState[name]).abs().max().item<double>());
@@ -107,11 +113,12 @@ public sealed class TokenBudgetMicroBatchTests
         return module;
     }
 
-    private static async Task<(Dictionary<string, Tensor> State, GrpoStepRecord Record)> TrainOneStep(PolicyPrompt[] prompts, GrpoTrainerOptions options)
+    private static async Task<(Dictionary<string, Tensor> State, GrpoStepRecord Record)> TrainOneStep(PolicyPrompt[] prompts, GrpoTrainerOptions options, FakeLogCollector logs)
     {
         using var policy = new TorchPolicy(NewModule(), ToyTask.Tokenizer);
         using var reward = new ExactAnswerRewardModel(r => r.Evidence.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
-        using var trainer = new GrpoTrainer(policy, reward, options);
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs)));
+        using var trainer = new GrpoTrainer(policy, reward, options, loggerFactory: loggerFactory);
         var record = await trainer.StepAsync(prompts);
         return (policy.GetState().ToDictionary(e => e.Key, e => e.Value.detach().clone()), record);
     }
