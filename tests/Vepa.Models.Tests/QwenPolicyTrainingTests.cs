@@ -103,7 +103,7 @@ public sealed class QwenPolicyTrainingTests : IDisposable
         }
     }
 
-    private sealed class TextReward(Func<string, double> score) : IRewardModel
+    internal sealed class TextReward(Func<string, double> score) : IRewardModel
     {
         public Task<IReadOnlyList<RewardResult>> ScoreAsync(IReadOnlyList<RewardRequest> requests, CancellationToken cancellationToken = default) =>
             Task.FromResult<IReadOnlyList<RewardResult>>(requests.Select(r => RewardResult.Scored(score(r.Evidence))).ToArray());
