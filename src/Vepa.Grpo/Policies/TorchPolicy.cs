@@ -138,11 +138,11 @@ public sealed class TorchPolicy : IPolicy
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(rollouts.Count);
         int[] rows = options.Rows?.ToArray() ?? Enumerable.Range(0, rollouts.Count).ToArray();
-        var weight = HeadWeight;
-        var bias = HeadBias;
         long length = rollouts.Length;
 
         using var scope = NewDisposeScope();
+        var weight = HeadWeight;   // a float32 copy with HeadInFloat32: inside the scope
+        var bias = HeadBias;
         var parts = new List<Tensor>();
         var entropies = new List<Tensor>();
         var order = new List<long>();

@@ -203,7 +203,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
             }
         }
 
-        var weight = _policy.HeadWeight;
+        var weight = _policy.Module.LmHeadWeight;
         var logProbType = weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         using var scope = NewDisposeScope();
         var batch = new RolloutBatch(
