@@ -19,6 +19,10 @@ internal sealed class GrpoMetrics : IDisposable
     private readonly Histogram<double> _zeroSignal;
     private readonly Histogram<double> _length;
     private readonly Histogram<double> _phase;
+    private readonly Histogram<double> _componentReward;
+    private readonly Counter<long> _componentFailed;
+    private readonly Histogram<double> _evaluationReward;
+    private readonly Histogram<double> _evaluationPass;
     private readonly bool _ownsMeter;
 
     public GrpoMetrics(IMeterFactory? meterFactory)
@@ -37,6 +41,10 @@ internal sealed class GrpoMetrics : IDisposable
         _zeroSignal = _meter.CreateHistogram<double>(GrpoMetricNames.ZeroSignalFraction, null, "Fraction of zero-signal groups of a step.");
         _length = _meter.CreateHistogram<double>(GrpoMetricNames.CompletionLength, "{token}", "Mean completion length of a step.");
         _phase = _meter.CreateHistogram<double>(GrpoMetricNames.PhaseDuration, "s", "Duration of a phase of a step.");
+        _componentReward = _meter.CreateHistogram<double>(GrpoMetricNames.ComponentReward, null, "Mean reward of one reward component in a step.");
+        _componentFailed = _meter.CreateCounter<long>(GrpoMetricNames.ComponentFailedRewards, "{rollout}", "Rollouts one reward component failed to score.");
+        _evaluationReward = _meter.CreateHistogram<double>(GrpoMetricNames.EvaluationReward, null, "Mean reward of an evaluation.");
+        _evaluationPass = _meter.CreateHistogram<double>(GrpoMetricNames.EvaluationPassAtK, null, "pass@k of an evaluation.");
     }
 
     public void Record(GrpoStepRecord record)
@@ -57,6 +65,7 @@ internal sealed class GrpoMetrics : IDisposable
         Phase("log_probs", record.Timings.LogProbs);
         Phase("update", record.Timings.Update);
         Phase("total", record.Timings.Total);
+        RecordComponentsAndEvaluation(record);
     }
 
     public void Dispose()
@@ -64,6 +73,34 @@ internal sealed class GrpoMetrics : IDisposable
         if (_ownsMeter)
         {
             _meter.Dispose();
+        }
+    }
+
+    private void RecordComponentsAndEvaluation(GrpoStepRecord record)
+    {
+        foreach (var (name, value) in record.ComponentRewardMeans)
+        {
+            if (double.IsFinite(value))
+            {
+                _componentReward.Record(value, new TagList { { GrpoMetricNames.ComponentTag, name } });
+            }
+        }
+
+        foreach (var (name, count) in record.ComponentFailureCounts)
+        {
+            _componentFailed.Add(count, new TagList { { GrpoMetricNames.ComponentTag, name } });
+        }
+
+        if (record.Evaluation is { } evaluation)
+        {
+            RecordFinite(_evaluationReward, evaluation.RewardMean);
+            foreach (var (k, value) in evaluation.PassAtK)
+            {
+                if (double.IsFinite(value))
+                {
+                    _evaluationPass.Record(value, new TagList { { GrpoMetricNames.KTag, k } });
+                }
+            }
         }
     }
 

@@ -130,6 +130,21 @@ public sealed record GrpoStepRecord
     /// <summary>Gets where the step's time went.</summary>
     public required GrpoStepTimings Timings { get; init; }
 
+    /// <summary>Gets the mean reward of each reward component over the rollouts it scored, by component name (NaN when it scored none):
+    /// "reward" for a trainer over one reward model, the <see cref="RewardComponent.Name"/>s otherwise, and "overlong" when
+    /// <see cref="GrpoTrainerOptions.OverlongBufferLength"/> is on. Unweighted.</summary>
+    public IReadOnlyDictionary<string, double> ComponentRewardMeans { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Gets the rollouts each reward component failed to score, by component name. A rollout counts in
+    /// <see cref="FailedRewardCount"/> when any of its components failed.</summary>
+    public IReadOnlyDictionary<string, int> ComponentFailureCounts { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Gets the completions logged for this step (<see cref="GrpoTrainerOptions.LogCompletions"/>); empty when off.</summary>
+    public IReadOnlyList<GrpoCompletionSample> Completions { get; init; } = [];
+
+    /// <summary>Gets the evaluation run after this step (<see cref="GrpoTrainerOptions.EvaluateEvery"/>), or <see langword="null"/>.</summary>
+    public GrpoEvaluationResult? Evaluation { get; init; }
+
     /// <summary>Gets the tokens the update's forward/backward passes computed, summed over every micro-batch of every pass: per
     /// micro-batch, rows × (longest prompt + completion positions computed). Padding included; the old and reference log-prob
     /// passes are not counted.</summary>

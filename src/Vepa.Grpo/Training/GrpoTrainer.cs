@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Vepa.Grpo;
 
 /// <summary>
-/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/>, turns the
+/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/> (or several weighted <see cref="RewardComponent"/>s), turns the
 /// rewards into group-relative advantages, computes the old and reference log-probs, and runs μ passes of minibatch updates of the
 /// clipped-ratio loss with AdamW.
 /// </summary>
@@ -31,7 +31,7 @@ public sealed partial class GrpoTrainer : IDisposable
 {
     private readonly IPolicy _policy;
     private readonly IRolloutSampler _sampler;
-    private readonly IRewardModel _rewardModel;
+    private readonly RewardComponent[] _components;
     private readonly GrpoTrainerOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -66,11 +66,35 @@ public sealed partial class GrpoTrainer : IDisposable
         ILoggerFactory? loggerFactory = null,
         IMeterFactory? meterFactory = null,
         TimeProvider? timeProvider = null)
+        : this(policy, SingleComponent(rewardModel), options, sampler, loggerFactory, meterFactory, timeProvider)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="GrpoTrainer"/> class over several weighted rewards (docs/trainer.md, "Several rewards").</summary>
+    /// <param name="policy">The policy to train; not owned.</param>
+    /// <param name="rewardComponents">The reward components, scored at the same time and combined by <see cref="AdvantageOptions.Combination"/>; names unique; the models are not owned.</param>
+    /// <param name="options">The settings (copied); <see langword="null"/> uses the VEPA defaults.</param>
+    /// <param name="sampler">Where rollouts come from; <see langword="null"/> uses <see cref="IPolicy.Sampler"/>. Not owned.</param>
+    /// <param name="loggerFactory">Creates the trainer's logger; <see langword="null"/> logs nothing.</param>
+    /// <param name="meterFactory">Creates the "Vepa.Grpo" meter; <see langword="null"/> uses a meter the trainer owns.</param>
+    /// <param name="timeProvider">Times the phases; <see langword="null"/> uses <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="policy"/> or <paramref name="rewardComponents"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the message lists every problem), the policy has no trainable parameters,
+    /// or <paramref name="rewardComponents"/> is empty, holds null, repeats a name, or uses the name "overlong" while the overlong penalty is on.</exception>
+    public GrpoTrainer(
+        IPolicy policy,
+        IReadOnlyList<RewardComponent> rewardComponents,
+        GrpoTrainerOptions? options = null,
+        IRolloutSampler? sampler = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null,
+        TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        ArgumentNullException.ThrowIfNull(rewardModel);
+        ArgumentNullException.ThrowIfNull(rewardComponents);
         options = options?.Clone() ?? new GrpoTrainerOptions();
         options.Validate();
+        _components = CheckComponents(rewardComponents, options);
         _parameters = policy.TrainableParameters.ToArray();
         if (_parameters.Length == 0)
         {
@@ -79,7 +103,6 @@ public sealed partial class GrpoTrainer : IDisposable
 
         _policy = policy;
         _sampler = sampler ?? policy.Sampler ?? throw new ArgumentException("The policy's Sampler is null and no sampler was given.", nameof(policy));
-        _rewardModel = rewardModel;
         _options = options;
         _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
@@ -450,6 +473,7 @@ public sealed partial class GrpoTrainer : IDisposable
                 _consecutiveFailedSteps = 0;
             }
 
+            record = await CompleteRecordAsync(record, batch, scores, cancellationToken).ConfigureAwait(false);
             Publish(record);
             return record;
         }
@@ -476,56 +500,11 @@ public sealed partial class GrpoTrainer : IDisposable
         return batch;
     }
 
-    private async Task<StepScores> ScoreAsync(RolloutBatch batch, int step, CancellationToken cancellationToken)
-    {
-        var requests = _options.RewardRequestFactory is { } factory ? batch.ToRewardRequests(factory) : batch.ToRewardRequests();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (_options.RewardTimeout is TimeSpan limit)
-        {
-            timeout.CancelAfter(limit);
-        }
-
-        IReadOnlyList<RewardResult>? results;
-        try
-        {
-            results = await _rewardModel.ScoreAsync(requests, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (OperationCanceledException e)
-        {
-            string reason = $"reward scoring timed out after {_options.RewardTimeout}";
-            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
-            return StepScores.AllFailed(requests.Count, reason);
-        }
-        catch (Exception e) when (e is RewardConfigurationException or RewardContractException)
-        {
-            // A misconfigured reward pipeline (401, wrong model, ...) or one that broke its contract (wrong result count,
-            // null) must stop training loudly: scoring the batch as failed would silently train on nothing.
-            throw;
-        }
-        catch (Exception e)
-        {
-            // Exceptions of the host's own reward code are logged with their message; those that may quote a server's
-            // response or echoed credentials (HTTP and SDK clients) name their type only. The reason reaches the step
-            // record, the logs and the step log.
-            string reason = RewardExceptionText.Describe(e);
-            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, RewardExceptionText.MayCarryServerText(e) ? null : e);
-            return StepScores.AllFailed(requests.Count, reason);
-        }
-
-        RewardContractException.ThrowIfBroken(results, requests.Count, "the GRPO trainer");
-        return StepScores.From(results);
-    }
-
     /// <summary>The zero-signal groups of the scores, as <see cref="AdvantageResult.ZeroSignalGroups"/> defines them.</summary>
     private int[] ZeroSignalGroups(StepScores scores)
     {
         using var scope = NewDisposeScope();
-        using var rewards = RewardTensors.FromResults(scores.Results, _options.GroupSize);
-        using var advantage = GroupAdvantages.Compute(rewards, _options.Advantages);
+        using var advantage = scores.ComputeAdvantages(_options.GroupSize, _options.Advantages);
         bool[] flags = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
         return Enumerable.Range(0, flags.Length).Where(p => flags[p]).ToArray();
     }
@@ -539,8 +518,7 @@ public sealed partial class GrpoTrainer : IDisposable
         using var scope = NewDisposeScope();
         var device = _parameters[0].device;
 
-        using var rewards = RewardTensors.FromResults(scores.Results, groupSize);
-        using var advantage = GroupAdvantages.Compute(rewards, _options.Advantages);
+        using var advantage = scores.ComputeAdvantages(groupSize, _options.Advantages);
         double[] advantageValues = advantage.Advantages.reshape(-1).data<double>().ToArray();
         bool[] zeroSignal = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
         var advantages = advantage.Advantages.reshape(-1).to(device);
@@ -694,7 +672,7 @@ public sealed partial class GrpoTrainer : IDisposable
             RewardComponents = scores.ComponentMeans(),
             FailedRewardCount = scores.Values.Count(double.IsNaN),
             RewardFailureReason = scores.MostFrequentFailure(),
-            PenalizedRewardCount = scores.Results.Count(r => r.IsPenalized),
+            PenalizedRewardCount = scores.PenalizedCount,
             ZeroSignalGroupFraction = (double)zeroSignal.Count(z => z) / zeroSignal.Length,
             ResampledGroupCount = resampled,
             DroppedGroupCount = dropped,
@@ -720,6 +698,8 @@ public sealed partial class GrpoTrainer : IDisposable
             CompletionTokens = tokens,
             TokensPerSecond = total > TimeSpan.Zero ? tokens / total.TotalSeconds : double.NaN,
             Timings = new GrpoStepTimings(phases.Generation, phases.Reward, phases.LogProbs, phases.Update, total),
+            ComponentRewardMeans = scores.ComponentRewardMeans(),
+            ComponentFailureCounts = scores.ComponentFailureCounts(),
         };
     }
 

@@ -208,6 +208,44 @@ public sealed class GrpoTrainerOptions : IValidatableObject
     [JsonIgnore]
     public Func<PolicyPrompt, string, int, RewardRequest>? RewardRequestFactory { get; set; }
 
+    /// <summary>Gets or sets L_cache, the soft overlong punishment's buffer of DAPO (verl <c>overlong_buffer.len</c>), in tokens; 0 turns it off.</summary>
+    /// <value>The default is 0 (off). Must be in [0, <see cref="SamplingOptions.MaxNewTokens"/>]. When on, the trainer adds a reward component
+    /// named "overlong" (weight 1): 0 up to L_max − L_cache tokens, ((L_max − L_cache) − length) / L_cache × <see cref="OverlongPenaltyFactor"/>
+    /// up to L_max = <see cref="SamplingOptions.MaxNewTokens"/>, and −<see cref="OverlongPenaltyFactor"/> for a truncated completion (docs/trainer.md, "Overlong penalty").</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int OverlongBufferLength { get; set; }
+
+    /// <summary>Gets or sets the overlong penalty at L_max (verl <c>overlong_buffer.penalty_factor</c>); used when <see cref="OverlongBufferLength"/> &gt; 0.</summary>
+    /// <value>The default is 1 (DAPO). Must be finite and &gt; 0.</value>
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be finite and > 0")]
+    public double OverlongPenaltyFactor { get; set; } = 1.0;
+
+    /// <summary>Gets or sets the reward from which an evaluation sample counts as a pass, for pass@k (<see cref="GrpoTrainer.EvaluateAsync"/>): pass = reward ≥ this.</summary>
+    /// <value>The default is 1 (a 0/1 correctness reward passes at 1). Must be finite.</value>
+    public double PassThreshold { get; set; } = 1.0;
+
+    /// <summary>Gets or sets how many of each step's completions are put in the step record (<see cref="GrpoStepRecord.Completions"/>),
+    /// the step log and the <see cref="GrpoTrainer.CompletionsLogged"/> event; 0 logs none.</summary>
+    /// <value>The default is 0. Must be ≥ 0. The completions are drawn without replacement by a seeded choice (the same in a rerun) that touches no other random state.</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int LogCompletions { get; set; }
+
+    /// <summary>Gets or sets how often (in steps) the trainer evaluates on <see cref="EvaluationPrompts"/>; 0 never does.</summary>
+    /// <value>The default is 0. Must be ≥ 0; when &gt; 0, <see cref="EvaluationPrompts"/> must hold prompts. The result lands in
+    /// <see cref="GrpoStepRecord.Evaluation"/> of every K-th step (step % K = 0), after that step's update.</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int EvaluateEvery { get; set; }
+
+    /// <summary>Gets or sets the prompts of the periodic evaluation (<see cref="EvaluateEvery"/>).</summary>
+    /// <value>The default is <see langword="null"/>. Not copied by <see cref="Clone"/> (the list is shared), not bound from configuration and not saved in checkpoints.</value>
+    [JsonIgnore]
+    public IReadOnlyList<PolicyPrompt>? EvaluationPrompts { get; set; }
+
+    /// <summary>Gets or sets n, the samples per prompt of the periodic evaluation (pass@k is reported for k = 1, 2, 4, … and n).</summary>
+    /// <value>The default is 4. Must be in [1, 4096].</value>
+    [Range(1, 4096, ErrorMessage = "{0} must be in [1, 4096]")]
+    public int EvaluationSamplesPerPrompt { get; set; } = 4;
+
     /// <summary>
     /// Gets or sets the most tokens one micro-batch's forward/backward pass may compute (verl's <c>use_dynamic_bsz</c> with
     /// <c>ppo_max_token_len_per_gpu</c>); 0 cuts micro-batches by rows (<see cref="MicroBatchSize"/>).
@@ -309,6 +347,22 @@ public sealed class GrpoTrainerOptions : IValidatableObject
         if (Advantages?.GroupSize is int ag && ag != GroupSize)
         {
             yield return new ValidationResult($"Advantages.GroupSize ({ag}) must equal GroupSize ({GroupSize}) when set.", [nameof(Advantages)]);
+        }
+
+        if (Sampling is not null && OverlongBufferLength > Sampling.MaxNewTokens)
+        {
+            yield return new ValidationResult(
+                $"OverlongBufferLength ({OverlongBufferLength}) must be <= Sampling.MaxNewTokens ({Sampling.MaxNewTokens}), the L_max the penalty counts back from.", [nameof(OverlongBufferLength)]);
+        }
+
+        if (!double.IsFinite(PassThreshold))
+        {
+            yield return new ValidationResult(Format($"PassThreshold must be finite; got {PassThreshold}."), [nameof(PassThreshold)]);
+        }
+
+        if (EvaluateEvery > 0 && (EvaluationPrompts is null || EvaluationPrompts.Count == 0))
+        {
+            yield return new ValidationResult($"EvaluateEvery ({EvaluateEvery}) needs EvaluationPrompts (at least one prompt).", [nameof(EvaluationPrompts)]);
         }
 
         if (MicroBatchTokenBudget > 0 && MicroBatchSize is int rows)
