@@ -25,19 +25,7 @@ public sealed class TrainerLeakTests
             ReferenceSyncSteps = 5,
         });
 
-        // Warm-up: lazily created state (gradients, AdamW moments) is not a leak.
-        await trainer.StepAsync(prompts);
-        await trainer.StepAsync(prompts);
-        Collect();
-        DisposeScopeManager.Statistics.Reset();
-        long before = Tensor.TotalCount;
-        for (int i = 0; i < 50; i++)
-        {
-            await trainer.StepAsync(prompts);
-        }
-
-        Tensor.TotalCount.Should().Be(before, "every tensor of a step must be released deterministically, not by the GC");
-        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
+        await AssertLiveCountFlat(trainer, prompts, 50, "every tensor of a step must be released deterministically, not by the GC");
     }
 
     [Fact]
@@ -60,17 +48,23 @@ public sealed class TrainerLeakTests
             LmHeadFloat32 = true,
         });
 
+        await AssertLiveCountFlat(trainer, prompts, 20, "the masters' gradients, the float32 head copies and the narrowed micro-batches must be released deterministically");
+    }
+
+    private static async Task AssertLiveCountFlat(GrpoTrainer trainer, PolicyPrompt[] prompts, int steps, string because)
+    {
+        // Warm-up: lazily created state (gradients, AdamW moments) is not a leak.
         await trainer.StepAsync(prompts);
         await trainer.StepAsync(prompts);
         Collect();
         DisposeScopeManager.Statistics.Reset();
         long before = Tensor.TotalCount;
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < steps; i++)
         {
             await trainer.StepAsync(prompts);
         }
 
-        Tensor.TotalCount.Should().Be(before, "the masters' gradients, the float32 head copies and the narrowed micro-batches must be released deterministically");
+        Tensor.TotalCount.Should().Be(before, because);
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
     }
 
