@@ -15,7 +15,7 @@ public sealed class QwenMixedPrecisionTrainingTests
         using var policy = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, dtype: ScalarType.BFloat16, options: qwenOptions);
         PolicyPrompt[] prompts = [policy.CreatePrompt("Where is the square?", "left"), policy.CreatePrompt("Colour of the ball?", "red")];
         var before = policy.GetState().ToDictionary(p => p.Key, p => p.Value.to(ScalarType.Float32).DetachFromDisposeScope());
-        using var reward = new QwenPolicyTrainingTests.TextReward(text => text.Length == 0 ? 0 : text.Count(char.IsLetter) / (double)text.Length);
+        using var reward = new TextReward(text => text.Length == 0 ? 0 : text.Count(char.IsLetter) / (double)text.Length);
         using var trainer = new GrpoTrainer(policy, reward, new GrpoTrainerOptions
         {
             GroupSize = 4,
