@@ -47,7 +47,7 @@ internal static class RegisteredAdvantageKernel
 
         Tensor advantages = kernel.Compute(rewards, options)
             ?? throw new InvalidOperationException($"The {kernel.Name} advantage kernel returned null.");
-        if (advantages.dim() != 2 || advantages.shape[0] != p || advantages.shape[1] != g || advantages.device != batch.Device)
+        if (advantages.dim() != 2 || advantages.shape[0] != p || advantages.shape[1] != g || advantages.device.ToString() != batch.Device.ToString())
         {
             throw new InvalidOperationException(
                 $"The {kernel.Name} advantage kernel returned {AdvantageValidation.Format(advantages.shape)} on {advantages.device}; " +
