@@ -1,8 +1,4 @@
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Vepa.Grpo.Kernels;
 using Vepa.Grpo.Tests.Advantages;
@@ -169,24 +165,7 @@ public sealed class AdvantageKernelSelectionTests
     {
         var mine = new MeanCenteredKernel("mine");
         ServiceProvider Build(string kernel, KernelRegistry? registry)
-        {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Vepa:Grpo:GroupSize"] = "3",
-                ["Vepa:Grpo:Sampling:MaxNewTokens"] = "3",
-                ["Vepa:Grpo:Sampling:StopTokenIds:0"] = "0",
-                ["Vepa:Grpo:Advantages:Kernel"] = kernel,
-            }).Build();
-            var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-            if (registry is not null)
-            {
-                services.AddSingleton(registry);
-            }
-
-            services.AddSingleton<IRewardModel>(TrainerCheckpointFolderTests.Reward());
-            services.AddGrpoTrainer(_ => TrainerCheckpointFolderTests.NewPolicy(seed: 1), "Vepa:Grpo");
-            return services.BuildServiceProvider();
-        }
+            => KernelSelectionHost.Build(new Dictionary<string, string?> { ["Advantages:Kernel"] = kernel }, registry);
 
         await using (var provider = Build("Tensor", registry: null))
         {
@@ -214,30 +193,9 @@ public sealed class AdvantageKernelSelectionTests
     [InlineData("tensor", "Advantages.Kernel: null -> \"tensor\"")]
     public async Task A_checkpoint_written_before_the_option_existed_resumes_with_the_automatic_choice(string? current, string? warning)
     {
-        using var folder = new TempFolder();
-        GrpoTrainerOptions options = TrainerCheckpointFolderTests.Options(folder.Path);
-        using (var policy = TrainerCheckpointFolderTests.NewPolicy(seed: 1))
-        using (var trainer = new GrpoTrainer(policy, TrainerCheckpointFolderTests.Reward(), options))
-        {
-            await trainer.TrainAsync(TrainerCheckpointFolderTests.Batches(1));
-        }
-
-        string metadata = Path.Combine(folder.Path, "step-00000001", "trainer.json");
-        JsonNode root = JsonNode.Parse(File.ReadAllText(metadata))!;
-        root["options"]!["Advantages"]!.AsObject().Remove("Kernel").Should().BeTrue("the checkpoint saved the option");
-        File.WriteAllText(metadata, root.ToJsonString());
-
-        var logs = new FakeLogCollector();
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs)));
-        options.Advantages.Kernel = current;
-        using (var policy = TrainerCheckpointFolderTests.NewPolicy(seed: 2))
-        using (var trainer = new GrpoTrainer(policy, TrainerCheckpointFolderTests.Reward(), options, loggerFactory: loggerFactory))
-        {
-            await trainer.ResumeAsync(folder.Path);
-            trainer.CompletedSteps.Should().Be(1, "a kernel name is not a setting that breaks a run's exactness");
-        }
-
-        var warnings = logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning).Select(r => r.Message).ToArray();
+        string[] warnings = await KernelSelectionHost.ResumeWarnings(
+            saved => saved["Advantages"]!.AsObject().Remove("Kernel").Should().BeTrue("the checkpoint saved the option"),
+            options => options.Advantages.Kernel = current);
         if (warning is null)
         {
             warnings.Should().BeEmpty("no kernel name was the automatic choice");
