@@ -104,12 +104,19 @@ public sealed partial class GrpoTrainer : IDisposable
         _policy = policy;
         _sampler = sampler ?? policy.Sampler ?? throw new ArgumentException("The policy's Sampler is null and no sampler was given.", nameof(policy));
         _options = options;
+        ThrowIfOverlapUnsupported();
         _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = new GrpoMetrics(meterFactory);
         TokenIdChecks.ThrowIfOutsideVocabulary(policy, options.Sampling);
         _optimizer = GrpoOptimizer.Create(_parameters, options);
         _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
+        if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)
+        {
+            _reference.Dispose();
+            throw new ArgumentException("ReferenceSyncSteps needs a reference with weights of its own; this policy's reference has none (a LoRA policy's reference is its base model with the adapters off).", nameof(options));
+        }
+
         _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
         if (options.CheckpointDirectory is not null)
         {
@@ -148,8 +155,13 @@ public sealed partial class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="prompts"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="prompts"/> is empty or holds null, or <see cref="GrpoTrainerOptions.MiniBatchSize"/> exceeds P × G.</exception>
     /// <exception cref="InvalidOperationException">A step is already running, or the sampler, policy or reward model broke its contract (wrong row count, wrong shapes, wrong result count, missing sampler log-probs for sampler correction).</exception>
+    /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed; nothing of the step ran.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+    public Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+        => StepCoreAsync(prompts, upcoming: null, cancellationToken);
+
+    /// <summary>Runs one step; <paramref name="upcoming"/>, when given, is the next step's batch, sampled during this step (overlapped generation).</summary>
+    private async Task<GrpoStepRecord> StepCoreAsync(IReadOnlyList<PolicyPrompt> prompts, IReadOnlyList<PolicyPrompt>? upcoming, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ValidatePrompts(prompts);
@@ -160,7 +172,7 @@ public sealed partial class GrpoTrainer : IDisposable
 
         try
         {
-            return await RunStepAsync(prompts, cancellationToken).ConfigureAwait(false);
+            return await RunStepAsync(prompts, upcoming, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -200,6 +212,7 @@ public sealed partial class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException">A fresh run's <see cref="GrpoTrainerOptions.CheckpointDirectory"/> holds another run's checkpoints and <see cref="GrpoTrainerOptions.OverwriteCheckpoints"/> is not set (thrown before the first step).</exception>
     /// <exception cref="GrpoRewardFailureException"><see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> steps in a row had no usable reward (a checkpoint is written first).</exception>
+    /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed (a checkpoint of the last completed step is written first).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async IAsyncEnumerable<GrpoStepRecord> TrainStreamAsync(
         IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> batches, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -214,7 +227,7 @@ public sealed partial class GrpoTrainer : IDisposable
         }
 
         int lastCheckpoint = -1;
-        await using var enumerator = batches.GetAsyncEnumerator(cancellationToken);
+        await using var enumerator = new StepBatches(this, batches.GetAsyncEnumerator(cancellationToken));
         while (true)
         {
             GrpoStepRecord record;
@@ -225,7 +238,7 @@ public sealed partial class GrpoTrainer : IDisposable
                     break;
                 }
 
-                record = await StepAsync(enumerator.Current, cancellationToken).ConfigureAwait(false);
+                record = await StepCoreAsync(enumerator.Current, await enumerator.UpcomingAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 if (_options.CheckpointEverySteps is int every && CompletedSteps % every == 0)
                 {
                     await SaveCheckpointAsync(directory!, CancellationToken.None).ConfigureAwait(false);
@@ -233,6 +246,11 @@ public sealed partial class GrpoTrainer : IDisposable
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
+                throw;
+            }
+            catch (GrpoWeightSyncException)
             {
                 await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
                 throw;
@@ -305,7 +323,7 @@ public sealed partial class GrpoTrainer : IDisposable
             GrpoCheckpoint.CleanTemporaries(path);
         }
 
-        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference is not null, _parameters, _optimizer.TypeName);
+        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference, _parameters, _optimizer.TypeName);
         using (checkpoint)
         {
             var changes = ResumeOptionChanges.Between(checkpoint.SavedOptions, _options);
@@ -367,6 +385,7 @@ public sealed partial class GrpoTrainer : IDisposable
         _reference?.Dispose();
         _stepLog?.Dispose();
         _metrics.Dispose();
+        DisposeRollouts();
     }
 
     private async Task FinalCheckpointAsync(int lastCheckpoint)
@@ -406,7 +425,7 @@ public sealed partial class GrpoTrainer : IDisposable
         }
     }
 
-    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken)
+    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, IReadOnlyList<PolicyPrompt>? upcoming, CancellationToken cancellationToken)
     {
         int groupSize = _options.GroupSize;
         int rows = prompts.Count * groupSize;
@@ -425,7 +444,7 @@ public sealed partial class GrpoTrainer : IDisposable
         var phases = new PhaseTimes();
 
         long t0 = _timeProvider.GetTimestamp();
-        RolloutBatch batch = await SampleAsync(prompts, step, round: 0, cancellationToken).ConfigureAwait(false);
+        RolloutBatch batch = await TakeRolloutsAsync(prompts, upcoming, step, cancellationToken).ConfigureAwait(false);
         phases.Generation += _timeProvider.GetElapsedTime(t0);
         try
         {
@@ -479,14 +498,15 @@ public sealed partial class GrpoTrainer : IDisposable
         finally
         {
             batch.Dispose();
+            EndStepRollouts();
         }
     }
 
-    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken)
+    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken, IRolloutSampler? sampler = null)
     {
         var sampling = _options.Sampling.Clone();
         sampling.Seed = StepSeeds.Derive(_options.Seed, step, StepSeeds.Sampling, round);
-        var batch = await _sampler.SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
+        var batch = await (sampler ?? _sampler).SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The sampler returned null.");
         if (batch.Count != prompts.Count * _options.GroupSize || batch.GroupSize != _options.GroupSize || batch.PromptCount != prompts.Count)
         {
@@ -513,7 +533,7 @@ public sealed partial class GrpoTrainer : IDisposable
         int groupSize = _options.GroupSize;
         int rows = batch.Count;
         double temperature = _options.Sampling.Temperature;
-        var loss = _options.Loss;
+        var loss = EffectiveLoss(batch);
         using var scope = NewDisposeScope();
         var device = _parameters[0].device;
 
@@ -545,7 +565,7 @@ public sealed partial class GrpoTrainer : IDisposable
         int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
         int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
         int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
-        bool needOld = _options.Iterations * miniBatches > 1;
+        bool needOld = _options.Iterations * miniBatches > 1 && _behaviourLogProbs is null;
 
         long t0 = _timeProvider.GetTimestamp();
         Tensor? old = null, reference = null;
@@ -565,6 +585,8 @@ public sealed partial class GrpoTrainer : IDisposable
         }
 
         phases.LogProbs += _timeProvider.GetElapsedTime(t0);
+        old ??= BehaviourLogProbs(device);
+        var mismatch = SamplerMismatch.For(batch, loss, device);
 
         t0 = _timeProvider.GetTimestamp();
         double learningRate = _options.SchedulePer == LearningRateScheduleUnit.Step ? LearningRates.At(_options, step) : LearningRates.At(_options, _updates + 1);
@@ -611,6 +633,7 @@ public sealed partial class GrpoTrainer : IDisposable
                     double weight = MicroBatchWeights.Of(loss.Aggregation, microbatch.Length, minibatch.Length, microTokens, miniTokens);
                     (result.Loss * weight).backward();
                     update.Add(result, weight, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
+                    mismatch?.Add(iteration, old, logProbs, index, microMask);
                 }
 
                 double norm = ClipGradients();
@@ -641,12 +664,12 @@ public sealed partial class GrpoTrainer : IDisposable
         }
 
         phases.Update += _timeProvider.GetElapsedTime(t0);
-        return BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
+        return WithRollouts(BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
         {
             FirstUpdate = first,
             LastUpdate = last,
             AllRewardsFailed = allFailed,
-        };
+        }, loss, mismatch);
     }
 
     private GrpoStepRecord BuildRecord(
@@ -800,6 +823,7 @@ public sealed partial class GrpoTrainer : IDisposable
 
         _runId = checkpoint.RunId;
         _updates = checkpoint.Updates;
+        OnResumedRollouts();
         _consecutiveFailedSteps = 0;
 
         random.set_rng_state(checkpoint.RngState);

@@ -246,6 +246,32 @@ public sealed class GrpoTrainerOptions : IValidatableObject
     [Range(1, 4096, ErrorMessage = "{0} must be in [1, 4096]")]
     public int EvaluationSamplesPerPrompt { get; set; } = 4;
 
+    /// <summary>Gets or sets how many optimizer updates may pass before the trainer sends the policy's weights to a sampler that
+    /// holds its own copy (through the <see cref="IWeightSynchronizer"/> the sampler offers; verl's and TRL's sync "every step" is 1).</summary>
+    /// <remarks>The sync runs at the start of a step, before sampling, once at least this many updates were applied since the
+    /// last one (after a resume: at the first step). A sampler that offers no synchronizer shares the policy's weights and is never
+    /// synced. A failed sync stops training with <see cref="GrpoWeightSyncException"/>.</remarks>
+    /// <value>The default is 1. Must be ≥ 1.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
+    public int WeightSyncEvery { get; set; } = 1;
+
+    /// <summary>Gets or sets whether the sampler-mismatch correction turns itself on for a sampler that samples remotely.</summary>
+    /// <remarks>When <see cref="PolicyLossOptions.SamplerCorrection"/> is <see cref="SamplerCorrectionMode.None"/>, the sampler's
+    /// <see cref="RolloutSamplerMetadata.SamplesRemotely"/> is <see langword="true"/> and a batch carries
+    /// <see cref="RolloutBatch.SamplerLogProbs"/>, the step's loss uses token-level truncated importance sampling
+    /// (<see cref="SamplerCorrectionMode.Truncate"/> with the loss's bounds, by default [0, 3]: TRL's cap for vLLM). The trainer logs it once.</remarks>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool AutoSamplerCorrection { get; set; } = true;
+
+    /// <summary>Gets or sets whether <c>TrainAsync</c> samples the next step's rollouts while the current step is scored and
+    /// trained (one-step off-policy, as verl's one-step-off recipe and TRL's async GRPO).</summary>
+    /// <remarks>Batch k + 1 is sampled from the weights as they were after step k − 1, so it trains one step late; with the
+    /// policy's own sampler it is sampled from a copy of those weights (one more copy of the model in memory), and its old
+    /// log-probs are that copy's (the behaviour policy's), so the clipped ratio accounts for the lag. docs/trainer.md has the
+    /// details. <see cref="GrpoTrainer.StepAsync"/> alone never overlaps (it does not know the next batch).</remarks>
+    /// <value>The default is <see langword="false"/>. Cannot be combined with <see cref="ZeroSignalGroupHandling.Resample"/>.</value>
+    public bool OverlapGeneration { get; set; }
+
     /// <summary>Checks every setting, the rules that span settings, and the nested options.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     public void Validate() => OptionsValidation.ThrowIfInvalid(this);
@@ -326,6 +352,13 @@ public sealed class GrpoTrainerOptions : IValidatableObject
         if (EvaluateEvery > 0 && (EvaluationPrompts is null || EvaluationPrompts.Count == 0))
         {
             yield return new ValidationResult($"EvaluateEvery ({EvaluateEvery}) needs EvaluationPrompts (at least one prompt).", [nameof(EvaluationPrompts)]);
+        }
+
+        if (OverlapGeneration && ZeroSignalGroups == ZeroSignalGroupHandling.Resample)
+        {
+            yield return new ValidationResult(
+                "OverlapGeneration cannot be combined with ZeroSignalGroups = Resample (a resampled group would come from other weights than the rest of its batch).",
+                [nameof(OverlapGeneration)]);
         }
     }
 

@@ -67,6 +67,10 @@ internal sealed class StepLogWriter : IDisposable
             Number(json, "time/bookkeeping", record.Timings.Bookkeeping.TotalSeconds);
             Number(json, "time/total", record.Timings.Total.TotalSeconds);
             WriteRewardsAndEvaluation(json, record);
+            json.WriteNumber("weight_version", record.RolloutWeightVersion);
+            json.WriteNumber("weight_version_lag", record.WeightVersionLag);
+            Number(json, "sampler/kl", record.SamplerKl);
+            Number(json, "sampler/corrected_fraction", record.SamplerCorrectionFraction);
             json.WriteEndObject();
         }
 
