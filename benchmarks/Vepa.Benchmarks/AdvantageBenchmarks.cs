@@ -35,10 +35,10 @@ public class AdvantageBenchmarks
         int p = int.Parse(parts[0], CultureInfo.InvariantCulture);
         _groupSize = int.Parse(parts[1], CultureInfo.InvariantCulture);
         _rewards = AdvantageBenchmarkData.Rewards(p, _groupSize, seed: 20260101);
-        _tensor = Options(AdvantageKernel.Tensor, threshold: null);
-        _managedSerial = Options(AdvantageKernel.Managed, threshold: int.MaxValue);
-        _managedParallel = Options(AdvantageKernel.Managed, threshold: 0);
-        _auto = Options(AdvantageKernel.Auto, threshold: null);
+        _tensor = Options("tensor", threshold: null);
+        _managedSerial = Options("managed", threshold: int.MaxValue);
+        _managedParallel = Options("managed", threshold: 0);
+        _auto = Options(null, threshold: null);
     }
 
     [GlobalCleanup]
@@ -81,7 +81,7 @@ public class AdvantageBenchmarks
         return result.ZeroSignalGroupCount;
     }
 
-    private AdvantageOptions Options(AdvantageKernel kernel, int? threshold) => new()
+    private AdvantageOptions Options(string? kernel, int? threshold) => new()
     {
         Epsilon = Epsilon,
         GroupSize = _groupSize,

@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization;
+using Vepa.Grpo.Kernels;
 
 namespace Vepa.Grpo;
 
@@ -6,7 +9,8 @@ namespace Vepa.Grpo;
 /// <remarks>
 /// <para>verl: <c>Epsilon = 1e-6</c>; OpenRLHF: <c>Epsilon = 1e-9</c>; Dr. GRPO: <see cref="AdvantageNormalization.MeanCentered"/>;
 /// TRL <c>scale_rewards="batch"</c>: <see cref="AdvantageNormalization.BatchStd"/>.</para>
-/// <para><see cref="GroupAdvantages"/> calls <see cref="Validate"/>, which reports every problem in one <see cref="ArgumentException"/>.
+/// <para><see cref="GroupAdvantages"/> calls <see cref="Validate"/>, which reports every problem in one <see cref="ArgumentException"/>,
+/// once per distinct set of values (an unchanged options object is not validated again).
 /// Instances are not thread-safe to mutate; one instance may be shared by concurrent calls that do not change it.</para>
 /// </remarks>
 public sealed class AdvantageOptions : IValidatableObject
@@ -32,10 +36,6 @@ public sealed class AdvantageOptions : IValidatableObject
     /// <value>The default is <see cref="RewardCombination.SumThenNormalize"/>.</value>
     public RewardCombination Combination { get; set; } = RewardCombination.SumThenNormalize;
 
-    /// <summary>Gets or sets which implementation runs; tests and benchmarks pin one.</summary>
-    /// <value>The default is <see cref="AdvantageKernel.Auto"/>.</value>
-    internal AdvantageKernel Kernel { get; set; } = AdvantageKernel.Auto;
-
     /// <summary>Gets or sets the number of rewards from which the managed kernel splits the groups over threads; tests and benchmarks pin it.</summary>
     /// <value>The default is <see langword="null"/>: <see cref="ManagedAdvantageKernel.DefaultParallelThreshold"/>.</value>
     internal int? ManagedParallelThreshold { get; set; }
@@ -44,14 +44,58 @@ public sealed class AdvantageOptions : IValidatableObject
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     public void Validate() => OptionsValidation.ThrowIfInvalid(this);
 
-    /// <summary>The rule no attribute states: the internal kernel choice holds a defined value.</summary>
+    /// <summary>The rule no attribute states: <see cref="Kernel"/> names a registered advantage kernel.</summary>
     /// <param name="validationContext">The validation context (unused).</param>
     /// <returns>The problems found.</returns>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        if (!Enum.IsDefined(Kernel))
+        if (FindKernel(this) is null)
         {
-            yield return new ValidationResult($"Kernel has an undefined value ({(int)Kernel}).", [nameof(Kernel)]);
+            yield return new ValidationResult(
+                KernelChoice.Unknown("advantage", Kernel, Kernels, (Kernels ?? KernelRegistry.Default).AdvantageKernels.Select(k => k.Name)),
+                [nameof(Kernel)]);
         }
     }
+
+    /// <summary>Gets or sets the name of the registered advantage kernel that <see cref="GroupAdvantages.Compute(TorchSharp.torch.Tensor, AdvantageOptions?)"/>
+    /// runs (looked up in <see cref="Kernels"/>, ordinal and case-insensitive): Vepa's "tensor", "managed" or "cuda", or one you
+    /// registered. <see langword="null"/> or "auto" chooses automatically: the managed CPU kernel for contiguous CPU
+    /// float32/float64 rewards, otherwise the tensor kernel (the CUDA kernel for CUDA rewards with <c>VEPA_CUDA_KERNELS=1</c>).</summary>
+    /// <value>The default is <see langword="null"/> (the automatic choice). Must name a registered advantage kernel.</value>
+    /// <remarks>
+    /// <para>A kernel chosen by name that cannot run the rewards fails the call with the reason; it never falls back silently
+    /// (Vepa's "cuda" kernel is the exception its contract states: without CUDA it runs the tensor kernel, logged once).</para>
+    /// <para>A kernel of your own gets the combined reward of each rollout as one [P, G] tensor (float64, NaN where any component
+    /// is NaN; the rewards themselves, reshaped, for a single reward) and returns the advantages [P, G]; the zero-signal
+    /// statistics are computed from the rewards. <see cref="RewardCombination.NormalizeThenSum"/> over several components needs
+    /// one of Vepa's kernels.</para>
+    /// </remarks>
+    public string? Kernel { get; set; }
+
+    /// <summary>Gets or sets the registry <see cref="Kernel"/> is looked up in; <see langword="null"/> uses Vepa's kernels
+    /// (<see cref="KernelRegistry.CreateDefault"/>). Register your own kernel in a registry and set it here to train with it.</summary>
+    /// <value>The default is <see langword="null"/>. Not bound from configuration and not saved in checkpoints; copies share it.</value>
+    [JsonIgnore]
+    [Experimental(KernelContracts.ExperimentalDiagnosticId)]
+    public KernelRegistry? Kernels { get; set; }
+
+    /// <summary>Returns a copy of these options (the registry is shared).</summary>
+    internal AdvantageOptions Clone() => (AdvantageOptions)MemberwiseClone();
+
+    /// <summary>Validates these options (once per distinct set of values) and returns the kernel <see cref="Kernel"/> names.</summary>
+    /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
+    internal IAdvantageKernel ValidatedKernel() => KernelChoice.Validated(this, ref _validated, CopySettings, FindKernel);
+
+    private static AdvantageOptions CopySettings(AdvantageOptions options)
+    {
+        AdvantageOptions copy = options.Clone();
+        copy._validated = null;
+        return copy;
+    }
+
+    private static IAdvantageKernel? FindKernel(AdvantageOptions options)
+        => KernelChoice.Find(options.Kernel, options.Kernels, static (registry, name) => registry.FindAdvantageKernel(name), BuiltInAdvantageKernel.Auto);
+
+    // The settings last validated (a private copy) and the kernel they name.
+    private KernelChoice.Validation<AdvantageOptions, IAdvantageKernel>? _validated;
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Vepa.Grpo.Kernels;
 
 namespace Vepa.Grpo;
 
@@ -13,14 +14,17 @@ namespace Vepa.Grpo;
 /// <para><b>Zero-signal groups.</b> A group with fewer than 2 valid rewards, or whose valid rewards are all equal (std exactly 0;
 /// judged by min = max, so rounding cannot hide it), gets advantage exactly 0 at every rollout and is flagged in
 /// <see cref="AdvantageResult.ZeroSignalGroups"/>. This holds in every normalisation mode.</para>
-/// <para><b>Kernels.</b> Contiguous CPU float32/float64 rewards go through a single-pass managed kernel (one sweep per group,
-/// parallel over groups for large batches); anything else (CUDA, bf16/fp16, strided views) through a short sequence of
-/// device-agnostic tensor ops with one host synchronisation, to read the counts of the result.</para>
+/// <para><b>Kernels.</b> <see cref="AdvantageOptions.Kernel"/> names the kernel (a registered name, see docs/kernels.md). By
+/// default contiguous CPU float32/float64 rewards go through a single-pass managed kernel (one sweep per group, parallel over
+/// groups for large batches); anything else (CUDA, bf16/fp16, strided views) through a short sequence of device-agnostic tensor
+/// ops with one host synchronisation, to read the counts of the result.</para>
 /// <para>No gradient flows: the advantages are constants and do not require grad. The inputs are never modified or disposed.
-/// Thread-safe: the class keeps no state.</para>
+/// Thread-safe: the class keeps no state (the options remember which settings were last validated).</para>
 /// </remarks>
 public static class GroupAdvantages
 {
+    private static readonly AdvantageOptions Defaults = new();
+
     /// <summary>Computes the advantages of one reward per rollout.</summary>
     /// <param name="rewards">The rewards, [P, G] or flat [P·G]; float32, float64, bfloat16 or float16; NaN marks a missing reward.</param>
     /// <param name="options">The settings; <see langword="null"/> uses the defaults (group std, ε = 1e-4).</param>
@@ -28,14 +32,15 @@ public static class GroupAdvantages
     /// <exception cref="ArgumentNullException"><paramref name="rewards"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
     /// The shape is not [P, G] or [P·G], G &lt; 2, the flat length is not divisible by <see cref="AdvantageOptions.GroupSize"/>, the dtype
-    /// is not floating point, a reward is infinite, or an option is invalid.
+    /// is not floating point, a reward is infinite, an option is invalid (an unregistered <see cref="AdvantageOptions.Kernel"/>
+    /// among them), or the kernel named cannot run on these inputs.
     /// </exception>
     public static AdvantageResult Compute(torch.Tensor rewards, AdvantageOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rewards);
-        options ??= new AdvantageOptions();
-        options.Validate();
-        return Run(AdvantageValidation.Validate([rewards], [1.0], options, nameof(rewards)), options);
+        options ??= Defaults;
+        IAdvantageKernel kernel = options.ValidatedKernel();
+        return Run(kernel, AdvantageValidation.Validate([rewards], [1.0], options, nameof(rewards)), options);
     }
 
     /// <summary>Computes the advantages of several weighted reward components per rollout.</summary>
@@ -56,19 +61,12 @@ public static class GroupAdvantages
     {
         ArgumentNullException.ThrowIfNull(components);
         ArgumentNullException.ThrowIfNull(weights);
-        options ??= new AdvantageOptions();
-        options.Validate();
-        return Run(AdvantageValidation.Validate(components, weights, options, nameof(components)), options);
+        options ??= Defaults;
+        IAdvantageKernel kernel = options.ValidatedKernel();
+        return Run(kernel, AdvantageValidation.Validate(components, weights, options, nameof(components)), options);
     }
 
-    private static AdvantageResult Run(AdvantageBatch batch, AdvantageOptions options) => options.Kernel switch
-    {
-        AdvantageKernel.Tensor => TensorAdvantageKernel.Compute(batch, options),
-        AdvantageKernel.Managed => ManagedAdvantageKernel.CanRun(batch, out string? why)
-            ? ManagedAdvantageKernel.Compute(batch, options)
-            : throw new ArgumentException($"The managed advantage kernel cannot run on these inputs: {why}", batch.ParamName),
-        _ => ManagedAdvantageKernel.CanRun(batch, out _)
-            ? ManagedAdvantageKernel.Compute(batch, options)
-            : TensorAdvantageKernel.Compute(batch, options),
-    };
+    // A kernel of the host's own gets the combined reward [P, G]; one chosen by name never falls back silently.
+    private static AdvantageResult Run(IAdvantageKernel kernel, AdvantageBatch batch, AdvantageOptions options)
+        => kernel is IValidatedAdvantageKernel builtIn ? builtIn.ComputeValidated(batch, options) : RegisteredAdvantageKernel.Compute(kernel, batch, options);
 }

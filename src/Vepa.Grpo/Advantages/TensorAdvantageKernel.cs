@@ -88,8 +88,19 @@ internal static class TensorAdvantageKernel
         return new AdvantageResult(output.MoveToOuterDisposeScope(), flags.MoveToOuterDisposeScope(), g, (int)host[0], (int)host[1]);
     }
 
+    /// <summary>The [P, 1] zero-signal flags of one reward per rollout, judged as <see cref="Compute"/> judges them: fewer than
+    /// 2 valid rewards, min = max or std = 0 in the group; under <see cref="AdvantageNormalization.BatchStd"/> also a batch std of 0.</summary>
+    /// <param name="x">The rewards [P, G] in the compute dtype.</param>
+    /// <param name="invalid">Where <paramref name="x"/> is NaN.</param>
+    /// <param name="mode">The normalisation.</param>
+    internal static Tensor ZeroSignal(Tensor x, Tensor invalid, AdvantageNormalization mode)
+    {
+        Tensor zero = GroupStatistics(x, invalid).Zero;
+        return mode == AdvantageNormalization.BatchStd ? zero.logical_or(BatchStd(x, invalid).eq(0)) : zero;
+    }
+
     /// <summary>Σ_k w_k x_k; NaN wherever any x_k is NaN.</summary>
-    private static Tensor WeightedSum(Tensor[] x, double[] weights)
+    internal static Tensor WeightedSum(Tensor[] x, double[] weights)
     {
         Tensor sum = x[0].mul(weights[0]);
         for (int k = 1; k < x.Length; k++)

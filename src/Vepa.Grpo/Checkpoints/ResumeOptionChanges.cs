@@ -68,12 +68,23 @@ internal static class ResumeOptionChanges
     }
 
     /// <summary>A policy-loss kernel as one spelling: names are case-insensitive, "auto" is the default (null), and checkpoints
-    /// written before kernels were chosen by registered name hold the enum values "Auto", "FusedTensor" and "Managed".</summary>
-    private static string Canonical(string key, string json) => key != "Loss.Kernel" ? json : json.ToLowerInvariant() switch
+    /// written before kernels were chosen by registered name hold the enum values "Auto", "FusedTensor" and "Managed".
+    /// <para>An advantage kernel likewise: checkpoints written before <see cref="AdvantageOptions.Kernel"/> existed hold none, which
+    /// was the automatic choice.</para></summary>
+    private static string Canonical(string key, string json) => key switch
     {
-        "\"auto\"" => "null",
-        "\"fusedtensor\"" => "\"fused-tensor\"",
-        var name => name,
+        "Loss.Kernel" => json.ToLowerInvariant() switch
+        {
+            "\"auto\"" => "null",
+            "\"fusedtensor\"" => "\"fused-tensor\"",
+            var name => name,
+        },
+        "Advantages.Kernel" => json.ToLowerInvariant() switch
+        {
+            "\"auto\"" or "(absent)" => "null",
+            var name => name,
+        },
+        _ => json,
     };
 
     private static void Flatten(JsonNode? node, string prefix, SortedDictionary<string, string> into)

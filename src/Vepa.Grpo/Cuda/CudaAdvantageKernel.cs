@@ -45,12 +45,12 @@ internal sealed class CudaAdvantageKernel : IAdvantageKernel
     {
         ArgumentNullException.ThrowIfNull(rewards);
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        options.ValidatedKernel();
         bool cuda = CanRun(rewards, out string? reason);
         CudaKernelChoice.Record(Contract, reason);
         if (!cuda)
         {
-            return new BuiltInAdvantageKernel("tensor", AdvantageKernel.Tensor).Compute(rewards, options);
+            return BuiltInAdvantageKernel.Tensor.Compute(rewards, options);
         }
 
         if (rewards.shape[1] < 2)

@@ -1,8 +1,9 @@
+using TorchSharp;
 using Vepa.Grpo.Kernels;
 
 namespace Vepa.Grpo.Cuda;
 
-/// <summary>The fused CUDA kernels' registration and the automatic choice's CUDA opt-in for the policy loss.</summary>
+/// <summary>The fused CUDA kernels' registration and the automatic choice's CUDA opt-in (policy loss and advantages).</summary>
 internal static class CudaKernels
 {
     /// <summary>Adds the CUDA kernels to a registry: policy loss "cuda", token log-probs "cuda" and "cuda-overwriting",
@@ -12,11 +13,21 @@ internal static class CudaKernels
         registry.Add(PolicyLoss);
         registry.Add(new CudaTokenLogProbKernel(overwrite: false));
         registry.Add(new CudaTokenLogProbKernel(overwrite: true));
-        registry.Add(new CudaAdvantageKernel());
+        registry.Add(Advantages);
     }
 
     /// <summary>The policy-loss kernel "cuda" (stateless; every registry holds this instance).</summary>
     public static CudaPolicyLossKernel PolicyLoss { get; } = new();
+
+    /// <summary>The advantage kernel "cuda" (stateless; every registry holds this instance).</summary>
+    public static CudaAdvantageKernel Advantages { get; } = new();
+
+    /// <summary>Whether the automatic kernel choices run the CUDA kernels on tensors of this device type: a CUDA device and
+    /// the environment variable <c>VEPA_CUDA_KERNELS=1</c>.</summary>
+    /// <param name="device">The inputs' device type.</param>
+    /// <returns><see langword="true"/> for CUDA inputs with the opt-in.</returns>
+    public static bool OptedIn(DeviceType device)
+        => CudaRuntime.IsKernelDevice(device) && Environment.GetEnvironmentVariable("VEPA_CUDA_KERNELS") == "1";
 
     /// <summary>
     /// Whether the automatic kernel choice runs <see cref="PolicyLoss"/>: for tensors on a CUDA device when the environment
@@ -27,5 +38,5 @@ internal static class CudaKernels
     /// <param name="inputs">The validated inputs.</param>
     /// <returns><see langword="true"/> for CUDA inputs with the opt-in; <see langword="false"/> otherwise.</returns>
     public static bool ChoosesCudaPolicyLoss(PolicyLossInputs inputs)
-        => CudaRuntime.IsKernelDevice(inputs.LogProbs.device_type) && Environment.GetEnvironmentVariable("VEPA_CUDA_KERNELS") == "1";
+        => OptedIn(inputs.LogProbs.device_type);
 }

@@ -50,8 +50,8 @@ public static class GrpoTrainerServiceCollectionExtensions
     /// <remarks>
     /// <para>The trainer takes its sampler from a registered <see cref="IRolloutSampler"/> when there is one (an inference engine),
     /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.
-    /// A registered <see cref="KernelRegistry"/> becomes <see cref="PolicyLossOptions.Kernels"/> (unless the options set one),
-    /// so <c>Loss:Kernel</c> can name a kernel registered there.</para>
+    /// A registered <see cref="KernelRegistry"/> becomes <see cref="PolicyLossOptions.Kernels"/> and <see cref="AdvantageOptions.Kernels"/>
+    /// (unless the options set one), so <c>Loss:Kernel</c> and <c>Advantages:Kernel</c> can name a kernel registered there.</para>
     /// <para>Validation (data annotations, the rules across settings and the nested kernel options; one message listing every
     /// problem) runs when the host starts and throws <see cref="OptionsValidationException"/>; the trainer's constructor runs it
     /// again (an <see cref="ArgumentException"/>) and checks the stop and pad ids against the policy's vocabulary.</para>
@@ -106,10 +106,16 @@ public static class GrpoTrainerServiceCollectionExtensions
         return services.AddOptions<GrpoTrainerOptions>()
             .PostConfigure<IServiceProvider>((options, provider) =>
             {
-                // A kernel registry in the container is where Loss.Kernel names are looked up, unless the options set one.
+                // A kernel registry in the container is where Loss.Kernel and Advantages.Kernel names are looked up, unless the
+                // options set one.
                 if (options.Loss is { Kernels: null } loss)
                 {
                     loss.Kernels = provider.GetService<KernelRegistry>();
+                }
+
+                if (options.Advantages is { Kernels: null } advantages)
+                {
+                    advantages.Kernels = provider.GetService<KernelRegistry>();
                 }
             })
             .ValidateOnStart();

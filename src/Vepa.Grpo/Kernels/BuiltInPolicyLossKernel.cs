@@ -12,7 +12,7 @@ internal sealed class BuiltInPolicyLossKernel : IValidatedPolicyLossKernel
 
     /// <summary>The automatic choice: managed where it can run; on CUDA tensors the CUDA kernel with <c>VEPA_CUDA_KERNELS=1</c>;
     /// otherwise the fused tensor kernel.</summary>
-    public static readonly BuiltInPolicyLossKernel Auto = new(PolicyLossKernelChoice.AutoName, Kind.Auto);
+    public static readonly BuiltInPolicyLossKernel Auto = new(KernelChoice.AutoName, Kind.Auto);
 
     private readonly Kind _kind;
 

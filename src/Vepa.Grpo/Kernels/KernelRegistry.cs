@@ -6,8 +6,9 @@ namespace Vepa.Grpo.Kernels;
 /// </summary>
 /// <remarks>
 /// <para>The policy loss is chosen by name: <see cref="PolicyLossOptions.Kernel"/> names a kernel of
-/// <see cref="PolicyLossOptions.Kernels"/> (this registry, or Vepa's when <see langword="null"/>), so a kernel you register
-/// here trains as well as being gated and timed. A trainer built through dependency injection uses a
+/// <see cref="PolicyLossOptions.Kernels"/> (this registry, or Vepa's when <see langword="null"/>), and so are the advantages
+/// (<see cref="AdvantageOptions.Kernel"/> in <see cref="AdvantageOptions.Kernels"/>), so a kernel you register here trains as
+/// well as being gated and timed. A trainer built through dependency injection uses a
 /// <see cref="KernelRegistry"/> registered in the container.</para>
 /// <para>Names are unique per contract (ordinal, case-insensitive); a registered kernel is never removed. Not thread-safe for
 /// concurrent additions.</para>
@@ -32,11 +33,12 @@ public sealed class KernelRegistry
     /// <summary>Gets the registered advantage kernels, in registration order.</summary>
     public IReadOnlyList<IAdvantageKernel> AdvantageKernels => _advantages;
 
-    /// <summary>Gets the registry <see cref="PolicyLossOptions.Kernel"/> is looked up in when <see cref="PolicyLossOptions.Kernels"/> is <see langword="null"/>: Vepa's kernels, never added to.</summary>
+    /// <summary>Gets the registry <see cref="PolicyLossOptions.Kernel"/> and <see cref="AdvantageOptions.Kernel"/> are looked up in
+    /// when the options' <c>Kernels</c> is <see langword="null"/>: Vepa's kernels, never added to.</summary>
     internal static KernelRegistry Default { get; } = CreateDefault();
 
     /// <summary>Creates a registry holding Vepa's kernels: policy loss "fused-tensor", "managed" and "auto"; token log-probs
-    /// "chunked" and "overwriting"; advantages "tensor" and "managed"; linear policy loss "fused-linear"; and the fused CUDA
+    /// "chunked" and "overwriting"; advantages "tensor", "managed" and "auto"; linear policy loss "fused-linear"; and the fused CUDA
     /// kernels: policy loss "cuda", token log-probs "cuda" and "cuda-overwriting", advantages "cuda" (each runs the tensor
     /// kernels where CUDA cannot run, and logs that choice once).</summary>
     /// <returns>A new registry.</returns>
@@ -48,8 +50,9 @@ public sealed class KernelRegistry
         registry.Add(BuiltInPolicyLossKernel.Auto);
         registry.Add(new BuiltInTokenLogProbKernel("chunked", overwrite: false));
         registry.Add(new BuiltInTokenLogProbKernel("overwriting", overwrite: true));
-        registry.Add(new BuiltInAdvantageKernel("tensor", AdvantageKernel.Tensor));
-        registry.Add(new BuiltInAdvantageKernel("managed", AdvantageKernel.Managed));
+        registry.Add(BuiltInAdvantageKernel.Tensor);
+        registry.Add(BuiltInAdvantageKernel.Managed);
+        registry.Add(BuiltInAdvantageKernel.Auto);
         registry.Add(new BuiltInLinearPolicyLossKernel());
         Cuda.CudaKernels.AddTo(registry);
         return registry;
@@ -66,19 +69,13 @@ public sealed class KernelRegistry
     /// <param name="name">The name, e.g. "managed".</param>
     /// <returns>The kernel, or <see langword="null"/> when none has that name.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
-    public IPolicyLossKernel? FindPolicyLossKernel(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        foreach (IPolicyLossKernel kernel in _policyLoss)
-        {
-            if (string.Equals(kernel.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return kernel;
-            }
-        }
+    public IPolicyLossKernel? FindPolicyLossKernel(string name) => Find(_policyLoss, name, static k => k.Name);
 
-        return null;
-    }
+    /// <summary>Finds the advantage kernel registered under a name (ordinal, case-insensitive).</summary>
+    /// <param name="name">The name, e.g. "managed".</param>
+    /// <returns>The kernel, or <see langword="null"/> when none has that name.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    public IAdvantageKernel? FindAdvantageKernel(string name) => Find(_advantages, name, static k => k.Name);
 
     /// <summary>Registers a token log-prob kernel.</summary>
     /// <param name="kernel">The kernel.</param>
@@ -118,6 +115,13 @@ public sealed class KernelRegistry
 
         list.Add(kernel);
         return this;
+    }
+
+    private static T? Find<T>(List<T> list, string name, Func<T, string> nameOf)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return list.Find(k => string.Equals(nameOf(k), name, StringComparison.OrdinalIgnoreCase));
     }
 
     private static string NameOf(object kernel) => kernel switch

@@ -139,9 +139,11 @@ public sealed class PolicyLossOptions : IValidatableObject
                 [nameof(SamplerCorrectionMin), nameof(SamplerCorrectionMax)]);
         }
 
-        if (PolicyLossKernelChoice.Find(this) is null)
+        if (FindKernel(this) is null)
         {
-            yield return new ValidationResult(PolicyLossKernelChoice.Unknown(this), [nameof(Kernel)]);
+            yield return new ValidationResult(
+                KernelChoice.Unknown("policy-loss", Kernel, Kernels, (Kernels ?? KernelRegistry.Default).PolicyLossKernels.Select(k => k.Name)),
+                [nameof(Kernel)]);
         }
     }
 
@@ -155,26 +157,19 @@ public sealed class PolicyLossOptions : IValidatableObject
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     /// <remarks>Validation reads every attribute and rule through reflection (microseconds); the loss runs it once per change
     /// of settings instead of on every call. Racing callers at worst validate twice.</remarks>
-    internal IPolicyLossKernel ValidatedKernel()
-    {
-        Validated? last = _validated;
-        if (last is not null && PolicyLossKernelChoice.SameSettings(this, last.Settings))
-        {
-            return last.Kernel;
-        }
+    internal IPolicyLossKernel ValidatedKernel() => KernelChoice.Validated(this, ref _validated, CopySettings, FindKernel);
 
-        // The private copy is what gets validated, so a change made meanwhile on another thread is never taken as checked.
-        PolicyLossOptions settings = Clone();
-        settings._validated = null;
-        settings.Validate();
-        var validated = new Validated(settings, PolicyLossKernelChoice.Find(settings)!);
-        _validated = validated;
-        return validated.Kernel;
+    private static PolicyLossOptions CopySettings(PolicyLossOptions options)
+    {
+        PolicyLossOptions copy = options.Clone();
+        copy._validated = null;
+        return copy;
     }
+
+    private static IPolicyLossKernel? FindKernel(PolicyLossOptions options)
+        => KernelChoice.Find(options.Kernel, options.Kernels, static (registry, name) => registry.FindPolicyLossKernel(name), BuiltInPolicyLossKernel.Auto);
 
     // The settings last validated (a private copy) and the kernel they name. A clone starts with the same pair, and its own
     // values are still compared against it.
-    private Validated? _validated;
-
-    private sealed record Validated(PolicyLossOptions Settings, IPolicyLossKernel Kernel);
+    private KernelChoice.Validation<PolicyLossOptions, IPolicyLossKernel>? _validated;
 }

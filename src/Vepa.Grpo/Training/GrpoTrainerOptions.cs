@@ -314,13 +314,7 @@ public sealed class GrpoTrainerOptions : IValidatableObject
         var copy = (GrpoTrainerOptions)MemberwiseClone();
         copy.Sampling = Sampling?.Clone()!;
         copy.Loss = Loss?.Clone()!;
-        copy.Advantages = Advantages is null ? null! : new AdvantageOptions
-        {
-            Normalization = Advantages.Normalization,
-            Epsilon = Advantages.Epsilon,
-            GroupSize = Advantages.GroupSize,
-            Combination = Advantages.Combination,
-        };
+        copy.Advantages = Advantages?.Clone()!;
         return copy;
     }
 

@@ -43,7 +43,7 @@ internal static class AdvantageTestData
     public static AdvantageOptions Options(
         AdvantageNormalization mode = AdvantageNormalization.GroupStd,
         double eps = 1e-4,
-        AdvantageKernel kernel = AdvantageKernel.Auto,
+        string? kernel = null,
         int? groupSize = null,
         RewardCombination combination = RewardCombination.SumThenNormalize,
         int? parallelThreshold = null) => new()
@@ -61,7 +61,7 @@ internal static class AdvantageTestData
 
     public static AdvantageOptions WithKernel(this AdvantageOptions options, string kernel)
     {
-        options.Kernel = kernel == "tensor" ? AdvantageKernel.Tensor : AdvantageKernel.Managed;
+        options.Kernel = kernel == "tensor" ? "tensor" : "managed";
         options.ManagedParallelThreshold = kernel == "managed-parallel" ? 0 : int.MaxValue;
         return options;
     }

@@ -15,7 +15,8 @@ public sealed class GroupAdvantagesValidationTests
         options.Epsilon.Should().Be(1e-4);
         options.GroupSize.Should().BeNull();
         options.Combination.Should().Be(RewardCombination.SumThenNormalize);
-        options.Kernel.Should().Be(AdvantageKernel.Auto);
+        options.Kernel.Should().BeNull();
+        options.Kernels.Should().BeNull();
         options.Invoking(o => o.Validate()).Should().NotThrow();
     }
 
@@ -213,10 +214,10 @@ public sealed class GroupAdvantagesValidationTests
         using torch.Tensor bf16 = torch.zeros(2, 4, torch.ScalarType.BFloat16);
         using torch.Tensor strided = torch.zeros(4, 2, torch.ScalarType.Float32).t();
 
-        FluentActions.Invoking(() => GroupAdvantages.Compute(bf16, Options(kernel: AdvantageKernel.Managed))).Should().Throw<ArgumentException>()
+        FluentActions.Invoking(() => GroupAdvantages.Compute(bf16, Options(kernel: "managed"))).Should().Throw<ArgumentException>()
             .WithParameterName("rewards")
             .WithMessage("The managed advantage kernel cannot run on these inputs: rewards is BFloat16, not float32 or float64. (Parameter*");
-        FluentActions.Invoking(() => GroupAdvantages.Compute(strided, Options(kernel: AdvantageKernel.Managed))).Should().Throw<ArgumentException>()
+        FluentActions.Invoking(() => GroupAdvantages.Compute(strided, Options(kernel: "managed"))).Should().Throw<ArgumentException>()
             .WithParameterName("rewards")
             .WithMessage("The managed advantage kernel cannot run on these inputs: rewards is not contiguous. (Parameter*");
     }

@@ -9,6 +9,7 @@ public sealed class AdvantageGateTests
     [Theory]
     [InlineData("tensor")]
     [InlineData("managed")]
+    [InlineData("auto")]
     public void Every_built_in_advantage_kernel_passes_the_gate(string name)
     {
         var kernel = KernelRegistry.CreateDefault().AdvantageKernels.Single(k => k.Name == name);

@@ -1,8 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using MyKernels;
 using Vepa.Grpo.Kernels;
@@ -147,27 +144,9 @@ public sealed class PolicyLossKernelSelectionTests
     public async Task Configuration_names_the_kernel_and_the_container_supplies_the_registry()
     {
         var mine = new CountingKernel("mine", new TrlStylePolicyLossKernel());
-        ServiceProvider Build(string kernel, KernelRegistry? registry)
-        {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Vepa:Grpo:GroupSize"] = "3",
-                ["Vepa:Grpo:Sampling:MaxNewTokens"] = "3",
-                ["Vepa:Grpo:Sampling:StopTokenIds:0"] = "0",
-                ["Vepa:Grpo:Loss:Beta"] = "0",
-                ["Vepa:Grpo:Loss:Aggregation"] = "TokenMean",
-                ["Vepa:Grpo:Loss:Kernel"] = kernel,
-            }).Build();
-            var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-            if (registry is not null)
-            {
-                services.AddSingleton(registry);
-            }
-
-            services.AddSingleton<IRewardModel>(TrainerCheckpointFolderTests.Reward());
-            services.AddGrpoTrainer(_ => TrainerCheckpointFolderTests.NewPolicy(seed: 1), "Vepa:Grpo");
-            return services.BuildServiceProvider();
-        }
+        ServiceProvider Build(string kernel, KernelRegistry? registry) => KernelSelectionHost.Build(
+            new Dictionary<string, string?> { ["Loss:Beta"] = "0", ["Loss:Aggregation"] = "TokenMean", ["Loss:Kernel"] = kernel },
+            registry);
 
         await using (var provider = Build("fused-tensor", registry: null))
         {
@@ -197,31 +176,8 @@ public sealed class PolicyLossKernelSelectionTests
     [InlineData("Managed", null, "Loss.Kernel: \"managed\" -> null")]
     public async Task A_checkpoint_that_recorded_the_old_kernel_enum_resumes_with_its_kernel_name(string saved, string? current, string? warning)
     {
-        using var folder = new TempFolder();
-        GrpoTrainerOptions options = TrainerCheckpointFolderTests.Options(folder.Path);
-        using (var policy = TrainerCheckpointFolderTests.NewPolicy(seed: 1))
-        using (var trainer = new GrpoTrainer(policy, TrainerCheckpointFolderTests.Reward(), options))
-        {
-            await trainer.TrainAsync(TrainerCheckpointFolderTests.Batches(1));
-        }
-
         // Rewrite the checkpoint's options as a version with the enum wrote them.
-        string metadata = Path.Combine(folder.Path, "step-00000001", "trainer.json");
-        JsonNode root = JsonNode.Parse(File.ReadAllText(metadata))!;
-        root["options"]!["Loss"]!["Kernel"] = saved;
-        File.WriteAllText(metadata, root.ToJsonString());
-
-        var logs = new FakeLogCollector();
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs)));
-        options.Loss.Kernel = current;
-        using (var policy = TrainerCheckpointFolderTests.NewPolicy(seed: 2))
-        using (var trainer = new GrpoTrainer(policy, TrainerCheckpointFolderTests.Reward(), options, loggerFactory: loggerFactory))
-        {
-            await trainer.ResumeAsync(folder.Path);
-            trainer.CompletedSteps.Should().Be(1);
-        }
-
-        var warnings = logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning).Select(r => r.Message).ToArray();
+        string[] warnings = await KernelSelectionHost.ResumeWarnings(o => o["Loss"]!["Kernel"] = saved, options => options.Loss.Kernel = current);
         if (warning is null)
         {
             warnings.Should().BeEmpty("the saved enum value names the same kernel");
