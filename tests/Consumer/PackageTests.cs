@@ -8,7 +8,7 @@ namespace Vepa.Consumer;
 /// <summary>What the packed packages hold: README, licence, XML docs, symbols with CI-normalised paths, dependencies, the load fix.</summary>
 public sealed class PackageTests
 {
-    public static TheoryData<string> PackageIds => new() { "Vepa.Core", "Vepa.Rewards", "Vepa.Grpo", "Vepa.Testing" };
+    public static TheoryData<string> PackageIds => new() { "Vepa.Core", "Vepa.Rewards", "Vepa.Grpo", "Vepa.Models", "Vepa.Engines", "Vepa.Testing" };
 
     [Theory]
     [MemberData(nameof(PackageIds))]
