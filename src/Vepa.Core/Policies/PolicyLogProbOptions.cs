@@ -13,7 +13,7 @@ public sealed class PolicyLogProbOptions
     /// <value>The default is <see langword="null"/>. Each row must be in [0, B); rows may repeat.</value>
     public IReadOnlyList<int>? Rows { get; set; }
 
-    /// <summary>Gets or sets whether the per-token entropy of the predicted distribution is computed too (it carries no gradient).</summary>
+    /// <summary>Gets or sets whether the per-token entropy of the predicted distribution is computed too (differentiable when the policy supports it, as TorchPolicy does; an entropy bonus needs that).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool ComputeEntropy { get; set; }
 

@@ -3,11 +3,11 @@ using TorchSharp;
 namespace Vepa.Grpo;
 
 /// <summary>
-/// Receives the per-token entropy a log-prob kernel computes on the side of its forward pass. Passed to the autograd
-/// function as a plain object, so the entropy is a detached tensor (no gradient).
+/// Asks a log-prob kernel for the per-token entropy and receives it: the kernel's autograd function returns the entropy as
+/// its second (differentiable) output, which the caller stores here.
 /// </summary>
 internal sealed class EntropySink
 {
-    /// <summary>Gets or sets the entropy [B, T]; set by the kernel's forward pass.</summary>
+    /// <summary>Gets or sets the entropy [B, T]; set from the function's second output.</summary>
     public torch.Tensor? Entropy { get; set; }
 }

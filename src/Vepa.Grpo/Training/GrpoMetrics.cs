@@ -19,6 +19,8 @@ internal sealed class GrpoMetrics : IDisposable
     private readonly Histogram<double> _zeroSignal;
     private readonly Histogram<double> _length;
     private readonly Histogram<double> _phase;
+    private readonly Histogram<double> _entropyBonus;
+    private readonly Histogram<double> _entropyMasked;
     private readonly bool _ownsMeter;
 
     public GrpoMetrics(IMeterFactory? meterFactory)
@@ -37,6 +39,8 @@ internal sealed class GrpoMetrics : IDisposable
         _zeroSignal = _meter.CreateHistogram<double>(GrpoMetricNames.ZeroSignalFraction, null, "Fraction of zero-signal groups of a step.");
         _length = _meter.CreateHistogram<double>(GrpoMetricNames.CompletionLength, "{token}", "Mean completion length of a step.");
         _phase = _meter.CreateHistogram<double>(GrpoMetricNames.PhaseDuration, "s", "Duration of a phase of a step.");
+        _entropyBonus = _meter.CreateHistogram<double>(GrpoMetricNames.EntropyBonus, null, "Entropy bonus subtracted from the loss in a step.");
+        _entropyMasked = _meter.CreateHistogram<double>(GrpoMetricNames.EntropyMaskedFraction, null, "Fraction of tokens whose policy term the top-entropy mask dropped in a step.");
     }
 
     public void Record(GrpoStepRecord record)
@@ -52,6 +56,16 @@ internal sealed class GrpoMetrics : IDisposable
         RecordFinite(_gradNorm, record.GradNorm);
         RecordFinite(_zeroSignal, record.ZeroSignalGroupFraction);
         RecordFinite(_length, record.CompletionLengthMean);
+        if (record.EntropyBonus != 0)
+        {
+            RecordFinite(_entropyBonus, record.EntropyBonus);
+        }
+
+        if (record.EntropyMaskedFraction != 0)
+        {
+            RecordFinite(_entropyMasked, record.EntropyMaskedFraction);
+        }
+
         Phase("generation", record.Timings.Generation);
         Phase("reward", record.Timings.Reward);
         Phase("log_probs", record.Timings.LogProbs);

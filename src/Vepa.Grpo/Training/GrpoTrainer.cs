@@ -614,8 +614,9 @@ public sealed class GrpoTrainer : IDisposable
                     int[] microbatch = minibatch[u..Math.Min(minibatch.Length, u + microSize)];
                     using var microScope = NewDisposeScope();
                     bool entropy = _options.ComputeEntropy && iteration == 0;
+                    bool entropyTerms = EntropyTerms.Active(loss);
                     var index = tensor(microbatch.Select(r => (long)r).ToArray(), device: device);
-                    var current = _policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy });
+                    var current = _policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy || entropyTerms });
                     var logProbs = CheckShape(current.LogProbs, microbatch.Length, batch.Length, "the policy's log-probs");
                     var microMask = mask.index_select(0, index);
                     using var result = PolicyLoss.Compute(
@@ -627,6 +628,7 @@ public sealed class GrpoTrainer : IDisposable
                             SamplerLogProbs = samplerLogProbs?.index_select(0, index),
                             Advantages = advantages.index_select(0, index),
                             Mask = microMask,
+                            Entropy = entropyTerms ? EntropyForLoss(current.Entropy, microbatch.Length, batch.Length, loss) : null,
                         },
                         loss);
                     long microTokens = rowTokens.Length == 0 ? 0 : microbatch.Sum(r => rowTokens[r]);
@@ -668,6 +670,8 @@ public sealed class GrpoTrainer : IDisposable
             FirstUpdate = first,
             LastUpdate = last,
             AllRewardsFailed = allFailed,
+            EntropyBonus = totals.Updates == 0 ? 0.0 : totals.EntropyBonus / totals.Updates,
+            EntropyMaskedFraction = totals.Tokens == 0 ? 0.0 : totals.TokenMean(totals.EntropyMasked),
         };
     }
 
@@ -841,6 +845,19 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         return logProbs;
+    }
+
+    /// <summary>The policy's entropy for the loss's entropy terms: the right shape, and differentiable when the bonus needs its gradient.</summary>
+    private static Tensor EntropyForLoss(Tensor? entropy, long rows, long length, PolicyLossOptions loss)
+    {
+        var checkedEntropy = CheckShape(entropy!, rows, length, "the entropy (needed by Loss.EntropyCoefficient or Loss.TopEntropyQuantile)");
+        if (loss.EntropyCoefficient > 0 && !checkedEntropy.requires_grad)
+        {
+            throw new InvalidOperationException(
+                "Loss.EntropyCoefficient > 0 needs the entropy's gradient, but the policy returned an entropy that does not require grad; return it differentiable (TokenLogProbs.FromHiddenStates/FromLogits with out entropy do) or set the coefficient to 0.");
+        }
+
+        return checkedEntropy;
     }
 
     private static double MaskedSum(Tensor values, Tensor mask)
