@@ -85,7 +85,7 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.MultiTensorFunctio
         var logits = shift ? full.narrow(1, 0, full.shape[1] - 1) : full;
         var targetIds = saved[1];
         var logSumExp = saved[2];
-        var entropy = saved.Count > 3 && !saved[3].IsInvalid ? saved[3] : null;
+        var entropy = saved.Count > 3 && saved[3] is { IsInvalid: false } savedEntropy ? savedEntropy : null;
         double temperature = (double)ctx.get_data("temperature");
         long chunkRows = (long)ctx.get_data("chunkRows");
         bool overwriteLogits = (bool)ctx.get_data("overwriteLogits");

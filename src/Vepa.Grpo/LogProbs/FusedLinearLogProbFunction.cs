@@ -74,7 +74,7 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
         var bias = saved[2];
         var targetIds = saved[3];
         var logSumExp = saved[4];
-        var entropy = saved.Count > 5 && !saved[5].IsInvalid ? saved[5] : null;
+        var entropy = saved.Count > 5 && saved[5] is { IsInvalid: false } savedEntropy ? savedEntropy : null;
         double temperature = (double)ctx.get_data("temperature");
         long chunkRows = (long)ctx.get_data("chunkRows");
         bool needHidden = (bool)ctx.get_data("needHidden");
