@@ -24,7 +24,8 @@ internal static class EntropyTerms
     /// </summary>
     /// <param name="inputs">The validated inputs.</param>
     /// <param name="options">The validated options.</param>
-    /// <returns>The inputs the kernel reads.</returns>
+    /// <returns>The inputs the kernel reads. The mask belongs to the caller's dispose scope; a kernel hands it out with its
+    /// loss (<see cref="KeepWithLoss"/>), since its autograd node reads the inputs again for a double backward.</returns>
     public static PolicyLossInputs WithPolicyTokenMask(PolicyLossInputs inputs, PolicyLossOptions options)
     {
         if (!(options.TopEntropyQuantile < 1))
@@ -50,9 +51,7 @@ internal static class EntropyTerms
             keep = entropy.ge(threshold).logical_and(valid);
         }
 
-        // The mask outlives the call's scopes: the kernels' autograd nodes keep the inputs for a double backward
-        // (create_graph), so it is left to the garbage collector like the nodes that reference it.
-        return inputs with { PolicyTokenMask = keep.DetachFromDisposeScope() };
+        return inputs with { PolicyTokenMask = keep.MoveToOuterDisposeScope() };
     }
 
     /// <summary>
@@ -114,6 +113,10 @@ internal static class EntropyTerms
         result.Dispose();
         return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
     }
+
+    /// <summary>Moves the policy-term mask, if any, to the dispose scope outside the kernel's, where its loss goes.</summary>
+    /// <param name="inputs">The inputs <see cref="WithPolicyTokenMask"/> returned.</param>
+    public static void KeepWithLoss(PolicyLossInputs inputs) => inputs.PolicyTokenMask?.MoveToOuterDisposeScope();
 
     /// <summary>The policy loss's aggregation of a per-token quantity (already 0 at masked-out positions), in plain ops:
     /// sequence-mean of token-means, token-mean, Σ / (B · L_max) or Σ.</summary>

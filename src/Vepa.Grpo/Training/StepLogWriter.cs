@@ -65,6 +65,8 @@ internal sealed class StepLogWriter : IDisposable
             Number(json, "time/update", record.Timings.Update.TotalSeconds);
             Number(json, "time/bookkeeping", record.Timings.Bookkeeping.TotalSeconds);
             Number(json, "time/total", record.Timings.Total.TotalSeconds);
+            Number(json, "entropy_bonus", record.EntropyBonus);
+            Number(json, "entropy_masked_fraction", record.EntropyMaskedFraction);
             json.WriteEndObject();
         }
 
