@@ -9,7 +9,8 @@ namespace Vepa.Benchmarks;
 /// (<see cref="PolicyLossBenchmarkData.VepaOptions"/>): the default (<see cref="PolicyLossOptions.EntropyCoefficient"/> 0,
 /// <see cref="PolicyLossOptions.TopEntropyQuantile"/> 1, the baseline) against verl's entropy bonus (c = 0.01), TRL's
 /// top-entropy mask (ρ = 0.2) and both. The entropy [B, T] is an input here (its cost in the log-prob kernel is not
-/// included); the bonus's gradient w.r.t. it is computed with the log-probs' gradient. See docs/benchmarks.md, "Entropy terms".
+/// included); the bonus's gradient w.r.t. it is computed with the log-probs' gradient. LibTorch runs on one intra-op thread.
+/// See docs/benchmarks.md, "Entropy terms in the policy loss".
 /// </summary>
 [Config(typeof(PolicyLossBenchmarkConfig))]
 public class PolicyLossEntropyBenchmarks
@@ -27,6 +28,9 @@ public class PolicyLossEntropyBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        // One LibTorch intra-op thread, as the trainer-step suite: on a shared 2-core machine two spinning threads stall the
+        // small tensor ops of the entropy terms whenever one is preempted (the managed kernel uses .NET threads only).
+        torch.set_num_threads(1);
         (int b, int t) = PolicyLossBenchmarkData.Parse(Shape);
         var inputs = PolicyLossBenchmarkData.Create(b, t, seed: 20261204);
         var generator = new torch.Generator(20261205UL);

@@ -46,9 +46,7 @@ internal static class EntropyTerms
         }
         else
         {
-            // torch.quantile's default: linear interpolation between the sorted values at (n − 1)·q, q in the values' dtype.
-            Tensor threshold = values.quantile(tensor(1.0 - options.TopEntropyQuantile, values.dtype, values.device));
-            keep = entropy.ge(threshold).logical_and(valid);
+            keep = entropy.ge(Quantile(values, 1.0 - options.TopEntropyQuantile)).logical_and(valid);
         }
 
         return inputs with { PolicyTokenMask = keep.MoveToOuterDisposeScope() };
@@ -112,6 +110,41 @@ internal static class EntropyTerms
         // The kernel's loss stays alive inside the new loss's graph; only its handle is released.
         result.Dispose();
         return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
+    }
+
+    /// <summary>
+    /// <c>torch.quantile(values, q)</c> (linear interpolation) without sorting: torch forms the rank r = q·(n − 1) in the
+    /// values' dtype, takes the sorted values at ⌊r⌋ and ⌈r⌉ and <c>lerp</c>s them with weight r − ⌊r⌋. The same rank is
+    /// formed here (one IEEE multiply, on the host), the two order statistics come from <c>kthvalue</c> (a selection, O(n),
+    /// instead of an O(n log n) sort of every valid token), and the same <c>lerp</c> kernel combines them, so the result
+    /// is the same number.
+    /// </summary>
+    /// <param name="values">The values, 1-D, float32 or float64, at least one.</param>
+    /// <param name="q">The quantile in [0, 1].</param>
+    /// <returns>A one-element tensor.</returns>
+    internal static Tensor Quantile(Tensor values, double q)
+    {
+        long n = values.shape[0];
+        long below, above;
+        double weight;
+        if (values.dtype == ScalarType.Float64)
+        {
+            double rank = q * (n - 1);
+            below = (long)rank;
+            above = (long)Math.Ceiling(rank);
+            weight = rank - below;
+        }
+        else
+        {
+            float rank = (float)q * (n - 1);
+            below = (long)rank;
+            above = (long)MathF.Ceiling(rank);
+            weight = rank - below;
+        }
+
+        Tensor low = values.kthvalue(below + 1, 0).values;
+        Tensor high = above == below ? low : values.kthvalue(above + 1, 0).values;
+        return low.lerp(high, tensor(weight, values.dtype, values.device));
     }
 
     /// <summary>Moves the policy-term mask, if any, to the dispose scope outside the kernel's, where its loss goes.</summary>

@@ -150,6 +150,25 @@ public sealed class PolicyLossEntropyTests
         }
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void The_selection_quantile_equals_torch_quantile_bit_for_bit(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(83UL, CPU);
+        foreach (long n in new long[] { 1, 2, 7, 10, 101, 4096 })
+        {
+            var values = (rand([n], ScalarType.Float64, generator: generator) * 3).to(dtype);
+            foreach (double q in new[] { 0.0, 0.2, 0.25, 0.5, 0.63, 0.7, 0.8, 0.999, 1.0 })
+            {
+                double expected = values.quantile(tensor(q, dtype)).to(ScalarType.Float64).item<double>();
+                double actual = EntropyTerms.Quantile(values, q).to(ScalarType.Float64).item<double>();
+                actual.Should().Be(expected, $"n = {n}, q = {q}");
+            }
+        }
+    }
+
     [Fact]
     public void Missing_or_bad_entropy_and_out_of_range_options_are_rejected_by_name()
     {
