@@ -11,9 +11,8 @@ namespace Vepa.Grpo;
 /// Arguments of <c>apply</c>: logits [B, T, V] (float), target ids [B·T] (int64), temperature (double),
 /// rows per chunk (long), an <see cref="EntropySink"/> or <see langword="null"/>, overwrite (bool), shift (bool). With shift
 /// the logits are [B, T + 1, V]: the first T positions are used, and backward writes zeros at the last one.
-/// Returns the log-probs [B, T] and, with a sink, the entropy [B, T] as a second, differentiable output (its gradient
-/// −p (log p + H) is added in backward only when the entropy reached the loss: undefined output gradients are not
-/// materialised).
+/// Returns the log-probs [B, T] and, with a differentiable sink, the entropy [B, T] as a second output (its gradient
+/// −p (log p + H) is added in backward); otherwise the entropy goes to the sink as a plain tensor without gradient.
 /// </remarks>
 internal sealed class ChunkedLogitsLogProbFunction : autograd.MultiTensorFunction<ChunkedLogitsLogProbFunction>
 {
@@ -57,8 +56,14 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.MultiTensorFunctio
         }
 
         // The entropy is saved as a private copy (saving an output itself would tie the node to its own result).
-        ctx.save_for_backward([full, targetIds, logSumExp, entropy?.clone().MoveToOuterDisposeScope()!]);
-        ctx.set_materialize_grads(false);
+        bool entropyGradient = sink?.Differentiable == true;
+        ctx.save_for_backward([full, targetIds, logSumExp, entropyGradient ? entropy!.clone().MoveToOuterDisposeScope() : null!]);
+        if (entropyGradient)
+        {
+            // An output that does not reach the loss gets an undefined gradient; TorchSharp's zero-filling would read a
+            // cached tensor that the caller's dispose scope has already released.
+            ctx.set_materialize_grads(false);
+        }
         ctx.save_data("shift", shift);
         ctx.save_data("temperature", temperature);
         ctx.save_data("chunkRows", chunkRows);
@@ -67,9 +72,13 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.MultiTensorFunctio
         // The saved tensors are committed after forward returns, so they must outlive this scope.
         logSumExp.MoveToOuterDisposeScope();
         var outputs = new List<Tensor> { logProbs.view(batch, time).MoveToOuterDisposeScope() };
-        if (sink is not null)
+        if (entropyGradient)
         {
             outputs.Add(entropy!.view(batch, time).MoveToOuterDisposeScope());
+        }
+        else if (sink is not null)
+        {
+            sink.Entropy = entropy!.view(batch, time).MoveToOuterDisposeScope();
         }
 
         return outputs;

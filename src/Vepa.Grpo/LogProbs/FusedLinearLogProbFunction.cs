@@ -11,8 +11,8 @@ namespace Vepa.Grpo;
 /// <remarks>
 /// Arguments of <c>apply</c>: hidden [N, H], weight [V, H], bias [V] or <see langword="null"/> (all one float dtype),
 /// target ids [N] (int64), temperature (double), rows per chunk (long), an <see cref="EntropySink"/> or
-/// <see langword="null"/>. Returns the log-probs [N] and, with a sink, the entropy [N] as a second, differentiable output
-/// (its gradient −p (log p + H) is added in backward only when the entropy reached the loss).
+/// <see langword="null"/>. Returns the log-probs [N] and, with a differentiable sink, the entropy [N] as a second output
+/// (its gradient −p (log p + H) is added in backward); otherwise the entropy goes to the sink without gradient.
 /// </remarks>
 internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<FusedLinearLogProbFunction>
 {
@@ -50,8 +50,13 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
                 entropy?.narrow(0, start, count));
         }
 
-        ctx.save_for_backward([hidden, weight, bias!, targetIds, logSumExp, entropy?.clone().MoveToOuterDisposeScope()!]);
-        ctx.set_materialize_grads(false);
+        bool entropyGradient = sink?.Differentiable == true;
+        ctx.save_for_backward([hidden, weight, bias!, targetIds, logSumExp, entropyGradient ? entropy!.clone().MoveToOuterDisposeScope() : null!]);
+        if (entropyGradient)
+        {
+            // See ChunkedLogitsLogProbFunction: undefined output gradients stay undefined.
+            ctx.set_materialize_grads(false);
+        }
         ctx.save_data("temperature", temperature);
         ctx.save_data("chunkRows", chunkRows);
         ctx.save_data("needHidden", hidden.requires_grad);
@@ -59,9 +64,18 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
         ctx.save_data("needBias", bias?.requires_grad == true);
 
         logSumExp.MoveToOuterDisposeScope();
-        return sink is null
-            ? [logProbs.MoveToOuterDisposeScope()]
-            : [logProbs.MoveToOuterDisposeScope(), entropy!.MoveToOuterDisposeScope()];
+        if (sink is null)
+        {
+            return [logProbs.MoveToOuterDisposeScope()];
+        }
+
+        if (!entropyGradient)
+        {
+            sink.Entropy = entropy!.MoveToOuterDisposeScope();
+            return [logProbs.MoveToOuterDisposeScope()];
+        }
+
+        return [logProbs.MoveToOuterDisposeScope(), entropy!.MoveToOuterDisposeScope()];
     }
 
     /// <inheritdoc />

@@ -35,8 +35,8 @@ public sealed record PolicyLossInputs
 
     /// <summary>Gets the entropy of π_θ per token, [B, T], floating; required when <see cref="PolicyLossOptions.EntropyCoefficient"/>
     /// &gt; 0 or <see cref="PolicyLossOptions.TopEntropyQuantile"/> &lt; 1, ignored otherwise. The entropy bonus's gradient flows
-    /// to it (use <see cref="TokenLogProbs.FromLogits(torch.Tensor, torch.Tensor, out torch.Tensor, double, int?, bool)"/>, whose
-    /// entropy is differentiable); the top-entropy mask reads it detached. NaN or infinity at a valid position is rejected.</summary>
+    /// to it (use <see cref="TokenLogProbs.FromLogits(torch.Tensor, torch.Tensor, out torch.Tensor, double, int?, bool, bool)"/> with
+    /// <c>entropyGradient: true</c>); the top-entropy mask reads it detached. NaN or infinity at a valid position is rejected.</summary>
     public torch.Tensor? Entropy { get; init; }
 
     /// <summary>Gets the per-token policy-term mask the kernels read ([B, T] bool): where false, a valid token's policy term

@@ -616,7 +616,7 @@ public sealed class GrpoTrainer : IDisposable
                     bool entropy = _options.ComputeEntropy && iteration == 0;
                     bool entropyTerms = EntropyTerms.Active(loss);
                     var index = tensor(microbatch.Select(r => (long)r).ToArray(), device: device);
-                    var current = _policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy || entropyTerms });
+                    var current = _policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy || entropyTerms, EntropyGradient = loss.EntropyCoefficient > 0 });
                     var logProbs = CheckShape(current.LogProbs, microbatch.Length, batch.Length, "the policy's log-probs");
                     var microMask = mask.index_select(0, index);
                     using var result = PolicyLoss.Compute(

@@ -23,7 +23,7 @@ public sealed class TokenLogProbsEntropyGradientTests
         var a = Normal(generator, [3, 5]);
         var c = Normal(generator, [3, 5]);
 
-        var logProbs = TokenLogProbs.FromLogits(logits, targets, out var entropy, temperature, chunk);
+        var logProbs = TokenLogProbs.FromLogits(logits, targets, out var entropy, temperature, chunk, entropyGradient: true);
         ((logProbs.to(ScalarType.Float64) * a).sum() + (entropy.to(ScalarType.Float64) * c).sum()).backward();
 
         var expected = PlainGradient(logits, targets, a, c, temperature);
@@ -41,7 +41,7 @@ public sealed class TokenLogProbsEntropyGradientTests
         const double temperature = 0.8;
 
         var leaf = logits.clone().requires_grad_(true);
-        TokenLogProbs.FromLogits(leaf, targets, out var entropy, temperature, chunkSize: 2);
+        TokenLogProbs.FromLogits(leaf, targets, out var entropy, temperature, chunkSize: 2, entropyGradient: true);
         (entropy * c).sum().backward();
         var grad = leaf.grad!.reshape(-1);
 
@@ -78,7 +78,7 @@ public sealed class TokenLogProbsEntropyGradientTests
         var a = Normal(generator, [2, 4]);
         var c = Normal(generator, [2, 4]);
 
-        var logProbs = TokenLogProbs.FromHiddenStates(hidden, weight, targets, out var entropy, bias, 0.9, 3);
+        var logProbs = TokenLogProbs.FromHiddenStates(hidden, weight, targets, out var entropy, bias, 0.9, 3, entropyGradient: true);
         ((logProbs * a).sum() + (entropy * c).sum()).backward();
 
         var h = hidden.detach().clone().requires_grad_(true);
@@ -95,7 +95,7 @@ public sealed class TokenLogProbsEntropyGradientTests
     }
 
     [Fact]
-    public void An_unused_entropy_leaves_the_log_prob_gradient_bit_for_bit_unchanged()
+    public void A_differentiable_entropy_that_does_not_reach_the_loss_leaves_the_log_prob_gradient_bit_for_bit_unchanged()
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(74UL, CPU);
@@ -104,7 +104,8 @@ public sealed class TokenLogProbsEntropyGradientTests
         var a = Normal(generator, [2, 6], ScalarType.Float32);
 
         var with = logits.clone().requires_grad_(true);
-        (TokenLogProbs.FromLogits(with, targets, out _, 1.1, 5) * a).sum().backward();
+        (TokenLogProbs.FromLogits(with, targets, out var entropy, 1.1, 5, entropyGradient: true) * a).sum().backward();
+        entropy.requires_grad.Should().BeTrue();
         var without = logits.clone().requires_grad_(true);
         (TokenLogProbs.FromLogits(without, targets, 1.1, 5) * a).sum().backward();
 
@@ -122,7 +123,7 @@ public sealed class TokenLogProbsEntropyGradientTests
         var leaf = logits.requires_grad_(true);
         var targets = tensor(new long[] { 0, 1, 2 }).reshape(1, 3);
 
-        TokenLogProbs.FromLogits(leaf, targets, out var entropy, 1.0, 1);
+        TokenLogProbs.FromLogits(leaf, targets, out var entropy, 1.0, 1, entropyGradient: true);
         entropy.sum().backward();
         var grad = leaf.grad!;
 

@@ -104,7 +104,7 @@ public sealed class PolicyLossEntropyTests
             Aggregation = aggregation, EntropyCoefficient = 0.03, TopEntropyQuantile = 0.4, EpsilonHigh = 0.28, Kernel = kernel,
         };
 
-        var logProbs = TokenLogProbs.FromLogits(logits, targets, out var entropy, 0.9, 5);
+        var logProbs = TokenLogProbs.FromLogits(logits, targets, out var entropy, 0.9, 5, entropyGradient: true);
         using var result = PolicyLoss.Compute(
             new PolicyLossInputs { LogProbs = logProbs, Entropy = entropy, Mask = mask, Advantages = advantages, OldLogProbs = logProbs.detach() + old },
             options);
