@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Consumer check: packs Vepa.Core, Vepa.Rewards, Vepa.Grpo, Vepa.Models and Vepa.Testing into artifacts/packages, with a version
+# Consumer check: packs Vepa.Core, Vepa.Rewards, Vepa.Grpo, Vepa.Models, Vepa.Testing and Vepa.Engines into artifacts/packages, with a version
 # unique to this run, then restores, builds and tests tests/Consumer against that folder feed (Vepa.* come only from
 # it, everything else from nuget.org; see tests/Consumer/nuget.config), as an application outside the repository would.
 # The unique version means a package left in the NuGet cache by an earlier run can never be picked up; this run's
@@ -15,7 +15,7 @@ version="$prefix-$suffix"
 packages_folder=$(dotnet nuget locals global-packages --list | sed -e 's/^global-packages: *//')
 
 cleanup() {
-  for id in vepa.core vepa.rewards vepa.grpo vepa.models vepa.testing; do
+  for id in vepa.core vepa.rewards vepa.grpo vepa.models vepa.testing vepa.engines; do
     rm -rf "${packages_folder:?}/$id/${version,,}"
     rmdir --ignore-fail-on-non-empty "$packages_folder/$id" 2>/dev/null || true
   done
@@ -26,7 +26,7 @@ started=$(date +%s)
 rm -rf "$feed"
 mkdir -p "$feed"
 echo "== Packing $version into $feed"
-# build/Vepa.Packages.slnf: the five packable projects of Vepa.sln, packed in one build.
+# build/Vepa.Packages.slnf: the six packable projects of Vepa.sln, packed in one build.
 dotnet pack build/Vepa.Packages.slnf -c Release -o "$feed" -nologo -p:VersionSuffix="$suffix" -p:ContinuousIntegrationBuild=true
 packed=$(date +%s)
 

@@ -49,7 +49,7 @@ public class MemoryBandwidthBenchmarks
         _destination = torch.zeros(CopyElements); // written once here, so the copy never pays first-touch page faults
         var (b, t) = PolicyLossBenchmarkData.Parse(Shape);
         _inputs = PolicyLossBenchmarkData.Create(b, t, seed: 20261126);
-        _managed = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Managed);
+        _managed = PolicyLossBenchmarkData.VepaOptions("managed");
         long expected = PolicyLossBenchmarkData.BytesMoved(_inputs);
         long assumed = BytesMoved(nameof(ManagedLoss), Shape);
         if (expected != assumed)

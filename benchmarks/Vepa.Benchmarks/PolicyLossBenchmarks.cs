@@ -29,9 +29,9 @@ public class PolicyLossBenchmarks
     {
         (int b, int t) = PolicyLossBenchmarkData.Parse(Shape);
         _inputs = PolicyLossBenchmarkData.Create(b, t, seed: 20261126);
-        _reference = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Auto);
-        _fused = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.FusedTensor);
-        _managed = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Managed);
+        _reference = PolicyLossBenchmarkData.VepaOptions("auto");
+        _fused = PolicyLossBenchmarkData.VepaOptions("fused-tensor");
+        _managed = PolicyLossBenchmarkData.VepaOptions("managed");
     }
 
     [GlobalCleanup]

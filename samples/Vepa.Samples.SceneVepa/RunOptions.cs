@@ -60,6 +60,9 @@ internal sealed record RunOptions
 
     public bool ShowHelp { get; init; }
 
+    /// <summary>Gets a value indicating whether the VEPA stage samples the next step's rollouts while the current step trains (<c>--overlap</c>; GrpoTrainerOptions.OverlapGeneration).</summary>
+    public bool Overlap { get; init; }
+
     public const string Usage = """
         SceneVepa: a VEPA stage on rendered scenes with a small vision-language policy (the paper's three measurements in miniature).
 
@@ -89,6 +92,7 @@ internal sealed record RunOptions
           --layers N              decoder layers (default 2)
           --reader-endpoint URL   score evidence with an LLM behind an OpenAI-compatible endpoint instead of the offline reader
           --reader-model NAME     the model name at that endpoint (required with --reader-endpoint)
+          --overlap               sample the next VEPA step's rollouts while the current step trains (one-step off-policy)
           -h, --help              this text
         """;
 
@@ -230,6 +234,9 @@ internal sealed record RunOptions
                     break;
                 case "--no-table3":
                     options = options with { SkipTable3 = true };
+                    break;
+                case "--overlap":
+                    options = options with { Overlap = true };
                     break;
                 case "--layers":
                     options = options with { Layers = Int(ref i, 1, 24) ?? options.Layers };

@@ -12,7 +12,7 @@ public sealed partial class DocsSnippetTests
     private static readonly string[] Pages =
     [
         "docs/getting-started.md", "docs/concepts.md", "docs/custom-rewards.md", "docs/own-policy.md",
-        "docs/configuration.md", "docs/performance.md", "docs/troubleshooting.md",
+        "docs/configuration.md", "docs/performance.md", "docs/troubleshooting.md", "docs/migrating.md",
         "src/Vepa.Core/README.md", "src/Vepa.Rewards/README.md", "src/Vepa.Grpo/README.md", "src/Vepa.Testing/README.md",
     ];
 

@@ -18,6 +18,14 @@ public sealed class RunOptionsTests
     }
 
     [Fact]
+    public void Overlap_is_off_by_default_and_on_with_its_flag()
+    {
+        RunOptions.Parse([]).Overlap.Should().BeFalse();
+        RunOptions.Parse(["--overlap", "--quick"]).Overlap.Should().BeTrue();
+        RunOptions.Usage.Should().Contain("--overlap");
+    }
+
+    [Fact]
     public void Quick_is_one_short_seed_and_later_options_override_it()
     {
         var options = RunOptions.Parse(["--quick", "--vepa-steps", "7"]);

@@ -84,7 +84,14 @@ internal static class CudaKernelCheck
             using var r = PolicyLoss.Compute(inp, new PolicyLossOptions { Beta = 0.01 });
             bool ok = rt.Launches > before;
             failures += ok ? 0 : 1;
-            Say($"{(ok ? "ok  " : "FAIL")} PolicyLoss.Compute (Kernel = Auto) on CUDA inputs ran the CUDA kernel ({rt.Launches - before} launches)");
+            Say($"{(ok ? "ok  " : "FAIL")} PolicyLoss.Compute (automatic choice) on CUDA inputs ran the CUDA kernel ({rt.Launches - before} launches)");
+
+            // And by its registered name.
+            before = rt.Launches;
+            using var named = PolicyLoss.Compute(inp, new PolicyLossOptions { Beta = 0.01, Kernel = "cuda" });
+            ok = rt.Launches > before;
+            failures += ok ? 0 : 1;
+            Say($"{(ok ? "ok  " : "FAIL")} PolicyLoss.Compute (Kernel = \"cuda\") on CUDA inputs ran the CUDA kernel ({rt.Launches - before} launches)");
         }
 
         foreach (var (key, message) in CudaKernelChoice.Choices)

@@ -80,7 +80,7 @@ PolicyLossInputs Make(int seed, int b, int t, ScalarType dtype, bool onPolicy, b
 
 (double Loss, double[] Stats, Tensor Grad) RunFused(PolicyLossInputs inp, PolicyLossOptions o)
 {
-    var oo = o.Clone(); oo.Kernel = PolicyLossKernel.FusedTensor;
+    var oo = o.Clone(); oo.Kernel = "fused-tensor";
     using var r = PolicyLoss.Compute(inp, oo);
     var g = autograd.grad([r.Loss], [inp.LogProbs])[0];
     var s = r.Statistics;
@@ -131,7 +131,7 @@ foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32, ScalarType
     using var scope = NewDisposeScope();
     var inp = Make(99, 4, 16, ScalarType.Float32, false, false, false, dev);
     using (no_grad()) { inp.LogProbs[2, 0] = tensor(float.NaN); }
-    try { PolicyLoss.Compute(inp, new PolicyLossOptions { Kernel = PolicyLossKernel.FusedTensor }).Dispose(); failures++; Console.WriteLine("FAIL no exception for NaN"); }
+    try { PolicyLoss.Compute(inp, new PolicyLossOptions { Kernel = "fused-tensor" }).Dispose(); failures++; Console.WriteLine("FAIL no exception for NaN"); }
     catch (ArgumentException e) { Console.WriteLine("ok   NaN rejected: " + e.Message); }
 }
 
@@ -151,7 +151,7 @@ foreach (var (b, t, dtype) in new[] { (64, 2048, ScalarType.Float32), (256, 4096
         if (which == "cuda") cuda.synchronize();
         return sw.Elapsed.TotalMilliseconds / iters;
     }
-    double fused = Time(() => { using var s = NewDisposeScope(); var oo = o.Clone(); oo.Kernel = PolicyLossKernel.FusedTensor; var r = PolicyLoss.Compute(inp, oo); r.Loss.backward(); });
+    double fused = Time(() => { using var s = NewDisposeScope(); var oo = o.Clone(); oo.Kernel = "fused-tensor"; var r = PolicyLoss.Compute(inp, oo); r.Loss.backward(); });
     double reference = Time(() => { using var s = NewDisposeScope(); var (l, _) = ReferencePolicyLoss.Compute(inp, o); l.backward(); });
     Console.WriteLine($"time B={b} T={t} {dtype}: fused {fused:F3} ms, reference (autograd, 7 stat syncs) {reference:F3} ms per loss+backward");
 }

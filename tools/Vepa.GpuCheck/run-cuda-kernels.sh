@@ -14,7 +14,7 @@ echo "NVRTC: $nvrtc"
 ls "$(dirname "$nvrtc")" 2>/dev/null | grep -i nvrtc
 export VEPA_NVRTC_PATH="$nvrtc"
 export LD_LIBRARY_PATH="$torch_dir/lib:$(dirname "$nvrtc"):${LD_LIBRARY_PATH:-}"
-export VEPA_CUDA_KERNELS=1  # lets PolicyLoss.Compute (Kernel = Auto) choose the CUDA kernel
+export VEPA_CUDA_KERNELS=1  # lets PolicyLoss.Compute's automatic choice (Kernel null or "auto") pick the CUDA kernel
 export VEPA_CUDA_CACHE=${VEPA_CUDA_CACHE:-/tmp/vepa-cuda-cache}
 chmod +x "$app/Vepa.GpuCheck"
 "$app/Vepa.GpuCheck" cuda-kernels

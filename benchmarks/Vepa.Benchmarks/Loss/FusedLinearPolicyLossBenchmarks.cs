@@ -112,7 +112,7 @@ public class FusedLinearPolicyLossBenchmarks
             OldLogProbs = logProbs + (randn([b, t], generator: generator) * 0.1f),
             ReferenceLogProbs = logProbs + (randn([b, t], generator: generator) * 0.2f),
         };
-        _options = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Auto);
+        _options = PolicyLossBenchmarkData.VepaOptions("auto");
         PeakNativeMemory.MeasureAndRecord(nameof(FusedLinearPolicyLossBenchmarks), method, $"{Shape} {Dtype}", forward, () => Train(forward));
     }
 }

@@ -10,7 +10,7 @@ internal static class PolicyLossBenchmarkData
     /// <summary>The configuration VEPA trains with: token-level clip (ε = 0.2), k3 KL with β = 0.01, sequence-mean of token-mean.</summary>
     /// <param name="kernel">The kernel to run.</param>
     /// <returns>The options.</returns>
-    public static PolicyLossOptions VepaOptions(PolicyLossKernel kernel) => new()
+    public static PolicyLossOptions VepaOptions(string kernel) => new()
     {
         Objective = PolicyObjective.Clip,
         RatioLevel = RatioLevel.Token,

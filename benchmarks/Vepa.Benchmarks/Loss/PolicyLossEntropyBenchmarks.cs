@@ -40,10 +40,10 @@ public class PolicyLossEntropyBenchmarks
             _inputs = inputs with { Entropy = entropy.contiguous().requires_grad_().DetachFromDisposeScope() };
         }
 
-        _default = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Managed);
-        _bonus = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Managed);
+        _default = PolicyLossBenchmarkData.VepaOptions("managed");
+        _bonus = PolicyLossBenchmarkData.VepaOptions("managed");
         _bonus.EntropyCoefficient = 0.01;
-        _top = PolicyLossBenchmarkData.VepaOptions(PolicyLossKernel.Managed);
+        _top = PolicyLossBenchmarkData.VepaOptions("managed");
         _top.TopEntropyQuantile = 0.2;
         _both = _bonus.Clone();
         _both.TopEntropyQuantile = 0.2;

@@ -34,6 +34,7 @@ internal static class VepaStage
         CheckpointDirectory = checkpointDirectory,
         CheckpointEverySteps = 25,
         KeepCheckpoints = 2,
+        OverlapGeneration = run.Overlap,
     };
 
     public static WordTokenizer Tokenizer { get; } = new(Vocabulary.All);
@@ -60,6 +61,19 @@ internal static class VepaStage
         {
             await trainer.ResumeAsync(checkpoints, cancellationToken).ConfigureAwait(false);
             curve.AddRange(ReadCurve(stepLog).Where(p => p.Step <= trainer.CompletedSteps));
+        }
+
+        if (run.Overlap)
+        {
+            // Overlapped generation needs the stream of batches (the trainer reads one ahead); TrainStreamAsync writes the
+            // checkpoints (every 25 steps, the last step, and on cancellation).
+            await foreach (var record in trainer.TrainStreamAsync(Batches(data, run, seed, trainer.CompletedSteps + 1, cancellationToken), cancellationToken).ConfigureAwait(false))
+            {
+                curve.Add(new VepaStepPoint(record.Step, record.RewardMean, record.CompletionLengthMean, record.Kl, record.ZeroSignalGroupFraction, record.Timings.Total.TotalSeconds));
+                onStep(record);
+            }
+
+            return (module.Copy(), curve);
         }
 
         while (trainer.CompletedSteps < run.VepaSteps)
@@ -93,6 +107,39 @@ internal static class VepaStage
         }
 
         return (module.Copy(), curve);
+    }
+
+    /// <summary>The prompt batches from step <paramref name="first"/> on; a batch's images are released once its step has finished.</summary>
+    private static async IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> Batches(
+        SceneData data, RunOptions run, int seed, int first, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var previous = new Queue<List<PolicyPrompt>>();
+        try
+        {
+            for (int step = first; step <= run.VepaSteps; step++)
+            {
+                var prompts = Prompts(await data.VepaPromptsAsync(seed, step, run.PromptsPerStep, cancellationToken).ConfigureAwait(false));
+                previous.Enqueue(prompts);
+                yield return prompts;
+
+                // Resumed when the trainer asks for the next batch: every batch before the last one yielded has finished its step
+                // (with overlap, the last one may still be training).
+                while (previous.Count > 1)
+                {
+                    foreach (var p in previous.Dequeue())
+                    {
+                        p.Inputs?.Dispose();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var p in previous.SelectMany(b => b))
+            {
+                p.Inputs?.Dispose();
+            }
+        }
     }
 
     /// <summary>Policy prompts: question, gold, choices, the prompt ids and the image [3, 24, 24] as the model input.</summary>

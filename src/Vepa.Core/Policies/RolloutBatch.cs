@@ -18,6 +18,7 @@ namespace Vepa;
 public sealed class RolloutBatch : IDisposable
 {
     private int[]? _lengths;
+    private long _weightVersion;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="RolloutBatch"/> class and takes ownership of its tensors.</summary>
@@ -159,6 +160,21 @@ public sealed class RolloutBatch : IDisposable
 
     /// <summary>Gets the sampler's log-probs of the sampled tokens [B, T], or <see langword="null"/> when the sampler has none. Owned by the batch.</summary>
     public torch.Tensor? SamplerLogProbs { get; }
+
+    /// <summary>Gets the weight version the batch was sampled under: the number of optimizer updates applied to the weights the
+    /// sampler used (see <see cref="IWeightSynchronizer"/>). A sampler that shares the policy's weights in process may leave it at 0;
+    /// the trainer then knows the version itself.</summary>
+    /// <value>The default is 0 (the initial weights). Must be ≥ 0.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long WeightVersion
+    {
+        get => _weightVersion;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _weightVersion = value;
+        }
+    }
 
     /// <summary>Gets, per row, the completion length Σ_t mask (read from the mask once, then cached).</summary>
     public IReadOnlyList<int> CompletionLengths

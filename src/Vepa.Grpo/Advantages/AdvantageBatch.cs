@@ -53,6 +53,16 @@ internal sealed class AdvantageBatch
     /// <summary>Gets whether there is a single component with weight 1 (plain rewards).</summary>
     public bool IsPlain => Components.Length == 1 && Weights[0] == 1.0;
 
+    /// <summary>
+    /// Tells whether the components are normalised one by one before they are summed (<see cref="RewardCombination.NormalizeThenSum"/>
+    /// with two or more components). A single reward has nothing to combine: it is normalised by <see cref="AdvantageOptions.Normalization"/>
+    /// alone whatever <see cref="AdvantageOptions.Combination"/> says, as the CUDA kernel always did.
+    /// </summary>
+    /// <param name="options">The call's options.</param>
+    /// <returns><see langword="true"/> for normalise-then-sum over two or more components.</returns>
+    public bool NormalizesComponentsFirst(AdvantageOptions options)
+        => Components.Length > 1 && options.Combination == RewardCombination.NormalizeThenSum;
+
     /// <summary>Gets the name of component <paramref name="k"/> in messages.</summary>
     /// <param name="k">The component index.</param>
     /// <returns>"rewards" for the single-tensor overload, otherwise "components[k]".</returns>

@@ -131,7 +131,7 @@ internal static class ManagedAdvantageKernel
             _g = batch.GroupSize;
             _mode = options.Normalization;
             _eps = options.Epsilon;
-            _sumFirst = options.Combination == RewardCombination.SumThenNormalize;
+            _sumFirst = !batch.NormalizesComponentsFirst(options);
             _plain = batch.IsPlain;
             int threshold = options.ManagedParallelThreshold ?? DefaultParallelThreshold;
             _chunks = batch.Count >= threshold && Environment.ProcessorCount > 1

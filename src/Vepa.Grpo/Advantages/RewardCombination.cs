@@ -4,6 +4,9 @@ namespace Vepa.Grpo;
 /// <remarks>
 /// A rollout is valid only when every component is non-NaN: a NaN in any component (even one whose weight is 0) makes the
 /// rollout's combined reward NaN, so it is left out of every statistic and its advantage is 0.
+/// <para>The choice matters only for two or more components. A single reward (one tensor, or one component of any weight w) has
+/// nothing to combine: its advantages are those of <see cref="SumThenNormalize"/>, the reward (times w) normalised by
+/// <see cref="AdvantageOptions.Normalization"/> alone, with no batch z-score on top, whatever this setting says.</para>
 /// </remarks>
 public enum RewardCombination
 {

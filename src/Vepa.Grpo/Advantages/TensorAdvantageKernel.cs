@@ -26,7 +26,7 @@ internal static class TensorAdvantageKernel
 
         Tensor invalid;
         Tensor? combined = null;
-        if (options.Combination == RewardCombination.SumThenNormalize)
+        if (!batch.NormalizesComponentsFirst(options))
         {
             combined = batch.IsPlain ? x[0] : WeightedSum(x, batch.Weights);
             invalid = combined.isnan();

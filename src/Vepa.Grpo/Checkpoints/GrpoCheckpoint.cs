@@ -270,7 +270,7 @@ internal sealed class GrpoCheckpoint : IDisposable
 
     /// <summary>Reads and fully checks a checkpoint against the trainer's policy and optimizer; throws before anything is applied.</summary>
     /// <exception cref="InvalidDataException">The checkpoint is damaged or does not fit, or <paramref name="path"/> is a folder holding several runs' checkpoints.</exception>
-    public static GrpoCheckpoint Read(string path, IPolicy policy, bool hasReference, Parameter[] parameters, string optimizerType)
+    public static GrpoCheckpoint Read(string path, IPolicy policy, IPolicy? reference, Parameter[] parameters, string optimizerType)
     {
         string directory = Resolve(path);
         string metadataPath = Path.Combine(directory, MetadataFile);
@@ -288,7 +288,7 @@ internal sealed class GrpoCheckpoint : IDisposable
         var checkpoint = new GrpoCheckpoint(directory);
         try
         {
-            checkpoint.Load(metadataPath, metadata, policy, hasReference, parameters, optimizerType);
+            checkpoint.Load(metadataPath, metadata, policy, reference, parameters, optimizerType);
             return checkpoint;
         }
         catch
@@ -318,8 +318,9 @@ internal sealed class GrpoCheckpoint : IDisposable
         RngState?.Dispose();
     }
 
-    private void Load(string metadataPath, JsonNode metadata, IPolicy policy, bool hasReference, Parameter[] parameters, string optimizerType)
+    private void Load(string metadataPath, JsonNode metadata, IPolicy policy, IPolicy? reference, Parameter[] parameters, string optimizerType)
     {
+        bool hasReference = reference is not null;
         string? format = Value<string>(metadata, "format", metadataPath);
         if (format != Format)
         {
@@ -354,7 +355,7 @@ internal sealed class GrpoCheckpoint : IDisposable
         if (hasReference)
         {
             Reference = LoadTensors(ReferenceFile, files);
-            CheckState(Path.Combine(Directory, ReferenceFile), Reference, policy.GetState());
+            CheckState(Path.Combine(Directory, ReferenceFile), Reference, reference!.GetState());
         }
 
         var optimizerMeta = metadata["optimizer"] ?? throw new InvalidDataException($"{metadataPath}: the \"optimizer\" entry is missing.");

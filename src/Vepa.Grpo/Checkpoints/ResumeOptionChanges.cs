@@ -56,8 +56,8 @@ internal static class ResumeOptionChanges
                 continue;
             }
 
-            string old = before.GetValueOrDefault(key, "(absent)");
-            string now = after.GetValueOrDefault(key, "(absent)");
+            string old = Canonical(key, before.GetValueOrDefault(key, "(absent)"));
+            string now = Canonical(key, after.GetValueOrDefault(key, "(absent)"));
             if (!string.Equals(old, now, StringComparison.Ordinal))
             {
                 changes.Add(new Change(key, old, now, Refused.Contains(key)));
@@ -66,6 +66,15 @@ internal static class ResumeOptionChanges
 
         return [.. changes];
     }
+
+    /// <summary>A policy-loss kernel as one spelling: names are case-insensitive, "auto" is the default (null), and checkpoints
+    /// written before kernels were chosen by registered name hold the enum values "Auto", "FusedTensor" and "Managed".</summary>
+    private static string Canonical(string key, string json) => key != "Loss.Kernel" ? json : json.ToLowerInvariant() switch
+    {
+        "\"auto\"" => "null",
+        "\"fusedtensor\"" => "\"fused-tensor\"",
+        var name => name,
+    };
 
     private static void Flatten(JsonNode? node, string prefix, SortedDictionary<string, string> into)
     {

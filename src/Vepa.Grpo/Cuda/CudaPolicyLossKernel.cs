@@ -11,7 +11,7 @@ namespace Vepa.Grpo.Cuda;
 /// forward and backward and one device→host copy (the statistics). Falls back to the tensor kernel (logged once) without
 /// a usable CUDA device, for CPU tensors, or for dtypes it has no kernel for.
 /// </summary>
-internal sealed class CudaPolicyLossKernel : IPolicyLossKernel
+internal sealed class CudaPolicyLossKernel : IValidatedPolicyLossKernel
 {
     private const string Contract = "policy loss";
 
@@ -80,8 +80,13 @@ internal sealed class CudaPolicyLossKernel : IPolicyLossKernel
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        options.ValidatedKernel();
         PolicyLossValidation.Validate(inputs, options);
+        return ComputeValidated(inputs, options);
+    }
+
+    public PolicyLossResult ComputeValidated(PolicyLossInputs inputs, PolicyLossOptions options)
+    {
         bool cuda = CanRun(inputs, options, out string? reason);
         CudaKernelChoice.Record(Contract, reason);
         return cuda ? Run(inputs, options) : FusedTensorPolicyLoss.Compute(inputs, options);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vepa;
 using Vepa.Grpo;
+using Vepa.Grpo.Kernels;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -48,7 +49,9 @@ public static class GrpoTrainerServiceCollectionExtensions
     /// (a plain <c>.BindConfiguration("Vepa:Grpo")</c> ignores unknown keys unless given <c>binder =&gt; binder.ErrorOnUnknownConfiguration = true</c>).</returns>
     /// <remarks>
     /// <para>The trainer takes its sampler from a registered <see cref="IRolloutSampler"/> when there is one (an inference engine),
-    /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.</para>
+    /// else from the policy; its logger factory, meter factory and <see cref="TimeProvider"/> from the container when registered.
+    /// A registered <see cref="KernelRegistry"/> becomes <see cref="PolicyLossOptions.Kernels"/> (unless the options set one),
+    /// so <c>Loss:Kernel</c> can name a kernel registered there.</para>
     /// <para>Validation (data annotations, the rules across settings and the nested kernel options; one message listing every
     /// problem) runs when the host starts and throws <see cref="OptionsValidationException"/>; the trainer's constructor runs it
     /// again (an <see cref="ArgumentException"/>) and checks the stop and pad ids against the policy's vocabulary.</para>
@@ -59,16 +62,56 @@ public static class GrpoTrainerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(policyFactory);
+        return services.AddTrainer(
+            policyFactory,
+            provider => [new RewardComponent(
+                GrpoTrainer.SingleRewardName,
+                rewardModelKey is null ? provider.GetRequiredService<IRewardModel>() : provider.GetRequiredKeyedService<IRewardModel>(rewardModelKey))]);
+    }
+
+    /// <summary>
+    /// Registers a singleton <see cref="GrpoTrainer"/> over the policy <paramref name="policyFactory"/> creates and several weighted
+    /// rewards (<see cref="RewardComponent"/>), with <see cref="GrpoTrainerOptions"/> validated at start-up; otherwise as
+    /// <see cref="AddGrpoTrainer(IServiceCollection, Func{IServiceProvider, IPolicy}, object?)"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="policyFactory">Creates the policy (registered as a singleton <see cref="IPolicy"/> with <c>TryAdd</c>; the container disposes it).</param>
+    /// <param name="rewardComponentsFactory">Creates the reward components when the trainer is first resolved, for example from keyed
+    /// <see cref="IRewardModel"/> registrations: <c>p =&gt; [new("accuracy", p.GetRequiredKeyedService&lt;IRewardModel&gt;("accuracy")), new("format", …, 0.2)]</c>.</param>
+    /// <returns>The options builder: configure with <c>.Configure(o =&gt; …)</c> or bind strictly with
+    /// <c>.BindConfiguration("Vepa:Grpo", binder =&gt; binder.ErrorOnUnknownConfiguration = true)</c>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/>, <paramref name="policyFactory"/> or <paramref name="rewardComponentsFactory"/> is <see langword="null"/>.</exception>
+    public static OptionsBuilder<GrpoTrainerOptions> AddGrpoTrainer(
+        this IServiceCollection services, Func<IServiceProvider, IPolicy> policyFactory, Func<IServiceProvider, IReadOnlyList<RewardComponent>> rewardComponentsFactory)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(policyFactory);
+        ArgumentNullException.ThrowIfNull(rewardComponentsFactory);
+        return services.AddTrainer(policyFactory, rewardComponentsFactory);
+    }
+
+    private static OptionsBuilder<GrpoTrainerOptions> AddTrainer(
+        this IServiceCollection services, Func<IServiceProvider, IPolicy> policyFactory, Func<IServiceProvider, IReadOnlyList<RewardComponent>> rewardComponentsFactory)
+    {
         services.TryAddSingleton(policyFactory);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpoTrainerOptions>, GrpoTrainerOptionsValidator>());
         services.TryAddSingleton(provider => new GrpoTrainer(
             provider.GetRequiredService<IPolicy>(),
-            rewardModelKey is null ? provider.GetRequiredService<IRewardModel>() : provider.GetRequiredKeyedService<IRewardModel>(rewardModelKey),
+            rewardComponentsFactory(provider),
             provider.GetRequiredService<IOptions<GrpoTrainerOptions>>().Value,
             provider.GetService<IRolloutSampler>(),
             provider.GetService<ILoggerFactory>(),
             provider.GetService<IMeterFactory>(),
             provider.GetService<TimeProvider>()));
-        return services.AddOptions<GrpoTrainerOptions>().ValidateOnStart();
+        return services.AddOptions<GrpoTrainerOptions>()
+            .PostConfigure<IServiceProvider>((options, provider) =>
+            {
+                // A kernel registry in the container is where Loss.Kernel names are looked up, unless the options set one.
+                if (options.Loss is { Kernels: null } loss)
+                {
+                    loss.Kernels = provider.GetService<KernelRegistry>();
+                }
+            })
+            .ValidateOnStart();
     }
 }

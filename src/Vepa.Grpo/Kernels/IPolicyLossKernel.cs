@@ -11,6 +11,11 @@ namespace Vepa.Grpo.Kernels;
 /// <see cref="PolicyLossResult.Statistics"/>. The kernel must not dispose its inputs; the caller owns the result.</para>
 /// <para>A kernel that cannot run a case (an option it does not implement, a device or dtype) returns
 /// <see langword="false"/> from <see cref="Supports"/>; the gate reports such cases as skipped, never as passed.</para>
+/// <para><b>Training with it.</b> Register it in a <see cref="KernelRegistry"/>, set <see cref="PolicyLossOptions.Kernels"/> to
+/// that registry and <see cref="PolicyLossOptions.Kernel"/> to its <see cref="Name"/>: <see cref="PolicyLoss.Compute"/> (and so
+/// the trainer) validates the inputs and options, asks <see cref="Supports"/> (a <see langword="false"/> fails the call with the
+/// reason), then calls <see cref="Compute"/>. A kernel that delegates to <see cref="PolicyLoss.Compute"/> passes a copy of the
+/// options whose <see cref="PolicyLossOptions.Kernel"/> names another kernel (or is <see langword="null"/>).</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public interface IPolicyLossKernel

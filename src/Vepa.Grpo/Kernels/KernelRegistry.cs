@@ -1,10 +1,17 @@
 namespace Vepa.Grpo.Kernels;
 
 /// <summary>
-/// Kernels by name, per contract: the set the correctness gate checks and the benchmark harness times.
+/// Kernels by name, per contract: the set the correctness gate checks, the benchmark harness times, and training runs.
 /// <see cref="CreateDefault"/> holds Vepa's own kernels; add yours with <see cref="Add(IPolicyLossKernel)"/> and its overloads.
 /// </summary>
-/// <remarks>Names are unique per contract (ordinal, case-insensitive). Not thread-safe for concurrent additions.</remarks>
+/// <remarks>
+/// <para>The policy loss is chosen by name: <see cref="PolicyLossOptions.Kernel"/> names a kernel of
+/// <see cref="PolicyLossOptions.Kernels"/> (this registry, or Vepa's when <see langword="null"/>), so a kernel you register
+/// here trains as well as being gated and timed. A trainer built through dependency injection uses a
+/// <see cref="KernelRegistry"/> registered in the container.</para>
+/// <para>Names are unique per contract (ordinal, case-insensitive); a registered kernel is never removed. Not thread-safe for
+/// concurrent additions.</para>
+/// </remarks>
 [System.Diagnostics.CodeAnalysis.Experimental(KernelContracts.ExperimentalDiagnosticId)]
 public sealed class KernelRegistry
 {
@@ -25,6 +32,9 @@ public sealed class KernelRegistry
     /// <summary>Gets the registered advantage kernels, in registration order.</summary>
     public IReadOnlyList<IAdvantageKernel> AdvantageKernels => _advantages;
 
+    /// <summary>Gets the registry <see cref="PolicyLossOptions.Kernel"/> is looked up in when <see cref="PolicyLossOptions.Kernels"/> is <see langword="null"/>: Vepa's kernels, never added to.</summary>
+    internal static KernelRegistry Default { get; } = CreateDefault();
+
     /// <summary>Creates a registry holding Vepa's kernels: policy loss "fused-tensor", "managed" and "auto"; token log-probs
     /// "chunked" and "overwriting"; advantages "tensor" and "managed"; linear policy loss "fused-linear"; and the fused CUDA
     /// kernels: policy loss "cuda", token log-probs "cuda" and "cuda-overwriting", advantages "cuda" (each runs the tensor
@@ -33,9 +43,9 @@ public sealed class KernelRegistry
     public static KernelRegistry CreateDefault()
     {
         var registry = new KernelRegistry();
-        registry.Add(new BuiltInPolicyLossKernel("fused-tensor", PolicyLossKernel.FusedTensor));
-        registry.Add(new BuiltInPolicyLossKernel("managed", PolicyLossKernel.Managed));
-        registry.Add(new BuiltInPolicyLossKernel("auto", PolicyLossKernel.Auto));
+        registry.Add(BuiltInPolicyLossKernel.FusedTensor);
+        registry.Add(BuiltInPolicyLossKernel.Managed);
+        registry.Add(BuiltInPolicyLossKernel.Auto);
         registry.Add(new BuiltInTokenLogProbKernel("chunked", overwrite: false));
         registry.Add(new BuiltInTokenLogProbKernel("overwriting", overwrite: true));
         registry.Add(new BuiltInAdvantageKernel("tensor", AdvantageKernel.Tensor));
@@ -51,6 +61,24 @@ public sealed class KernelRegistry
     /// <exception cref="ArgumentNullException"><paramref name="kernel"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The name is empty or already registered for this contract.</exception>
     public KernelRegistry Add(IPolicyLossKernel kernel) => Add(_policyLoss, kernel, kernel?.Name);
+
+    /// <summary>Finds the policy-loss kernel registered under a name (ordinal, case-insensitive).</summary>
+    /// <param name="name">The name, e.g. "managed".</param>
+    /// <returns>The kernel, or <see langword="null"/> when none has that name.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    public IPolicyLossKernel? FindPolicyLossKernel(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (IPolicyLossKernel kernel in _policyLoss)
+        {
+            if (string.Equals(kernel.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return kernel;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Registers a token log-prob kernel.</summary>
     /// <param name="kernel">The kernel.</param>

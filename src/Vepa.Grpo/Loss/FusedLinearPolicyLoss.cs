@@ -37,7 +37,7 @@ public static class FusedLinearPolicyLoss
     {
         ArgumentNullException.ThrowIfNull(inputs);
         options ??= new PolicyLossOptions();
-        options.Validate();
+        options.ValidatedKernel(); // validated once per change of settings; the kernel it names is not used here
         if (EntropyTerms.Active(options))
         {
             throw new ArgumentException(

@@ -61,16 +61,3 @@ public enum SamplerCorrectionMode
     /// <summary>w is set to 0 outside [min, max] (masked importance sampling); inside it is kept as is.</summary>
     Mask,
 }
-
-/// <summary>Which implementation computes the policy loss.</summary>
-public enum PolicyLossKernel
-{
-    /// <summary>The managed single-pass CPU kernel when the inputs allow it (contiguous CPU float32/float64), otherwise the fused tensor kernel.</summary>
-    Auto,
-
-    /// <summary>One custom autograd function written in device-agnostic tensor ops (runs on CPU and CUDA).</summary>
-    FusedTensor,
-
-    /// <summary>The managed single-pass kernel over contiguous CPU tensors (SIMD, Parallel.For); throws when the inputs do not allow it.</summary>
-    Managed,
-}

@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Text.Json.Serialization;
+using Vepa.Grpo.Kernels;
 
 namespace Vepa.Grpo;
 
@@ -86,9 +89,21 @@ public sealed class PolicyLossOptions : IValidatableObject
     /// <value>The default is 3.</value>
     public double SamplerCorrectionMax { get; set; } = 3.0;
 
-    /// <summary>Gets or sets which implementation computes the loss.</summary>
-    /// <value>The default is <see cref="PolicyLossKernel.Auto"/>.</value>
-    public PolicyLossKernel Kernel { get; set; } = PolicyLossKernel.Auto;
+    /// <summary>Gets or sets the name of the registered policy-loss kernel that <see cref="PolicyLoss.Compute"/> runs (looked up in
+    /// <see cref="Kernels"/>, ordinal and case-insensitive): Vepa's "fused-tensor", "managed" or "cuda", or one you registered.
+    /// <see langword="null"/> or "auto" chooses automatically: the managed CPU kernel when the inputs allow it (contiguous CPU
+    /// float32/float64), otherwise the fused tensor kernel (the CUDA kernel for CUDA tensors with <c>VEPA_CUDA_KERNELS=1</c>).</summary>
+    /// <value>The default is <see langword="null"/> (the automatic choice). Must name a registered policy-loss kernel.</value>
+    /// <remarks>A kernel chosen by name that cannot run the inputs (its <see cref="IPolicyLossKernel.Supports"/> says why)
+    /// fails the call with that reason; it never falls back silently.</remarks>
+    public string? Kernel { get; set; }
+
+    /// <summary>Gets or sets the registry <see cref="Kernel"/> is looked up in; <see langword="null"/> uses Vepa's kernels
+    /// (<see cref="KernelRegistry.CreateDefault"/>). Register your own kernel in a registry and set it here to train with it.</summary>
+    /// <value>The default is <see langword="null"/>. Not bound from configuration and not saved in checkpoints; copies share it.</value>
+    [JsonIgnore]
+    [Experimental(KernelContracts.ExperimentalDiagnosticId)]
+    public KernelRegistry? Kernels { get; set; }
 
     /// <summary>Gets or sets verl's <c>actor.entropy_coeff</c>: the loss becomes policy loss − c · agg(H), where H is
     /// <see cref="PolicyLossInputs.Entropy"/> and agg is <see cref="Aggregation"/> over the valid tokens (the same reduction
@@ -138,6 +153,11 @@ public sealed class PolicyLossOptions : IValidatableObject
                 Invariant($"SamplerCorrectionMin and SamplerCorrectionMax must satisfy 0 <= SamplerCorrectionMin < SamplerCorrectionMax < infinity; got [{SamplerCorrectionMin}, {SamplerCorrectionMax}]."),
                 [nameof(SamplerCorrectionMin), nameof(SamplerCorrectionMax)]);
         }
+
+        if (PolicyLossKernelChoice.Find(this) is null)
+        {
+            yield return new ValidationResult(PolicyLossKernelChoice.Unknown(this), [nameof(Kernel)]);
+        }
     }
 
     private static string Invariant(FormattableString message) => FormattableString.Invariant(message);
@@ -145,4 +165,31 @@ public sealed class PolicyLossOptions : IValidatableObject
     /// <summary>Returns a copy of these options.</summary>
     /// <returns>A new instance with the same settings.</returns>
     public PolicyLossOptions Clone() => (PolicyLossOptions)MemberwiseClone();
+
+    /// <summary>Validates these options (once per distinct set of values) and returns the kernel <see cref="Kernel"/> names.</summary>
+    /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
+    /// <remarks>Validation reads every attribute and rule through reflection (microseconds); the loss runs it once per change
+    /// of settings instead of on every call. Racing callers at worst validate twice.</remarks>
+    internal IPolicyLossKernel ValidatedKernel()
+    {
+        Validated? last = _validated;
+        if (last is not null && PolicyLossKernelChoice.SameSettings(this, last.Settings))
+        {
+            return last.Kernel;
+        }
+
+        // The private copy is what gets validated, so a change made meanwhile on another thread is never taken as checked.
+        PolicyLossOptions settings = Clone();
+        settings._validated = null;
+        settings.Validate();
+        var validated = new Validated(settings, PolicyLossKernelChoice.Find(settings)!);
+        _validated = validated;
+        return validated.Kernel;
+    }
+
+    // The settings last validated (a private copy) and the kernel they name. A clone starts with the same pair, and its own
+    // values are still compared against it.
+    private Validated? _validated;
+
+    private sealed record Validated(PolicyLossOptions Settings, IPolicyLossKernel Kernel);
 }

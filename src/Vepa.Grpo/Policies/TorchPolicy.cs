@@ -24,7 +24,6 @@ namespace Vepa.Grpo;
 public sealed class TorchPolicy : IPolicy
 {
     private readonly TorchRolloutSampler _sampler;
-    private readonly Parameter[] _trainable;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="TorchPolicy"/> class.</summary>
@@ -71,7 +70,6 @@ public sealed class TorchPolicy : IPolicy
         Tokenizer = tokenizer;
         Options = options;
         IsFrozen = frozen;
-        _trainable = frozen ? [] : module.parameters().Where(p => p.requires_grad).ToArray();
         _sampler = new TorchRolloutSampler(this, options.Seed);
     }
 
@@ -88,7 +86,8 @@ public sealed class TorchPolicy : IPolicy
     public IRolloutSampler Sampler => _sampler;
 
     /// <inheritdoc />
-    public IReadOnlyList<Parameter> TrainableParameters => _trainable;
+    /// <remarks>The module's parameters that require gradient, read at each call (in module order), so parameters frozen or added after construction (LoRA adapters) are seen; none for a frozen copy.</remarks>
+    public IReadOnlyList<Parameter> TrainableParameters => IsFrozen ? [] : Module.parameters().Where(p => p.requires_grad).ToArray();
 
     /// <summary>Gets the settings (a copy taken at construction).</summary>
     internal TorchPolicyOptions Options { get; }

@@ -9,6 +9,8 @@ namespace Vepa.Grpo;
 /// </summary>
 internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
 {
+    private static readonly RolloutSamplerMetadata Metadata = new("vepa", endpoint: null, modelId: null, samplesRemotely: false);
+
     private readonly TorchPolicy _policy;
     private readonly Generator _generator;
 
@@ -45,6 +47,11 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is null && serviceType == typeof(RolloutSamplerMetadata))
+        {
+            return Metadata; // in process: sampler and trainer share the weights and the kernels
+        }
+
         return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : _policy.GetService(serviceType, serviceKey);
     }
 

@@ -51,4 +51,22 @@ public static class GrpoMetricNames
 
     /// <summary>Tag on <see cref="PhaseDuration"/>: <c>generation</c>, <c>reward</c>, <c>log_probs</c>, <c>update</c> or <c>total</c>.</summary>
     public const string PhaseTag = "vepa.grpo.phase";
+
+    /// <summary>Histogram of the step's mean reward of one reward component, tagged with <see cref="ComponentTag"/>.</summary>
+    public const string ComponentReward = "vepa.grpo.reward.component";
+
+    /// <summary>Counter of rollouts one reward component failed to score, tagged with <see cref="ComponentTag"/>. Unit <c>{rollout}</c>.</summary>
+    public const string ComponentFailedRewards = "vepa.grpo.rewards.component.failed";
+
+    /// <summary>Tag on <see cref="ComponentReward"/> and <see cref="ComponentFailedRewards"/>: the component's name ("reward" for a single reward model, "overlong" for the overlong penalty).</summary>
+    public const string ComponentTag = "vepa.grpo.reward.component.name";
+
+    /// <summary>Histogram of the mean reward of each evaluation (<see cref="GrpoTrainerOptions.EvaluateEvery"/>).</summary>
+    public const string EvaluationReward = "vepa.grpo.eval.reward";
+
+    /// <summary>Histogram of the pass@k of each evaluation, tagged with <see cref="KTag"/>.</summary>
+    public const string EvaluationPassAtK = "vepa.grpo.eval.pass_at_k";
+
+    /// <summary>Tag on <see cref="EvaluationPassAtK"/>: k.</summary>
+    public const string KTag = "vepa.grpo.eval.k";
 }

@@ -19,6 +19,10 @@ internal sealed class GrpoMetrics : IDisposable
     private readonly Histogram<double> _zeroSignal;
     private readonly Histogram<double> _length;
     private readonly Histogram<double> _phase;
+    private readonly Histogram<double> _componentReward;
+    private readonly Counter<long> _componentFailed;
+    private readonly Histogram<double> _evaluationReward;
+    private readonly Histogram<double> _evaluationPass;
     private readonly Histogram<double> _entropyBonus;
     private readonly Histogram<double> _entropyMasked;
     private readonly bool _ownsMeter;
@@ -39,6 +43,10 @@ internal sealed class GrpoMetrics : IDisposable
         _zeroSignal = _meter.CreateHistogram<double>(GrpoMetricNames.ZeroSignalFraction, null, "Fraction of zero-signal groups of a step.");
         _length = _meter.CreateHistogram<double>(GrpoMetricNames.CompletionLength, "{token}", "Mean completion length of a step.");
         _phase = _meter.CreateHistogram<double>(GrpoMetricNames.PhaseDuration, "s", "Duration of a phase of a step.");
+        _componentReward = _meter.CreateHistogram<double>(GrpoMetricNames.ComponentReward, null, "Mean reward of one reward component in a step.");
+        _componentFailed = _meter.CreateCounter<long>(GrpoMetricNames.ComponentFailedRewards, "{rollout}", "Rollouts one reward component failed to score.");
+        _evaluationReward = _meter.CreateHistogram<double>(GrpoMetricNames.EvaluationReward, null, "Mean reward of an evaluation.");
+        _evaluationPass = _meter.CreateHistogram<double>(GrpoMetricNames.EvaluationPassAtK, null, "pass@k of an evaluation.");
         _entropyBonus = _meter.CreateHistogram<double>(GrpoMetricNames.EntropyBonus, null, "Entropy bonus subtracted from the loss in a step.");
         _entropyMasked = _meter.CreateHistogram<double>(GrpoMetricNames.EntropyMaskedFraction, null, "Fraction of tokens whose policy term the top-entropy mask dropped in a step.");
     }
@@ -71,6 +79,7 @@ internal sealed class GrpoMetrics : IDisposable
         Phase("log_probs", record.Timings.LogProbs);
         Phase("update", record.Timings.Update);
         Phase("total", record.Timings.Total);
+        RecordComponentsAndEvaluation(record);
     }
 
     public void Dispose()
@@ -78,6 +87,34 @@ internal sealed class GrpoMetrics : IDisposable
         if (_ownsMeter)
         {
             _meter.Dispose();
+        }
+    }
+
+    private void RecordComponentsAndEvaluation(GrpoStepRecord record)
+    {
+        foreach (var (name, value) in record.ComponentRewardMeans)
+        {
+            if (double.IsFinite(value))
+            {
+                _componentReward.Record(value, new TagList { { GrpoMetricNames.ComponentTag, name } });
+            }
+        }
+
+        foreach (var (name, count) in record.ComponentFailureCounts)
+        {
+            _componentFailed.Add(count, new TagList { { GrpoMetricNames.ComponentTag, name } });
+        }
+
+        if (record.Evaluation is { } evaluation)
+        {
+            RecordFinite(_evaluationReward, evaluation.RewardMean);
+            foreach (var (k, value) in evaluation.PassAtK)
+            {
+                if (double.IsFinite(value))
+                {
+                    _evaluationPass.Record(value, new TagList { { GrpoMetricNames.KTag, k } });
+                }
+            }
         }
     }
 

@@ -130,6 +130,41 @@ public sealed record GrpoStepRecord
     /// <summary>Gets where the step's time went.</summary>
     public required GrpoStepTimings Timings { get; init; }
 
+    /// <summary>Gets the mean reward of each reward component over the rollouts it scored, by component name (NaN when it scored none):
+    /// "reward" for a trainer over one reward model, the <see cref="RewardComponent.Name"/>s otherwise, and "overlong" when
+    /// <see cref="GrpoTrainerOptions.OverlongBufferLength"/> is on. Unweighted.</summary>
+    public IReadOnlyDictionary<string, double> ComponentRewardMeans { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Gets the rollouts each reward component failed to score, by component name. A rollout counts in
+    /// <see cref="FailedRewardCount"/> when any of its components failed.</summary>
+    public IReadOnlyDictionary<string, int> ComponentFailureCounts { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Gets the completions logged for this step (<see cref="GrpoTrainerOptions.LogCompletions"/>); empty when off.</summary>
+    public IReadOnlyList<GrpoCompletionSample> Completions { get; init; } = [];
+
+    /// <summary>Gets the evaluation run after this step (<see cref="GrpoTrainerOptions.EvaluateEvery"/>), or <see langword="null"/>.</summary>
+    public GrpoEvaluationResult? Evaluation { get; init; }
+
+    /// <summary>Gets the weight version the step's rollouts were sampled under (optimizer updates applied to those weights).</summary>
+    public long RolloutWeightVersion { get; init; }
+
+    /// <summary>Gets how many optimizer updates the rollouts are behind the weights they train: the trainer's version at the
+    /// update minus <see cref="RolloutWeightVersion"/> (0 on-policy; one step's updates with overlapped generation).</summary>
+    public long WeightVersionLag { get; init; }
+
+    /// <summary>Gets the sampler-correction mode the step's loss used: the configured one, or
+    /// <see cref="SamplerCorrectionMode.Truncate"/> when <see cref="GrpoTrainerOptions.AutoSamplerCorrection"/> turned it on.</summary>
+    public SamplerCorrectionMode SamplerCorrection { get; init; }
+
+    /// <summary>Gets the k3 estimate of KL(π_sampler ‖ π_old) over the loss's tokens at the first pass: the token mean of
+    /// r − 1 − log r with r = π_old / π_sampler (verl <c>rollout_corr/k3_kl</c>); NaN without sampler log-probs.</summary>
+    public double SamplerKl { get; init; } = double.NaN;
+
+    /// <summary>Gets the share of the loss's tokens whose sampler weight w = π_old / π_sampler lies outside the loss's
+    /// [SamplerCorrectionMin, SamplerCorrectionMax]: truncated or masked when the correction is on, and would be when it is off;
+    /// NaN without sampler log-probs.</summary>
+    public double SamplerCorrectionFraction { get; init; } = double.NaN;
+
     /// <summary>Gets the entropy bonus the loss subtracted, c · agg(H) (<see cref="PolicyLossOptions.EntropyCoefficient"/>;
     /// verl <c>actor/entropy</c> times the coefficient), token-weighted over the step's micro-batches; 0 when off.</summary>
     public double EntropyBonus { get; init; }

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Vepa.Grpo;
 
 /// <summary>
-/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/>, turns the
+/// The GRPO optimizer: one step samples G completions per prompt, scores them through any <see cref="IRewardModel"/> (or several weighted <see cref="RewardComponent"/>s), turns the
 /// rewards into group-relative advantages, computes the old and reference log-probs, and runs μ passes of minibatch updates of the
 /// clipped-ratio loss with AdamW.
 /// </summary>
@@ -27,11 +27,11 @@ namespace Vepa.Grpo;
 /// <para><b>Ownership.</b> The trainer owns its optimizer and the reference copy; it does not own the policy, the sampler or the reward
 /// model. Tensor work runs synchronously inside one dispose scope per step; no scope spans an <c>await</c>. Not thread-safe: one step at a time.</para>
 /// </remarks>
-public sealed class GrpoTrainer : IDisposable
+public sealed partial class GrpoTrainer : IDisposable
 {
     private readonly IPolicy _policy;
     private readonly IRolloutSampler _sampler;
-    private readonly IRewardModel _rewardModel;
+    private readonly RewardComponent[] _components;
     private readonly GrpoTrainerOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -66,11 +66,35 @@ public sealed class GrpoTrainer : IDisposable
         ILoggerFactory? loggerFactory = null,
         IMeterFactory? meterFactory = null,
         TimeProvider? timeProvider = null)
+        : this(policy, SingleComponent(rewardModel), options, sampler, loggerFactory, meterFactory, timeProvider)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="GrpoTrainer"/> class over several weighted rewards (docs/trainer.md, "Several rewards").</summary>
+    /// <param name="policy">The policy to train; not owned.</param>
+    /// <param name="rewardComponents">The reward components, scored at the same time and combined by <see cref="AdvantageOptions.Combination"/>; names unique; the models are not owned.</param>
+    /// <param name="options">The settings (copied); <see langword="null"/> uses the VEPA defaults.</param>
+    /// <param name="sampler">Where rollouts come from; <see langword="null"/> uses <see cref="IPolicy.Sampler"/>. Not owned.</param>
+    /// <param name="loggerFactory">Creates the trainer's logger; <see langword="null"/> logs nothing.</param>
+    /// <param name="meterFactory">Creates the "Vepa.Grpo" meter; <see langword="null"/> uses a meter the trainer owns.</param>
+    /// <param name="timeProvider">Times the phases; <see langword="null"/> uses <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="policy"/> or <paramref name="rewardComponents"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the message lists every problem), the policy has no trainable parameters,
+    /// or <paramref name="rewardComponents"/> is empty, holds null, repeats a name, or uses the name "overlong" while the overlong penalty is on.</exception>
+    public GrpoTrainer(
+        IPolicy policy,
+        IReadOnlyList<RewardComponent> rewardComponents,
+        GrpoTrainerOptions? options = null,
+        IRolloutSampler? sampler = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null,
+        TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        ArgumentNullException.ThrowIfNull(rewardModel);
+        ArgumentNullException.ThrowIfNull(rewardComponents);
         options = options?.Clone() ?? new GrpoTrainerOptions();
         options.Validate();
+        _components = CheckComponents(rewardComponents, options);
         _parameters = policy.TrainableParameters.ToArray();
         if (_parameters.Length == 0)
         {
@@ -79,14 +103,20 @@ public sealed class GrpoTrainer : IDisposable
 
         _policy = policy;
         _sampler = sampler ?? policy.Sampler ?? throw new ArgumentException("The policy's Sampler is null and no sampler was given.", nameof(policy));
-        _rewardModel = rewardModel;
         _options = options;
+        ThrowIfOverlapUnsupported();
         _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = new GrpoMetrics(meterFactory);
         TokenIdChecks.ThrowIfOutsideVocabulary(policy, options.Sampling);
         _optimizer = GrpoOptimizer.Create(_parameters, options);
         _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
+        if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)
+        {
+            _reference.Dispose();
+            throw new ArgumentException("ReferenceSyncSteps needs a reference with weights of its own; this policy's reference has none (a LoRA policy's reference is its base model with the adapters off).", nameof(options));
+        }
+
         _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
         if (options.CheckpointDirectory is not null)
         {
@@ -125,8 +155,13 @@ public sealed class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="prompts"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="prompts"/> is empty or holds null, or <see cref="GrpoTrainerOptions.MiniBatchSize"/> exceeds P × G.</exception>
     /// <exception cref="InvalidOperationException">A step is already running, or the sampler, policy or reward model broke its contract (wrong row count, wrong shapes, wrong result count, missing sampler log-probs for sampler correction).</exception>
+    /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed; nothing of the step ran.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+    public Task<GrpoStepRecord> StepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken = default)
+        => StepCoreAsync(prompts, upcoming: null, cancellationToken);
+
+    /// <summary>Runs one step; <paramref name="upcoming"/>, when given, is the next step's batch, sampled during this step (overlapped generation).</summary>
+    private async Task<GrpoStepRecord> StepCoreAsync(IReadOnlyList<PolicyPrompt> prompts, IReadOnlyList<PolicyPrompt>? upcoming, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ValidatePrompts(prompts);
@@ -137,7 +172,7 @@ public sealed class GrpoTrainer : IDisposable
 
         try
         {
-            return await RunStepAsync(prompts, cancellationToken).ConfigureAwait(false);
+            return await RunStepAsync(prompts, upcoming, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -177,6 +212,7 @@ public sealed class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException">A fresh run's <see cref="GrpoTrainerOptions.CheckpointDirectory"/> holds another run's checkpoints and <see cref="GrpoTrainerOptions.OverwriteCheckpoints"/> is not set (thrown before the first step).</exception>
     /// <exception cref="GrpoRewardFailureException"><see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> steps in a row had no usable reward (a checkpoint is written first).</exception>
+    /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed (a checkpoint of the last completed step is written first).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async IAsyncEnumerable<GrpoStepRecord> TrainStreamAsync(
         IAsyncEnumerable<IReadOnlyList<PolicyPrompt>> batches, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -191,7 +227,7 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         int lastCheckpoint = -1;
-        await using var enumerator = batches.GetAsyncEnumerator(cancellationToken);
+        await using var enumerator = new StepBatches(this, batches.GetAsyncEnumerator(cancellationToken));
         while (true)
         {
             GrpoStepRecord record;
@@ -202,7 +238,7 @@ public sealed class GrpoTrainer : IDisposable
                     break;
                 }
 
-                record = await StepAsync(enumerator.Current, cancellationToken).ConfigureAwait(false);
+                record = await StepCoreAsync(enumerator.Current, await enumerator.UpcomingAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 if (_options.CheckpointEverySteps is int every && CompletedSteps % every == 0)
                 {
                     await SaveCheckpointAsync(directory!, CancellationToken.None).ConfigureAwait(false);
@@ -210,6 +246,11 @@ public sealed class GrpoTrainer : IDisposable
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
+                throw;
+            }
+            catch (GrpoWeightSyncException)
             {
                 await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
                 throw;
@@ -282,7 +323,7 @@ public sealed class GrpoTrainer : IDisposable
             GrpoCheckpoint.CleanTemporaries(path);
         }
 
-        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference is not null, _parameters, _optimizer.TypeName);
+        var checkpoint = GrpoCheckpoint.Read(path, _policy, _reference, _parameters, _optimizer.TypeName);
         using (checkpoint)
         {
             var changes = ResumeOptionChanges.Between(checkpoint.SavedOptions, _options);
@@ -344,6 +385,7 @@ public sealed class GrpoTrainer : IDisposable
         _reference?.Dispose();
         _stepLog?.Dispose();
         _metrics.Dispose();
+        DisposeRollouts();
     }
 
     private async Task FinalCheckpointAsync(int lastCheckpoint)
@@ -383,7 +425,7 @@ public sealed class GrpoTrainer : IDisposable
         }
     }
 
-    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, CancellationToken cancellationToken)
+    private async Task<GrpoStepRecord> RunStepAsync(IReadOnlyList<PolicyPrompt> prompts, IReadOnlyList<PolicyPrompt>? upcoming, CancellationToken cancellationToken)
     {
         int groupSize = _options.GroupSize;
         int rows = prompts.Count * groupSize;
@@ -402,7 +444,7 @@ public sealed class GrpoTrainer : IDisposable
         var phases = new PhaseTimes();
 
         long t0 = _timeProvider.GetTimestamp();
-        RolloutBatch batch = await SampleAsync(prompts, step, round: 0, cancellationToken).ConfigureAwait(false);
+        RolloutBatch batch = await TakeRolloutsAsync(prompts, upcoming, step, cancellationToken).ConfigureAwait(false);
         phases.Generation += _timeProvider.GetElapsedTime(t0);
         try
         {
@@ -449,20 +491,22 @@ public sealed class GrpoTrainer : IDisposable
                 _consecutiveFailedSteps = 0;
             }
 
+            record = await CompleteRecordAsync(record, batch, scores, cancellationToken).ConfigureAwait(false);
             Publish(record);
             return record;
         }
         finally
         {
             batch.Dispose();
+            EndStepRollouts();
         }
     }
 
-    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken)
+    private async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int step, int round, CancellationToken cancellationToken, IRolloutSampler? sampler = null)
     {
         var sampling = _options.Sampling.Clone();
         sampling.Seed = StepSeeds.Derive(_options.Seed, step, StepSeeds.Sampling, round);
-        var batch = await _sampler.SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
+        var batch = await (sampler ?? _sampler).SampleAsync(prompts, _options.GroupSize, sampling, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The sampler returned null.");
         if (batch.Count != prompts.Count * _options.GroupSize || batch.GroupSize != _options.GroupSize || batch.PromptCount != prompts.Count)
         {
@@ -475,56 +519,11 @@ public sealed class GrpoTrainer : IDisposable
         return batch;
     }
 
-    private async Task<StepScores> ScoreAsync(RolloutBatch batch, int step, CancellationToken cancellationToken)
-    {
-        var requests = _options.RewardRequestFactory is { } factory ? batch.ToRewardRequests(factory) : batch.ToRewardRequests();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (_options.RewardTimeout is TimeSpan limit)
-        {
-            timeout.CancelAfter(limit);
-        }
-
-        IReadOnlyList<RewardResult>? results;
-        try
-        {
-            results = await _rewardModel.ScoreAsync(requests, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (OperationCanceledException e)
-        {
-            string reason = $"reward scoring timed out after {_options.RewardTimeout}";
-            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, e);
-            return StepScores.AllFailed(requests.Count, reason);
-        }
-        catch (Exception e) when (e is RewardConfigurationException or RewardContractException)
-        {
-            // A misconfigured reward pipeline (401, wrong model, ...) or one that broke its contract (wrong result count,
-            // null) must stop training loudly: scoring the batch as failed would silently train on nothing.
-            throw;
-        }
-        catch (Exception e)
-        {
-            // Exceptions of the host's own reward code are logged with their message; those that may quote a server's
-            // response or echoed credentials (HTTP and SDK clients) name their type only. The reason reaches the step
-            // record, the logs and the step log.
-            string reason = RewardExceptionText.Describe(e);
-            GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, reason, RewardExceptionText.MayCarryServerText(e) ? null : e);
-            return StepScores.AllFailed(requests.Count, reason);
-        }
-
-        RewardContractException.ThrowIfBroken(results, requests.Count, "the GRPO trainer");
-        return StepScores.From(results);
-    }
-
     /// <summary>The zero-signal groups of the scores, as <see cref="AdvantageResult.ZeroSignalGroups"/> defines them.</summary>
     private int[] ZeroSignalGroups(StepScores scores)
     {
         using var scope = NewDisposeScope();
-        using var rewards = RewardTensors.FromResults(scores.Results, _options.GroupSize);
-        using var advantage = GroupAdvantages.Compute(rewards, _options.Advantages);
+        using var advantage = scores.ComputeAdvantages(_options.GroupSize, _options.Advantages);
         bool[] flags = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
         return Enumerable.Range(0, flags.Length).Where(p => flags[p]).ToArray();
     }
@@ -534,12 +533,11 @@ public sealed class GrpoTrainer : IDisposable
         int groupSize = _options.GroupSize;
         int rows = batch.Count;
         double temperature = _options.Sampling.Temperature;
-        var loss = _options.Loss;
+        var loss = EffectiveLoss(batch);
         using var scope = NewDisposeScope();
         var device = _parameters[0].device;
 
-        using var rewards = RewardTensors.FromResults(scores.Results, groupSize);
-        using var advantage = GroupAdvantages.Compute(rewards, _options.Advantages);
+        using var advantage = scores.ComputeAdvantages(groupSize, _options.Advantages);
         double[] advantageValues = advantage.Advantages.reshape(-1).data<double>().ToArray();
         bool[] zeroSignal = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
         var advantages = advantage.Advantages.reshape(-1).to(device);
@@ -567,7 +565,7 @@ public sealed class GrpoTrainer : IDisposable
         int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
         int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
         int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
-        bool needOld = _options.Iterations * miniBatches > 1;
+        bool needOld = _options.Iterations * miniBatches > 1 && _behaviourLogProbs is null;
 
         long t0 = _timeProvider.GetTimestamp();
         Tensor? old = null, reference = null;
@@ -587,6 +585,8 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         phases.LogProbs += _timeProvider.GetElapsedTime(t0);
+        old ??= BehaviourLogProbs(device);
+        var mismatch = SamplerMismatch.For(batch, loss, device);
 
         t0 = _timeProvider.GetTimestamp();
         double learningRate = _options.SchedulePer == LearningRateScheduleUnit.Step ? LearningRates.At(_options, step) : LearningRates.At(_options, _updates + 1);
@@ -635,6 +635,7 @@ public sealed class GrpoTrainer : IDisposable
                     double weight = MicroBatchWeights.Of(loss.Aggregation, microbatch.Length, minibatch.Length, microTokens, miniTokens);
                     (result.Loss * weight).backward();
                     update.Add(result, weight, entropy && current.Entropy is not null ? MaskedSum(current.Entropy, microMask) : null);
+                    mismatch?.Add(iteration, old, logProbs, index, microMask);
                 }
 
                 double norm = ClipGradients();
@@ -665,14 +666,14 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         phases.Update += _timeProvider.GetElapsedTime(t0);
-        return BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
+        return WithRollouts(BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
         {
             FirstUpdate = first,
             LastUpdate = last,
             AllRewardsFailed = allFailed,
             EntropyBonus = totals.Updates == 0 ? 0.0 : totals.EntropyBonus / totals.Updates,
             EntropyMaskedFraction = totals.Tokens == 0 ? 0.0 : totals.TokenMean(totals.EntropyMasked),
-        };
+        }, loss, mismatch);
     }
 
     private GrpoStepRecord BuildRecord(
@@ -694,7 +695,7 @@ public sealed class GrpoTrainer : IDisposable
             RewardComponents = scores.ComponentMeans(),
             FailedRewardCount = scores.Values.Count(double.IsNaN),
             RewardFailureReason = scores.MostFrequentFailure(),
-            PenalizedRewardCount = scores.Results.Count(r => r.IsPenalized),
+            PenalizedRewardCount = scores.PenalizedCount,
             ZeroSignalGroupFraction = (double)zeroSignal.Count(z => z) / zeroSignal.Length,
             ResampledGroupCount = resampled,
             DroppedGroupCount = dropped,
@@ -720,6 +721,8 @@ public sealed class GrpoTrainer : IDisposable
             CompletionTokens = tokens,
             TokensPerSecond = total > TimeSpan.Zero ? tokens / total.TotalSeconds : double.NaN,
             Timings = new GrpoStepTimings(phases.Generation, phases.Reward, phases.LogProbs, phases.Update, total),
+            ComponentRewardMeans = scores.ComponentRewardMeans(),
+            ComponentFailureCounts = scores.ComponentFailureCounts(),
         };
     }
 
@@ -824,6 +827,7 @@ public sealed class GrpoTrainer : IDisposable
 
         _runId = checkpoint.RunId;
         _updates = checkpoint.Updates;
+        OnResumedRollouts();
         _consecutiveFailedSteps = 0;
 
         random.set_rng_state(checkpoint.RngState);

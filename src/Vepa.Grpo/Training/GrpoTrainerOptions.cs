@@ -208,6 +208,70 @@ public sealed class GrpoTrainerOptions : IValidatableObject
     [JsonIgnore]
     public Func<PolicyPrompt, string, int, RewardRequest>? RewardRequestFactory { get; set; }
 
+    /// <summary>Gets or sets L_cache, the soft overlong punishment's buffer of DAPO (verl <c>overlong_buffer.len</c>), in tokens; 0 turns it off.</summary>
+    /// <value>The default is 0 (off). Must be in [0, <see cref="SamplingOptions.MaxNewTokens"/>]. When on, the trainer adds a reward component
+    /// named "overlong" (weight 1): 0 up to L_max − L_cache tokens, ((L_max − L_cache) − length) / L_cache × <see cref="OverlongPenaltyFactor"/>
+    /// up to L_max = <see cref="SamplingOptions.MaxNewTokens"/>, and −<see cref="OverlongPenaltyFactor"/> for a truncated completion (docs/trainer.md, "Overlong penalty").</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int OverlongBufferLength { get; set; }
+
+    /// <summary>Gets or sets the overlong penalty at L_max (verl <c>overlong_buffer.penalty_factor</c>); used when <see cref="OverlongBufferLength"/> &gt; 0.</summary>
+    /// <value>The default is 1 (DAPO). Must be finite and &gt; 0.</value>
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be finite and > 0")]
+    public double OverlongPenaltyFactor { get; set; } = 1.0;
+
+    /// <summary>Gets or sets the reward from which an evaluation sample counts as a pass, for pass@k (<see cref="GrpoTrainer.EvaluateAsync"/>): pass = reward ≥ this.</summary>
+    /// <value>The default is 1 (a 0/1 correctness reward passes at 1). Must be finite.</value>
+    public double PassThreshold { get; set; } = 1.0;
+
+    /// <summary>Gets or sets how many of each step's completions are put in the step record (<see cref="GrpoStepRecord.Completions"/>),
+    /// the step log and the <see cref="GrpoTrainer.CompletionsLogged"/> event; 0 logs none.</summary>
+    /// <value>The default is 0. Must be ≥ 0. The completions are drawn without replacement by a seeded choice (the same in a rerun) that touches no other random state.</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int LogCompletions { get; set; }
+
+    /// <summary>Gets or sets how often (in steps) the trainer evaluates on <see cref="EvaluationPrompts"/>; 0 never does.</summary>
+    /// <value>The default is 0. Must be ≥ 0; when &gt; 0, <see cref="EvaluationPrompts"/> must hold prompts. The result lands in
+    /// <see cref="GrpoStepRecord.Evaluation"/> of every K-th step (step % K = 0), after that step's update.</value>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int EvaluateEvery { get; set; }
+
+    /// <summary>Gets or sets the prompts of the periodic evaluation (<see cref="EvaluateEvery"/>).</summary>
+    /// <value>The default is <see langword="null"/>. Not copied by <see cref="Clone"/> (the list is shared), not bound from configuration and not saved in checkpoints.</value>
+    [JsonIgnore]
+    public IReadOnlyList<PolicyPrompt>? EvaluationPrompts { get; set; }
+
+    /// <summary>Gets or sets n, the samples per prompt of the periodic evaluation (pass@k is reported for k = 1, 2, 4, … and n).</summary>
+    /// <value>The default is 4. Must be in [1, 4096].</value>
+    [Range(1, 4096, ErrorMessage = "{0} must be in [1, 4096]")]
+    public int EvaluationSamplesPerPrompt { get; set; } = 4;
+
+    /// <summary>Gets or sets how many optimizer updates may pass before the trainer sends the policy's weights to a sampler that
+    /// holds its own copy (through the <see cref="IWeightSynchronizer"/> the sampler offers; verl's and TRL's sync "every step" is 1).</summary>
+    /// <remarks>The sync runs at the start of a step, before sampling, once at least this many updates were applied since the
+    /// last one (after a resume: at the first step). A sampler that offers no synchronizer shares the policy's weights and is never
+    /// synced. A failed sync stops training with <see cref="GrpoWeightSyncException"/>.</remarks>
+    /// <value>The default is 1. Must be ≥ 1.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
+    public int WeightSyncEvery { get; set; } = 1;
+
+    /// <summary>Gets or sets whether the sampler-mismatch correction turns itself on for a sampler that samples remotely.</summary>
+    /// <remarks>When <see cref="PolicyLossOptions.SamplerCorrection"/> is <see cref="SamplerCorrectionMode.None"/>, the sampler's
+    /// <see cref="RolloutSamplerMetadata.SamplesRemotely"/> is <see langword="true"/> and a batch carries
+    /// <see cref="RolloutBatch.SamplerLogProbs"/>, the step's loss uses token-level truncated importance sampling
+    /// (<see cref="SamplerCorrectionMode.Truncate"/> with the loss's bounds, by default [0, 3]: TRL's cap for vLLM). The trainer logs it once.</remarks>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool AutoSamplerCorrection { get; set; } = true;
+
+    /// <summary>Gets or sets whether <c>TrainAsync</c> samples the next step's rollouts while the current step is scored and
+    /// trained (one-step off-policy, as verl's one-step-off recipe and TRL's async GRPO).</summary>
+    /// <remarks>Batch k + 1 is sampled from the weights as they were after step k − 1, so it trains one step late; with the
+    /// policy's own sampler it is sampled from a copy of those weights (one more copy of the model in memory), and its old
+    /// log-probs are that copy's (the behaviour policy's), so the clipped ratio accounts for the lag. docs/trainer.md has the
+    /// details. <see cref="GrpoTrainer.StepAsync"/> alone never overlaps (it does not know the next batch).</remarks>
+    /// <value>The default is <see langword="false"/>. Cannot be combined with <see cref="ZeroSignalGroupHandling.Resample"/>.</value>
+    public bool OverlapGeneration { get; set; }
+
     /// <summary>Checks every setting, the rules that span settings, and the nested options.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     public void Validate() => OptionsValidation.ThrowIfInvalid(this);
@@ -278,6 +342,29 @@ public sealed class GrpoTrainerOptions : IValidatableObject
         if (Advantages?.GroupSize is int ag && ag != GroupSize)
         {
             yield return new ValidationResult($"Advantages.GroupSize ({ag}) must equal GroupSize ({GroupSize}) when set.", [nameof(Advantages)]);
+        }
+
+        if (Sampling is not null && OverlongBufferLength > Sampling.MaxNewTokens)
+        {
+            yield return new ValidationResult(
+                $"OverlongBufferLength ({OverlongBufferLength}) must be <= Sampling.MaxNewTokens ({Sampling.MaxNewTokens}), the L_max the penalty counts back from.", [nameof(OverlongBufferLength)]);
+        }
+
+        if (!double.IsFinite(PassThreshold))
+        {
+            yield return new ValidationResult(Format($"PassThreshold must be finite; got {PassThreshold}."), [nameof(PassThreshold)]);
+        }
+
+        if (EvaluateEvery > 0 && (EvaluationPrompts is null || EvaluationPrompts.Count == 0))
+        {
+            yield return new ValidationResult($"EvaluateEvery ({EvaluateEvery}) needs EvaluationPrompts (at least one prompt).", [nameof(EvaluationPrompts)]);
+        }
+
+        if (OverlapGeneration && ZeroSignalGroups == ZeroSignalGroupHandling.Resample)
+        {
+            yield return new ValidationResult(
+                "OverlapGeneration cannot be combined with ZeroSignalGroups = Resample (a resampled group would come from other weights than the rest of its batch).",
+                [nameof(OverlapGeneration)]);
         }
     }
 

@@ -32,7 +32,11 @@ internal static class RolloutMerge
             texts[rows[i]] = replacement.Texts[i];
         }
 
-        return new RolloutBatch(batch.Prompts, g, ids, mask, truncated, texts, samplerLogProbs);
+        // The merged batch is as old as its oldest part.
+        return new RolloutBatch(batch.Prompts, g, ids, mask, truncated, texts, samplerLogProbs)
+        {
+            WeightVersion = Math.Min(batch.WeightVersion, replacement.WeightVersion),
+        };
     }
 
     private static Tensor Pad(Tensor value, long length, double fill)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Vepa.Grpo;
@@ -65,6 +66,11 @@ internal sealed class StepLogWriter : IDisposable
             Number(json, "time/update", record.Timings.Update.TotalSeconds);
             Number(json, "time/bookkeeping", record.Timings.Bookkeeping.TotalSeconds);
             Number(json, "time/total", record.Timings.Total.TotalSeconds);
+            WriteRewardsAndEvaluation(json, record);
+            json.WriteNumber("weight_version", record.RolloutWeightVersion);
+            json.WriteNumber("weight_version_lag", record.WeightVersionLag);
+            Number(json, "sampler/kl", record.SamplerKl);
+            Number(json, "sampler/corrected_fraction", record.SamplerCorrectionFraction);
             Number(json, "entropy_bonus", record.EntropyBonus);
             Number(json, "entropy_masked_fraction", record.EntropyMaskedFraction);
             json.WriteEndObject();
@@ -93,6 +99,60 @@ internal sealed class StepLogWriter : IDisposable
     }
 
     public void Dispose() => _stream.Dispose();
+
+    /// <summary>The per-component rewards, the evaluation (eval/…) and the logged completions (an array), when present.</summary>
+    private static void WriteRewardsAndEvaluation(Utf8JsonWriter json, GrpoStepRecord record)
+    {
+        foreach (var (name, value) in record.ComponentRewardMeans)
+        {
+            Number(json, "reward_component/" + name, value);
+        }
+
+        foreach (var (name, count) in record.ComponentFailureCounts)
+        {
+            json.WriteNumber("rewards_failed/" + name, count);
+        }
+
+        if (record.Evaluation is { } evaluation)
+        {
+            Number(json, "eval/reward_mean", evaluation.RewardMean);
+            foreach (var (k, value) in evaluation.PassAtK)
+            {
+                Number(json, string.Create(CultureInfo.InvariantCulture, $"eval/pass@{k}"), value);
+            }
+
+            foreach (var (name, value) in evaluation.ComponentRewardMeans)
+            {
+                Number(json, "eval/reward_component/" + name, value);
+            }
+
+            json.WriteNumber("eval/rewards_failed", evaluation.FailedRewardCount);
+            Number(json, "eval/time", evaluation.Duration.TotalSeconds);
+        }
+
+        if (record.Completions.Count > 0)
+        {
+            json.WriteStartArray("completions");
+            foreach (var sample in record.Completions)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("row", sample.Row);
+                json.WriteString("prompt_id", sample.PromptId);
+                json.WriteString("prompt", sample.Prompt);
+                json.WriteString("completion", sample.Completion);
+                Number(json, "reward", sample.Reward);
+                foreach (var (name, value) in sample.ComponentRewards)
+                {
+                    Number(json, "reward/" + name, value);
+                }
+
+                Number(json, "advantage", sample.Advantage);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+    }
 
     private static void Number(Utf8JsonWriter json, string name, double value)
     {

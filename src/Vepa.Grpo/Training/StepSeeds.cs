@@ -9,6 +9,12 @@ internal static class StepSeeds
     /// <summary>The stream of the minibatch shuffles (pass i of step s).</summary>
     public const int Shuffle = 2;
 
+    /// <summary>The stream of the evaluation sampling seeds (after s completed steps).</summary>
+    public const int Evaluation = 3;
+
+    /// <summary>The stream of the choice of logged completions (step s).</summary>
+    public const int Completions = 4;
+
     /// <summary>Mixes (seed, step, stream, index) into a 63-bit seed (SplitMix64 finaliser over each part).</summary>
     public static long Derive(long seed, int step, int stream, int index)
     {

@@ -289,7 +289,7 @@ public static class SafetensorsCheckpoint
         }
     }
 
-    private static void WriteFile(string path, List<KeyValuePair<string, Tensor>> tensors)
+    internal static void WriteFile(string path, List<KeyValuePair<string, Tensor>> tensors)
     {
         var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
         long offset = 0;

@@ -141,10 +141,10 @@ public sealed class QwenForCausalLM : nn.Module
             name => (Config.TieWordEmbeddings && name == "lm_head.weight") || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal));
     }
 
-    /// <summary>Gets the parameters by their Hugging Face names (<c>model.embed_tokens.weight</c>, ..., <c>lm_head.weight</c> unless tied).</summary>
+    /// <summary>Gets the parameters by their Hugging Face names (<c>model.embed_tokens.weight</c>, ..., <c>lm_head.weight</c> unless tied); LoRA adapter parameters (<see cref="LoraAdapters"/>) are left out.</summary>
     /// <returns>A new dictionary of the live parameters.</returns>
     public IReadOnlyDictionary<string, Tensor> HuggingFaceParameters() =>
-        named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
+        named_parameters().Where(p => !LoraLayer.IsAdapterParameter(p.name)).ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
 
     /// <summary>Saves the model as a Hugging Face snapshot folder: safetensors weights (sharded with an index above <paramref name="maxShardBytes"/>), config.json and generation_config.json.</summary>
     /// <param name="folder">The folder (created if needed).</param>

@@ -31,5 +31,30 @@ internal sealed class QwenLinear : nn.Module<Tensor, Tensor>
     /// <summary>Gets the weight [out, in].</summary>
     internal Parameter Weight => weight;
 
-    public override Tensor forward(Tensor input) => nn.functional.linear(input, weight, bias);
+    /// <summary>Gets the LoRA adapter added to this layer's output, or <see langword="null"/> for none.</summary>
+    internal LoraLayer? Lora { get; private set; }
+
+    public override Tensor forward(Tensor input)
+    {
+        var result = nn.functional.linear(input, weight, bias);
+        return Lora is null ? result : Lora.AddTo(result, input);
+    }
+
+    /// <summary>Adds a LoRA adapter: its <c>lora_A</c>, <c>lora_B</c> (and <c>lora_dropout</c>) become this layer's children.</summary>
+    internal void Attach(LoraLayer lora)
+    {
+        if (Lora is not null)
+        {
+            throw new InvalidOperationException($"The layer '{lora.Path}' already has a LoRA adapter.");
+        }
+
+        register_module("lora_A", lora.A);
+        register_module("lora_B", lora.B);
+        if (lora.Dropout is not null)
+        {
+            register_module("lora_dropout", lora.Dropout);
+        }
+
+        Lora = lora;
+    }
 }

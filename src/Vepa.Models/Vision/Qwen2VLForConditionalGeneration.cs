@@ -196,10 +196,10 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
             name => (Config.TieWordEmbeddings && name == "lm_head.weight") || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal));
     }
 
-    /// <summary>Gets the parameters by their published Hugging Face names (<c>visual.*</c>, <c>model.*</c>, <c>lm_head.weight</c> unless tied).</summary>
+    /// <summary>Gets the parameters by their published Hugging Face names (<c>visual.*</c>, <c>model.*</c>, <c>lm_head.weight</c> unless tied); LoRA adapter parameters (<see cref="LoraAdapters"/>) are left out.</summary>
     /// <returns>A new dictionary of the live parameters.</returns>
     public IReadOnlyDictionary<string, Tensor> HuggingFaceParameters() =>
-        named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
+        named_parameters().Where(p => !LoraLayer.IsAdapterParameter(p.name)).ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
 
     /// <summary>Saves the model as a Hugging Face snapshot folder: safetensors weights, config.json (with <c>vision_config</c>) and generation_config.json; tokenizer and processor files are copied from <see cref="SourceFolder"/>.</summary>
     /// <param name="folder">The folder (created if needed).</param>

@@ -53,6 +53,19 @@ public static class GrpoSnippets
         return loss.Loss.item<float>();
     }
 
+    /// <summary>A trainer started from TRL's defaults, and verl's GRPO defaults beside it (docs/migrating.md).</summary>
+    public static (GrpoTrainer Trainer, GrpoTrainerOptions Verl) FromPresets(IPolicy policy, IRewardModel rewardModel)
+    {
+        #region snippet:trainer-presets
+        GrpoTrainerOptions options = GrpoTrainerPresets.Trl();     // GRPOConfig() as TRL ships it
+        options.MaxSteps = 1000;                                    // TRL derives this from num_train_epochs; set your run's length
+        var trainer = new GrpoTrainer(policy, rewardModel, options);
+
+        GrpoTrainerOptions verl = GrpoTrainerPresets.VerlGrpo();   // ppo_trainer.yaml + adv_estimator=grpo, use_kl_loss=True, n=5
+        #endregion
+        return (trainer, verl);
+    }
+
     /// <summary>Reads the signals the troubleshooting page points at.</summary>
     public static string Diagnose(IReadOnlyList<RewardResult> results, AdvantageResult advantages, PolicyLossStatistics statistics)
     {

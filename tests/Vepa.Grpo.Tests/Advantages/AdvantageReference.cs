@@ -34,7 +34,8 @@ internal static class AdvantageReference
 
         double[] advantages;
         bool[] zero;
-        if (combination == RewardCombination.SumThenNormalize)
+        // One component has nothing to combine: normalise-then-sum is sum-then-normalise (no batch z-score on top).
+        if (combination == RewardCombination.SumThenNormalize || components.Length == 1)
         {
             var r = new double[count];
             for (int i = 0; i < count; i++)

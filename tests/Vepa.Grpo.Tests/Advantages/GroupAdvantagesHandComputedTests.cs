@@ -190,6 +190,24 @@ public sealed class GroupAdvantagesHandComputedTests
 
     [Theory]
     [MemberData(nameof(AdvantageTestData.Kernels), MemberType = typeof(AdvantageTestData))]
+    public void Normalize_then_sum_leaves_a_single_reward_as_sum_then_normalize_does(string kernel)
+    {
+        // ε = 0, group std. Group 0: r = [0, 1] → mean 0.5, std sqrt(0.5), z = ±0.5/sqrt(0.5) = ±1/sqrt(2).
+        // Group 1: r = [0, 3] → mean 1.5, std sqrt(4.5), z = ±1.5/sqrt(4.5) = ±1/sqrt(2).
+        // One reward has nothing to combine: no batch z-score on top (that would give ±1/sqrt(2) / sqrt(2/3) = ±0.866).
+        // With one weighted component w = -2: the advantages of -2r, the same values with the signs flipped.
+        double z = 1 / Math.Sqrt(2);
+        using torch.Tensor r = Rewards(new double[,] { { 0, 1 }, { 0, 3 } });
+        AdvantageOptions options = Options(eps: 0, combination: RewardCombination.NormalizeThenSum).WithKernel(kernel);
+        using AdvantageResult single = GroupAdvantages.Compute(r, options);
+        using AdvantageResult weighted = GroupAdvantages.Compute([r], [-2.0], options);
+
+        Read(single.Advantages).Should().Equal([-z, z, -z, z], (a, b) => Math.Abs(a - b) < Tight);
+        Read(weighted.Advantages).Should().Equal([z, -z, z, -z], (a, b) => Math.Abs(a - b) < Tight);
+    }
+
+    [Theory]
+    [MemberData(nameof(AdvantageTestData.Kernels), MemberType = typeof(AdvantageTestData))]
     public void A_NaN_in_any_component_excludes_the_rollout(string kernel)
     {
         // r1 = [1, 2, 3, 4], r2 = [0, NaN, 0, 0], w = [1, 0]: rollout 2 is excluded although its weight is 0.

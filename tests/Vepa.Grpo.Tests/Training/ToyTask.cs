@@ -22,4 +22,20 @@ internal static class ToyTask
     public static double FirstWordReward(RewardRequest request) => request.Evidence.Split(' ')[0] == request.GoldAnswer ? 1.0 : 0.0;
 
     public static SamplingOptions Sampling(int maxNewTokens = 3) => new() { Temperature = 1.0, MaxNewTokens = maxNewTokens, StopTokenIds = [0] };
+
+    /// <summary>The policy the learning tests train: hidden size 16, seed 2.</summary>
+    public static TorchPolicy NewLearner() => new(new TinyCausalModule(Vocabulary.Length, 16, seed: 2), Tokenizer);
+
+    /// <summary>The learning tests' settings: G = 16, μ = 2 and DAPO's clip-higher keep exploring (see TrainerLearningTests).</summary>
+    public static GrpoTrainerOptions LearnerOptions(double beta, int maxSteps) => new()
+    {
+        GroupSize = 16,
+        Sampling = Sampling(),
+        LearningRate = 0.01,
+        WarmupSteps = 0,
+        MaxSteps = maxSteps,
+        Iterations = 2,
+        Seed = 5,
+        Loss = new PolicyLossOptions { Beta = beta, EpsilonHigh = 0.28 },
+    };
 }

@@ -14,19 +14,9 @@ public sealed class TrainerLearningTests
         // G = 16, μ = 2 and DAPO's clip-higher keep exploring; with β = 0 some seeds still collapse onto a wrong answer for
         // one question (no rollout of the right one, so no signal): the known GRPO exploration failure. Seeds are fixed.
         using var threads = new SingleThreadedTorch();
-        using var policy = new TorchPolicy(new TinyCausalModule(ToyTask.Vocabulary.Length, 16, seed: 2), ToyTask.Tokenizer);
+        using var policy = ToyTask.NewLearner();
         using var reward = new ExactAnswerRewardModel(ToyTask.FirstWordReward);
-        var options = new GrpoTrainerOptions
-        {
-            GroupSize = 16,
-            Sampling = ToyTask.Sampling(),
-            LearningRate = 0.01,
-            WarmupSteps = 0,
-            MaxSteps = MaxSteps,
-            Iterations = 2,
-            Seed = 5,
-            Loss = new PolicyLossOptions { Beta = beta, EpsilonHigh = 0.28 },
-        };
+        var options = ToyTask.LearnerOptions(beta, MaxSteps);
         using var trainer = new GrpoTrainer(policy, reward, options);
         if (beta == 0)
         {

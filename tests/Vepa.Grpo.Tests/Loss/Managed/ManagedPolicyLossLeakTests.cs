@@ -12,8 +12,8 @@ public sealed class ManagedPolicyLossLeakTests
     public void Repeated_calls_with_backward_leave_the_live_tensor_count_flat()
     {
         PolicyLossInputs inputs = LossTestData.Random(40, new Shape(6, 50) { Dtype = ScalarType.Float32 });
-        var options = new PolicyLossOptions { Beta = 0.01, Kernel = PolicyLossKernel.Managed };
-        var gspo = new PolicyLossOptions { RatioLevel = RatioLevel.Sequence, Beta = 0.02, Kernel = PolicyLossKernel.Managed };
+        var options = new PolicyLossOptions { Beta = 0.01, Kernel = "managed" };
+        var gspo = new PolicyLossOptions { RatioLevel = RatioLevel.Sequence, Beta = 0.02, Kernel = "managed" };
 
         void Step(PolicyLossOptions o)
         {

@@ -84,7 +84,7 @@ public sealed class ManagedPolicyLossTests
         using var scope = NewDisposeScope();
         PolicyLossInputs inputs = Transposed(LossTestData.Random(4, new Shape(4, 6)), out _);
         PolicyLossOptions options = Vepa.Clone();
-        options.Kernel = PolicyLossKernel.Managed;
+        options.Kernel = "managed";
 
         Action act = () => PolicyLoss.Compute(inputs, options);
 
@@ -98,17 +98,17 @@ public sealed class ManagedPolicyLossTests
     {
         using var scope = NewDisposeScope();
         PolicyLossInputs inputs = LossTestData.Random(5, new Shape(8, 97) { Dtype = ScalarType.Float32 });
-        var auto = LossTestData.RunKernel(inputs, Vepa, PolicyLossKernel.Auto);
-        var managed = LossTestData.RunKernel(inputs, Vepa, PolicyLossKernel.Managed);
-        var fused = LossTestData.RunKernel(inputs, Vepa, PolicyLossKernel.FusedTensor);
+        var auto = LossTestData.RunKernel(inputs, Vepa, "auto");
+        var managed = LossTestData.RunKernel(inputs, Vepa, "managed");
+        var fused = LossTestData.RunKernel(inputs, Vepa, "fused-tensor");
 
         // The two kernels round differently in float32, so bit-identity tells which one ran.
         (BitsEqual(managed, fused)).Should().BeFalse("the test needs inputs on which the kernels' roundings differ");
         BitsEqual(auto, managed).Should().BeTrue("Auto picks the managed kernel for contiguous CPU float32");
 
         PolicyLossInputs view = Transposed(inputs, out Tensor leaf);
-        (double autoLoss, Tensor autoGrad) = LossAndGradient(view, Vepa, PolicyLossKernel.Auto, leaf);
-        (double fusedLoss, Tensor fusedGrad) = LossAndGradient(view, Vepa, PolicyLossKernel.FusedTensor, leaf);
+        (double autoLoss, Tensor autoGrad) = LossAndGradient(view, Vepa, "auto", leaf);
+        (double fusedLoss, Tensor fusedGrad) = LossAndGradient(view, Vepa, "fused-tensor", leaf);
         autoLoss.Should().Be(fusedLoss, "Auto falls back to the fused kernel for a non-contiguous view");
         SameBits(autoGrad, fusedGrad).Should().BeTrue();
     }
@@ -122,10 +122,10 @@ public sealed class ManagedPolicyLossTests
         foreach (PolicyLossOptions options in new[] { Vepa, Busy })
         {
             PolicyLossInputs inputs = LossTestData.Random(6, new Shape(64, 1024) { Dtype = dtype });
-            var first = LossTestData.RunKernel(inputs, options, PolicyLossKernel.Managed);
+            var first = LossTestData.RunKernel(inputs, options, "managed");
             for (int run = 0; run < 3; run++)
             {
-                var again = LossTestData.RunKernel(inputs, options, PolicyLossKernel.Managed);
+                var again = LossTestData.RunKernel(inputs, options, "managed");
                 BitConverter.DoubleToInt64Bits(again.Loss).Should().Be(BitConverter.DoubleToInt64Bits(first.Loss));
                 again.Statistics.Should().Be(first.Statistics);
                 SameBits(again.Gradient, first.Gradient).Should().BeTrue("the gradient must not depend on the thread schedule");
@@ -159,11 +159,11 @@ public sealed class ManagedPolicyLossTests
         foreach (PolicyLossOptions options in new[] { Vepa, Busy, cispo })
         {
             PolicyLossInputs inputs = LossTestData.Random(7, new Shape(b, t) { Dtype = dtype, PerTokenAdvantages = options == Busy });
-            LossTestData.AssertMatchesReference(inputs, options, PolicyLossKernel.Managed, tolerance);
+            LossTestData.AssertMatchesReference(inputs, options, "managed", tolerance);
         }
 
         PolicyLossInputs onPolicy = LossTestData.Random(8, new Shape(b, t) { Dtype = dtype, WithOld = false, FloatMask = true });
-        LossTestData.AssertMatchesReference(onPolicy, Vepa, PolicyLossKernel.Managed, tolerance);
+        LossTestData.AssertMatchesReference(onPolicy, Vepa, "managed", tolerance);
     }
 
     [Theory]
@@ -189,8 +189,8 @@ public sealed class ManagedPolicyLossTests
                 SamplerLogProbs = Zeroed(dirty.SamplerLogProbs!),
             };
 
-            var fromDirty = LossTestData.RunKernel(dirty, options, PolicyLossKernel.Managed);
-            var fromClean = LossTestData.RunKernel(clean, options, PolicyLossKernel.Managed);
+            var fromDirty = LossTestData.RunKernel(dirty, options, "managed");
+            var fromClean = LossTestData.RunKernel(clean, options, "managed");
             BitsEqual(fromDirty, fromClean).Should().BeTrue();
             fromDirty.Statistics.Should().Be(fromClean.Statistics);
         }
@@ -219,7 +219,7 @@ public sealed class ManagedPolicyLossTests
         Tensor expected = autograd.grad([referenceLoss], [logits], retain_graph: true)[0];
 
         PolicyLossOptions options = Vepa.Clone();
-        options.Kernel = PolicyLossKernel.Managed;
+        options.Kernel = "managed";
         using PolicyLossResult result = PolicyLoss.Compute(inputs, options);
         result.Loss.backward();
         Tensor actual = logits.grad!.clone();
@@ -236,9 +236,9 @@ public sealed class ManagedPolicyLossTests
         Tensor g2 = LossTestData.RunReference(inputs, Busy).Gradient;
 
         PolicyLossOptions first = Vepa.Clone();
-        first.Kernel = PolicyLossKernel.Managed;
+        first.Kernel = "managed";
         PolicyLossOptions second = Busy.Clone();
-        second.Kernel = PolicyLossKernel.Managed;
+        second.Kernel = "managed";
 
         using (PolicyLossResult r1 = PolicyLoss.Compute(inputs, first))
         {
@@ -263,7 +263,7 @@ public sealed class ManagedPolicyLossTests
         using var scope = NewDisposeScope();
         PolicyLossInputs inputs = LossTestData.Random(11, new Shape(5, 33));
         PolicyLossOptions options = Vepa.Clone();
-        options.Kernel = PolicyLossKernel.Managed;
+        options.Kernel = "managed";
         double expected = LossTestData.RunReference(inputs, Vepa).Loss;
 
         using (PolicyLossResult detached = PolicyLoss.Compute(inputs with { LogProbs = inputs.LogProbs.detach() }, options))
@@ -287,7 +287,7 @@ public sealed class ManagedPolicyLossTests
     {
         using var scope = NewDisposeScope();
         PolicyLossOptions options = Busy.Clone();
-        options.Kernel = PolicyLossKernel.Managed;
+        options.Kernel = "managed";
         PolicyLossInputs inputs = LossTestData.Random(12, new Shape(b, t) { Dtype = dtype, EmptyRow = false });
         int row = b - 1;
         using (no_grad())
@@ -319,7 +319,7 @@ public sealed class ManagedPolicyLossTests
         }
 
         PolicyLossOptions options = Vepa.Clone();
-        options.Kernel = PolicyLossKernel.Managed;
+        options.Kernel = "managed";
         Action act = () => PolicyLoss.Compute(inputs, options);
 
         act.Should().Throw<ArgumentException>().WithMessage("Mask must hold only 0 and 1; found 0.5 at [1, 2]*");
@@ -337,7 +337,7 @@ public sealed class ManagedPolicyLossTests
             inputs.OldLogProbs![0, 0] = tensor(-3e38f);
         }
 
-        PolicyLossOptions options = new() { Kernel = PolicyLossKernel.Managed };
+        PolicyLossOptions options = new() { Kernel = "managed" };
         Action act = () => PolicyLoss.Compute(inputs, options).Dispose();
 
         act.Should().Throw<ArgumentException>()
@@ -362,7 +362,7 @@ public sealed class ManagedPolicyLossTests
         return inputs with { LogProbs = leaf.t() };
     }
 
-    private static (double Loss, Tensor Gradient) LossAndGradient(PolicyLossInputs inputs, PolicyLossOptions options, PolicyLossKernel kernel, Tensor leaf)
+    private static (double Loss, Tensor Gradient) LossAndGradient(PolicyLossInputs inputs, PolicyLossOptions options, string kernel, Tensor leaf)
     {
         PolicyLossOptions o = options.Clone();
         o.Kernel = kernel;

@@ -1,0 +1,118 @@
+using System.Text.Json.Nodes;
+
+namespace Vepa.Engines;
+
+/// <summary>
+/// SGLang's native <c>POST /generate</c>: the prompt's ids repeated G times as a batch (<c>input_ids</c> is a list of lists; SGLang's docs
+/// prefer repeated prompts to <c>n</c> &gt; 1), one <c>sampling_params</c> object per copy, <c>return_logprob: true</c> with
+/// <c>logprob_start_len: -1</c> (output tokens only). Each answer item's <c>meta_info.output_token_logprobs</c> is a list of
+/// <c>[logprob, token_id, text|null]</c>; <c>meta_info.finish_reason</c> is <c>{"type": "stop"|"length"|"abort", …}</c>.
+/// A seed goes in as <c>sampling_seed</c> (seed + g for copy g).
+/// </summary>
+internal sealed class SglangProtocol : EngineProtocol
+{
+    public static readonly SglangProtocol Instance = new();
+
+    public override string ProviderName => "sglang";
+
+    public override string GeneratePath => "generate";
+
+    public override JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model)
+    {
+        var inputs = new JsonArray();
+        var parameters = new JsonArray();
+        for (int g = 0; g < groupSize; g++)
+        {
+            inputs.Add(new JsonArray([.. promptIds.Select(id => (JsonNode)id)]));
+            var sampling = new JsonObject
+            {
+                ["max_new_tokens"] = options.MaxNewTokens,
+                ["temperature"] = options.Temperature,
+                ["top_p"] = options.TopP,
+                ["top_k"] = TopKOrOff(options),
+                ["ignore_eos"] = true,
+                ["stop_token_ids"] = new JsonArray([.. options.StopTokenIds.Select(id => (JsonNode)id)]),
+            };
+            if (seed is long value)
+            {
+                sampling["sampling_seed"] = unchecked(value + g);
+            }
+
+            parameters.Add(sampling);
+        }
+
+        return new JsonObject
+        {
+            ["input_ids"] = inputs,
+            ["sampling_params"] = parameters,
+            ["return_logprob"] = true,
+            ["logprob_start_len"] = -1,
+        };
+    }
+
+    public override EngineCompletion[] ParseResponse(JsonNode? response, IReadOnlyList<long> promptIds, int groupSize)
+    {
+        if (response is not JsonArray items)
+        {
+            throw new EngineSchemaException($"The body is {Kind(response)}; a batch of {groupSize} inputs gives an array of {groupSize} results.");
+        }
+
+        if (items.Count != groupSize)
+        {
+            throw new EngineSchemaException($"The body has {items.Count} results for a batch of G = {groupSize} inputs.");
+        }
+
+        var completions = new EngineCompletion[groupSize];
+        for (int g = 0; g < groupSize; g++)
+        {
+            string at = $"[{g}]";
+            if (items[g]?["meta_info"] is not JsonObject meta)
+            {
+                throw new EngineSchemaException($"{at}.meta_info is missing.");
+            }
+
+            string? finish = null;
+            if (meta["finish_reason"] is JsonObject reason)
+            {
+                finish = reason["type"] is JsonValue type && type.TryGetValue(out string? word) ? word : null;
+            }
+            else if (meta["finish_reason"] is JsonValue plain && plain.TryGetValue(out string? word))
+            {
+                finish = word;
+            }
+
+            if (finish == "abort")
+            {
+                throw new EngineSchemaException($"{at}.meta_info.finish_reason is \"abort\": the engine aborted the completion (its message is not shown).");
+            }
+
+            if (meta["output_token_logprobs"] is not JsonArray entries)
+            {
+                throw new EngineSchemaException($"{at}.meta_info.output_token_logprobs is missing: the engine did not return log-probs (return_logprob: true was asked for).");
+            }
+
+            var ids = new long[entries.Count];
+            var logProbs = new double[entries.Count];
+            for (int t = 0; t < entries.Count; t++)
+            {
+                if (entries[t] is not JsonArray entry || entry.Count < 2)
+                {
+                    throw new EngineSchemaException($"{at}.meta_info.output_token_logprobs[{t}] is not a [logprob, token_id, …] list.");
+                }
+
+                logProbs[t] = ReadLogProb(entry[0], $"{at}.meta_info.output_token_logprobs[{t}][0]");
+                ids[t] = ReadLong(entry[1], $"{at}.meta_info.output_token_logprobs[{t}][1]");
+            }
+
+            if (items[g]?["output_ids"] is JsonArray outputIds && !ReadIds(outputIds, $"{at}.output_ids").AsSpan().SequenceEqual(ids))
+            {
+                throw new EngineSchemaException($"{at}.output_ids differs from the token ids in {at}.meta_info.output_token_logprobs.");
+            }
+
+            string? text = items[g]?["text"] is JsonValue tv && tv.TryGetValue(out string? s) ? s : null;
+            completions[g] = new EngineCompletion(ids, logProbs, finish, text);
+        }
+
+        return completions;
+    }
+}

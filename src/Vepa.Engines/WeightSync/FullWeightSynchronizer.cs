@@ -1,0 +1,287 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Vepa.Models;
+
+namespace Vepa.Engines;
+
+/// <summary>The engine a synchronizer talks to.</summary>
+internal enum EngineKind
+{
+    /// <summary>vLLM: the served folder is a symbolic link that is re-pointed, then <c>/collective_rpc reload_weights</c>.</summary>
+    Vllm,
+
+    /// <summary>SGLang: <c>/update_weights_from_disk</c> with the new folder.</summary>
+    Sglang,
+}
+
+/// <summary>
+/// Full-weight sync through Hugging Face snapshots on disk: write <c>v{version}</c> (into a <c>.partial</c> folder, then renamed, so the
+/// engine never sees half a snapshot), have the engine load it, then delete the oldest version folders.
+/// </summary>
+/// <remarks>
+/// <para><b>SGLang</b>: <c>POST /update_weights_from_disk {"model_path", "weight_version", "flush_cache": true}</c>; the answer's
+/// <c>success</c> must be <see langword="true"/>.</para>
+/// <para><b>vLLM</b> reloads from the path it was started with, so it must serve <c>{SnapshotDirectory}/current</c>, a symbolic link this
+/// class re-points atomically (rename over the old link) to the new version: <c>POST /pause?mode=wait</c> (optional), re-point,
+/// <c>POST /collective_rpc {"method": "reload_weights"}</c>, <c>POST /reset_prefix_cache</c>, <c>POST /resume</c>. These are vLLM's
+/// development endpoints (<c>VLLM_SERVER_DEV_MODE=1</c>).</para>
+/// <para>One sync at a time (a second concurrent call waits).</para>
+/// </remarks>
+internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
+{
+    /// <summary>The name of the symbolic link vLLM serves.</summary>
+    public const string CurrentLinkName = "current";
+
+    private const string VersionPrefix = "v";
+    private readonly FullWeightSyncOptions _options;
+    private readonly EngineHttp _http;
+    private readonly EngineKind _engine;
+    private readonly Action<long> _synced;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _lastVersion = long.MinValue;
+
+    public FullWeightSynchronizer(FullWeightSyncOptions options, EngineHttp http, EngineKind engine, Action<long> synced)
+    {
+        _options = options;
+        _http = http;
+        _engine = engine;
+        _synced = synced;
+    }
+
+    /// <summary>Gets the folder name of a version: <c>v</c> and 12 digits, so names sort like versions.</summary>
+    public static string FolderName(long version) => VersionPrefix + version.ToString("D12", CultureInfo.InvariantCulture);
+
+    public async Task SynchronizeAsync(IPolicy policy, long version, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentOutOfRangeException.ThrowIfNegative(version);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (version <= _lastVersion)
+            {
+                throw new ArgumentOutOfRangeException(nameof(version), version, $"The weight version must grow from sync to sync; the last one synced was {_lastVersion}.");
+            }
+
+            string root = Path.GetFullPath(_options.SnapshotDirectory!);
+            string folder = Path.Combine(root, FolderName(version));
+            string engineFolder = Path.Combine(_options.EngineSnapshotDirectory ?? root, FolderName(version));
+            Write(policy, version, root, folder);
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                if (_engine == EngineKind.Sglang)
+                {
+                    await ReloadSglangAsync(engineFolder, version, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ReloadVllmAsync(root, version, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (EngineRequestException e)
+            {
+                throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the engine did not load it. {e.Message}", version, e);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the link the engine serves could not be re-pointed: {e.GetType().Name}: {e.Message}", version, e);
+            }
+
+            _lastVersion = version;
+            _synced(version);
+            DeleteOldVersions(root, version);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _gate.Dispose();
+    }
+
+    private void Write(IPolicy policy, long version, string root, string folder)
+    {
+        string partial = folder + ".partial";
+        try
+        {
+            Directory.CreateDirectory(root);
+            foreach (string stale in new[] { partial, folder })
+            {
+                if (Directory.Exists(stale))
+                {
+                    Directory.Delete(stale, recursive: true);
+                }
+            }
+
+            Directory.CreateDirectory(partial);
+            (_options.WriteSnapshot ?? WriteQwenSnapshot)(policy, partial);
+            if (!File.Exists(Path.Combine(partial, "config.json")) || !Directory.EnumerateFiles(partial, "*.safetensors").Any())
+            {
+                throw new InvalidDataException($"The snapshot writer left no config.json or no *.safetensors file in '{partial}'.");
+            }
+
+            Directory.Move(partial, folder);
+        }
+        catch (Exception e) when (e is not WeightSyncException)
+        {
+            TryDelete(partial);
+            throw new WeightSyncException($"Weight sync to version {version} failed while writing the snapshot to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
+        }
+    }
+
+    /// <summary>The default writer: a Qwen policy or model found through the policy's services, saved with Hugging Face names.</summary>
+    private static void WriteQwenSnapshot(IPolicy policy, string folder)
+    {
+        switch (policy.GetService(typeof(QwenPolicy)) ?? policy.GetService(typeof(QwenForCausalLM)) ?? policy.GetService(typeof(Qwen2VLForConditionalGeneration)))
+        {
+            case QwenPolicy qwen:
+                qwen.SavePretrained(folder);
+                break;
+            case QwenForCausalLM lm:
+                lm.SavePretrained(folder);
+                break;
+            case Qwen2VLForConditionalGeneration vl:
+                vl.SavePretrained(folder);
+                break;
+            default:
+                throw new NotSupportedException(
+                    $"The policy ({policy.GetType().Name}) offers no QwenPolicy, QwenForCausalLM or Qwen2VLForConditionalGeneration to save; set FullWeightSyncOptions.WriteSnapshot to write its Hugging Face snapshot.");
+        }
+    }
+
+    private async Task ReloadSglangAsync(string engineFolder, long version, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject
+        {
+            ["model_path"] = engineFolder,
+            ["weight_version"] = version.ToString(CultureInfo.InvariantCulture),
+            ["flush_cache"] = true,
+        };
+        const string Path = "update_weights_from_disk";
+        var answer = await _http.PostAsync(Path, body, promptIndex: null, "reloading weights", cancellationToken).ConfigureAwait(false);
+        if (answer?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok)
+        {
+            var endpoint = new Uri(_http.BaseAddress, Path);
+            throw new EngineRequestException($"Reloading weights at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log).", endpoint, null, 200);
+        }
+    }
+
+    private async Task ReloadVllmAsync(string root, long version, CancellationToken cancellationToken)
+    {
+        bool paused = false;
+        try
+        {
+            if (_options.PauseDuringReload)
+            {
+                await _http.PostAsync("pause?mode=wait", null, null, "pausing generation", cancellationToken).ConfigureAwait(false);
+                paused = true;
+            }
+
+            PointCurrentAt(root, FolderName(version));
+            await _http.PostAsync("collective_rpc", new JsonObject { ["method"] = "reload_weights" }, null, "reloading weights", cancellationToken).ConfigureAwait(false);
+            await _http.PostAsync("reset_prefix_cache", null, null, "resetting the prefix cache", cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (paused)
+            {
+                // Resume even after a failed reload, so the engine is not left paused; the failure is still thrown.
+                await _http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Re-points <c>{root}/current</c> at a version folder: a new link renamed over the old one (rename(2) is atomic on POSIX).</summary>
+    private static void PointCurrentAt(string root, string versionFolder)
+    {
+        string link = Path.Combine(root, CurrentLinkName);
+        if (OperatingSystem.IsWindows())
+        {
+            // No atomic replace of a directory link; the engine is paused or reloading from a settled link.
+            if (Directory.Exists(link) || File.Exists(link))
+            {
+                Directory.Delete(link);
+            }
+
+            Directory.CreateSymbolicLink(link, versionFolder);
+            return;
+        }
+
+        string temporary = Path.Combine(root, CurrentLinkName + "." + Guid.NewGuid().ToString("N"));
+        Directory.CreateSymbolicLink(temporary, versionFolder);
+
+        // File.Move and Directory.Move refuse a link to a folder, or an existing target: call rename(2) itself, which replaces the old link.
+        if (Posix.Rename(temporary, link) != 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            TryDelete(temporary);
+            throw new IOException($"rename('{temporary}', '{link}') failed with errno {errno}.");
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path) && (File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else if (Directory.Exists(path) || File.Exists(path))
+            {
+                Directory.Delete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next sync's cleanup.
+        }
+    }
+
+    /// <summary>Deletes all but the newest <see cref="FullWeightSyncOptions.KeepVersions"/> version folders, and stale partial folders.</summary>
+    /// <remarks>A folder that cannot be deleted (an engine still reading it) is left for the next sync; that is not an error.</remarks>
+    private void DeleteOldVersions(string root, long current)
+    {
+        var versions = new List<(long Version, string Path)>();
+        foreach (string path in Directory.EnumerateDirectories(root, VersionPrefix + "*"))
+        {
+            string name = Path.GetFileName(path);
+            bool partial = name.EndsWith(".partial", StringComparison.Ordinal);
+            string digits = partial ? name[VersionPrefix.Length..^".partial".Length] : name[VersionPrefix.Length..];
+            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long version) && version <= current
+                && (File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
+            {
+                versions.Add((partial ? long.MinValue : version, path));
+            }
+        }
+
+        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(_options.KeepVersions))
+        {
+            if (version == current)
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next sync.
+            }
+        }
+    }
+}
+
+/// <summary>The one POSIX call .NET does not offer: rename over an existing symbolic link.</summary>
+internal static partial class Posix
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    public static partial int Rename(string oldPath, string newPath);
+}
