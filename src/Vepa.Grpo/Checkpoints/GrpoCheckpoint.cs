@@ -31,6 +31,7 @@ internal sealed class GrpoCheckpoint : IDisposable
     public const string OptimizerFile = "optimizer.safetensors";
     public const string RngFile = "rng.safetensors";
     public const string HostOptimizerFile = "optimizer.bin";
+    public const string MastersFile = "masters.safetensors";
     public const string AdamWType = "AdamW";
 
     /// <summary>The run id given to checkpoints written before run ids existed.</summary>
@@ -66,6 +67,9 @@ internal sealed class GrpoCheckpoint : IDisposable
     public Tensor[] ExpAvg { get; private set; } = [];
 
     public Tensor[] ExpAvgSq { get; private set; } = [];
+
+    /// <summary>Gets the float32 master weights of a <see cref="TrainingPrecision.BFloat16"/> run, in the order of the trainable parameters, or <see langword="null"/> when none were saved.</summary>
+    public Tensor[]? Masters { get; private set; }
 
     public Tensor RngState { get; private set; } = null!;
 
@@ -132,6 +136,10 @@ internal sealed class GrpoCheckpoint : IDisposable
                 }
 
                 Save(temp, RngFile, new Dictionary<string, Tensor> { ["torch"] = state.RngState.cpu().contiguous() }, files);
+                if (state.Masters is { } masters)
+                {
+                    Save(temp, MastersFile, masters.Select((m, i) => (i, m)).ToDictionary(e => e.i.ToString(CultureInfo.InvariantCulture), e => e.m.detach().cpu().contiguous()), files);
+                }
             }
 
             var metadata = new JsonObject
@@ -310,7 +318,7 @@ internal sealed class GrpoCheckpoint : IDisposable
             t.Dispose();
         }
 
-        foreach (var t in ExpAvg.Concat(ExpAvgSq))
+        foreach (var t in ExpAvg.Concat(ExpAvgSq).Concat(Masters ?? []))
         {
             t.Dispose();
         }
@@ -364,6 +372,19 @@ internal sealed class GrpoCheckpoint : IDisposable
         {
             throw new InvalidDataException(
                 $"{metadataPath}: the checkpoint's optimizer is {OptimizerType} but this trainer's is {optimizerType}; resume with the optimizer (GrpoTrainerOptions.OptimizerFactory) the checkpoint was written with.");
+        }
+
+        if (files.ContainsKey(MastersFile))
+        {
+            var masters = LoadTensors(MastersFile, files);
+            string mastersPath = Path.Combine(Directory, MastersFile);
+            if (masters.Count != parameters.Length)
+            {
+                throw new InvalidDataException($"{mastersPath}: the checkpoint holds {masters.Count} master weights but the policy has {parameters.Length} trainable parameters; the checkpoint is of another model.");
+            }
+
+            Masters = Enumerable.Range(0, parameters.Length)
+                .Select(i => Moment(masters, i.ToString(CultureInfo.InvariantCulture), parameters[i], mastersPath)).ToArray();
         }
 
         var rng = LoadTensors(RngFile, files);

@@ -18,4 +18,5 @@ internal sealed record GrpoCheckpointState(
     string RunId,
     long Updates,
     string OptimizerType,
-    Action<string>? SaveOptimizer);
+    Action<string>? SaveOptimizer,
+    torch.Tensor[]? Masters = null);

@@ -101,7 +101,7 @@ public sealed class TorchPolicy : IPolicy
         get
         {
             var weight = Module.LmHeadWeight;
-            return weight.shape[0] == Vocabulary ? weight : weight.narrow(0, 0, Vocabulary);
+            return InHeadPrecision(weight.shape[0] == Vocabulary ? weight : weight.narrow(0, 0, Vocabulary));
         }
     }
 
@@ -111,9 +111,16 @@ public sealed class TorchPolicy : IPolicy
         get
         {
             var bias = Module.LmHeadBias;
-            return bias is null || bias.shape[0] == Vocabulary ? bias : bias.narrow(0, 0, Vocabulary);
+            return bias is null ? null : InHeadPrecision(bias.shape[0] == Vocabulary ? bias : bias.narrow(0, 0, Vocabulary));
         }
     }
+
+    /// <summary>
+    /// Gets or sets whether the LM head runs in float32 for a bfloat16/float16 module (<see cref="GrpoTrainerOptions.LmHeadFloat32"/>):
+    /// <see cref="HeadWeight"/> and <see cref="HeadBias"/> are then float32 copies (gradients flow back to the parameters) and
+    /// the hidden states are cast to them before the head. References created afterwards inherit it.
+    /// </summary>
+    internal bool HeadInFloat32 { get; set; }
 
     /// <summary>Gets whether prompts of different lengths share one left-padded batch (the module supports attention masks).</summary>
     internal bool Padded => Module.SupportsAttentionMask;
@@ -130,11 +137,11 @@ public sealed class TorchPolicy : IPolicy
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(rollouts.Count);
         int[] rows = options.Rows?.ToArray() ?? Enumerable.Range(0, rollouts.Count).ToArray();
-        var weight = HeadWeight;
-        var bias = HeadBias;
         long length = rollouts.Length;
 
         using var scope = NewDisposeScope();
+        var weight = HeadWeight;   // a float32 copy with HeadInFloat32: inside the scope
+        var bias = HeadBias;
         var parts = new List<Tensor>();
         var entropies = new List<Tensor>();
         var order = new List<long>();
@@ -170,7 +177,7 @@ public sealed class TorchPolicy : IPolicy
             var inputs = length > 1 ? targets.narrow(1, 0, length - 1) : null;
             var inputMask = length > 1 ? completionMask.index_select(0, rowIndex).narrow(1, 0, length - 1).to(ScalarType.Int64) : null;
             var hidden = Run(prompt, inputs, inputMask, null, "the log-prob pass");
-            var completionHidden = hidden.narrow(1, prompt.Context - 1, length);
+            var completionHidden = hidden.narrow(1, prompt.Context - 1, length).to(weight.dtype);
             if (options.ComputeEntropy)
             {
                 parts.Add(TokenLogProbs.FromHiddenStates(
@@ -211,7 +218,7 @@ public sealed class TorchPolicy : IPolicy
         clone.to(weight.device);
         clone.to(weight.dtype);
         clone.eval();   // a frozen reference: no dropout noise in the reference log-probs and the KL
-        var reference = new TorchPolicy(clone, Tokenizer, Options, frozen: true);
+        var reference = new TorchPolicy(clone, Tokenizer, Options, frozen: true) { HeadInFloat32 = HeadInFloat32 };
         try
         {
             reference.LoadState(GetState());
@@ -419,6 +426,9 @@ public sealed class TorchPolicy : IPolicy
             throw new InvalidOperationException("A prompt must give the module at least one position (prompt tokens or a prefix).");
         }
     }
+
+    private Tensor InHeadPrecision(Tensor value)
+        => HeadInFloat32 && value.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? value.to(ScalarType.Float32) : value;
 
     private static bool IsIdentity(IReadOnlyList<long> order)
     {

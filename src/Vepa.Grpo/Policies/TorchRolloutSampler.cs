@@ -131,7 +131,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
         var generatedLogProbs = new List<Tensor>();
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
-            var logits = nn.functional.linear(last, weight, bias);
+            var logits = nn.functional.linear(last.to(weight.dtype), weight, bias);
             var (next, nextLogProb) = NextTokenSampling.Sample(logits, options, generator);
             next = where(finished, options.PadTokenId, next);
             nextLogProb = where(finished, zeros_like(nextLogProb), nextLogProb);
@@ -210,7 +210,7 @@ internal sealed class TorchRolloutSampler : IRolloutSampler, IDisposable
             }
         }
 
-        var weight = _policy.HeadWeight;
+        var weight = _policy.Module.LmHeadWeight;
         var logProbType = weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         using var scope = NewDisposeScope();
         var batch = new RolloutBatch(

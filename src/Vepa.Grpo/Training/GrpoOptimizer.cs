@@ -5,16 +5,24 @@ using static TorchSharp.torch;
 namespace Vepa.Grpo;
 
 /// <summary>The trainer's optimizer: AdamW by default (its moments checkpointed tensor by tensor), or the host's from <see cref="GrpoTrainerOptions.OptimizerFactory"/> (checkpointed in TorchSharp's optimizer state format).</summary>
+/// <remarks>With <see cref="TrainingPrecision.BFloat16"/> it steps float32 master weights (<see cref="MasterWeights"/>) instead of the policy's parameters.</remarks>
 internal sealed class GrpoOptimizer : IDisposable
 {
     private readonly Parameter[] _parameters;
 
-    private GrpoOptimizer(optim.Optimizer inner, AdamW? adam, Parameter[] parameters)
+    private GrpoOptimizer(optim.Optimizer inner, AdamW? adam, Parameter[] parameters, MasterWeights? masters)
     {
         Inner = inner;
         Adam = adam;
         _parameters = parameters;
+        Masters = masters;
     }
+
+    /// <summary>Gets the float32 master weights of a <see cref="TrainingPrecision.BFloat16"/> run, or <see langword="null"/>.</summary>
+    public MasterWeights? Masters { get; }
+
+    /// <summary>Gets the parameters the optimizer steps, whose gradients are clipped: the masters, or the policy's parameters.</summary>
+    public IReadOnlyList<Parameter> Parameters => Masters?.Masters ?? _parameters;
 
     /// <summary>Gets the optimizer.</summary>
     public optim.Optimizer Inner { get; }
@@ -27,15 +35,28 @@ internal sealed class GrpoOptimizer : IDisposable
 
     public static GrpoOptimizer Create(Parameter[] parameters, GrpoTrainerOptions options)
     {
-        if (options.OptimizerFactory is { } factory)
+        var masters = options.Precision == TrainingPrecision.BFloat16 ? MasterWeights.Create(parameters) : null;
+        var stepped = masters?.Masters ?? parameters;
+        try
         {
-            var inner = factory(parameters) ?? throw new ArgumentException("GrpoTrainerOptions.OptimizerFactory returned null.", nameof(options));
-            return new GrpoOptimizer(inner, null, parameters);
-        }
+            if (options.OptimizerFactory is { } factory)
+            {
+                var inner = factory(stepped) ?? throw new ArgumentException("GrpoTrainerOptions.OptimizerFactory returned null.", nameof(options));
+                return new GrpoOptimizer(inner, null, parameters, masters);
+            }
 
-        var adam = optim.AdamW(parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
-        return new GrpoOptimizer(adam, adam, parameters);
+            var adam = optim.AdamW(stepped, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+            return new GrpoOptimizer(adam, adam, parameters, masters);
+        }
+        catch
+        {
+            masters?.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Moves the accumulated gradients to the masters (float32) before clipping; nothing without masters.</summary>
+    public void GatherGradients() => Masters?.GatherGradients();
 
     public void SetLearningRate(double learningRate)
     {
@@ -57,9 +78,16 @@ internal sealed class GrpoOptimizer : IDisposable
                 parameter.grad = null;
             }
         }
+
+        Masters?.ZeroGradients();
     }
 
-    public void Step() => Inner.step();
+    /// <summary>Steps the optimizer; with masters, then copies them to the policy's parameters (rounded to nearest even).</summary>
+    public void Step()
+    {
+        Inner.step();
+        Masters?.CopyToModel();
+    }
 
     /// <summary>Writes the host optimizer's state to <paramref name="path"/>.</summary>
     public void SaveState(string path)
@@ -81,5 +109,9 @@ internal sealed class GrpoOptimizer : IDisposable
         ((OptimizerHelper)Inner).load_state_dict(reader);
     }
 
-    public void Dispose() => Inner.Dispose();
+    public void Dispose()
+    {
+        Inner.Dispose();
+        Masters?.Dispose();
+    }
 }

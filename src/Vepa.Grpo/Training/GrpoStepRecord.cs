@@ -165,6 +165,16 @@ public sealed record GrpoStepRecord
     /// NaN without sampler log-probs.</summary>
     public double SamplerCorrectionFraction { get; init; } = double.NaN;
 
+    /// <summary>Gets the tokens the update's forward/backward passes computed, summed over every micro-batch of every pass: per
+    /// micro-batch, rows × (longest prompt + completion positions computed). Padding included; the old and reference log-prob
+    /// passes are not counted.</summary>
+    /// <value>Row-based micro-batches compute the batch's full completion length T; with
+    /// <see cref="GrpoTrainerOptions.MicroBatchTokenBudget"/> a micro-batch stops at its longest completion. 0 when the step made no update.</value>
+    public long UpdateTokensComputed { get; init; }
+
+    /// <summary>Gets the fraction of <see cref="UpdateTokensComputed"/> that was padding: 1 − Σ (prompt + completion tokens) / computed (NaN without an update).</summary>
+    public double UpdatePaddingFraction { get; init; } = double.NaN;
+
     /// <summary>Gets the entropy bonus the loss subtracted, c · agg(H) (<see cref="PolicyLossOptions.EntropyCoefficient"/>;
     /// verl <c>actor/entropy</c> times the coefficient), token-weighted over the step's micro-batches; 0 when off.</summary>
     public double EntropyBonus { get; init; }

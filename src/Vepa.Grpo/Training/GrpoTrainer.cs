@@ -109,6 +109,7 @@ public sealed partial class GrpoTrainer : IDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = new GrpoMetrics(meterFactory);
         TokenIdChecks.ThrowIfOutsideVocabulary(policy, options.Sampling);
+        ConfigureHeadPrecision(policy, options);
         _optimizer = GrpoOptimizer.Create(_parameters, options);
         _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
         if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)
@@ -564,6 +565,7 @@ public sealed partial class GrpoTrainer : IDisposable
         long[] rowTokens = MicroBatchWeights.NeedsTokenCounts(loss.Aggregation) ? mask.sum(1, type: ScalarType.Int64).cpu().data<long>().ToArray() : [];
         int miniSize = Math.Min(_options.MiniBatchSize ?? active.Length, Math.Max(1, active.Length));
         int microSize = Math.Min(_options.MicroBatchSize ?? miniSize, miniSize);
+        var plan = new MicroBatchPlan(batch, microSize, _options.MicroBatchTokenBudget);
         int miniBatches = active.Length == 0 ? 0 : (active.Length + miniSize - 1) / miniSize;
         bool needOld = _options.Iterations * miniBatches > 1 && _behaviourLogProbs is null;
 
@@ -609,14 +611,13 @@ public sealed partial class GrpoTrainer : IDisposable
                 _optimizer.ZeroGradients();
                 var update = new UpdateTotals();
                 long miniTokens = rowTokens.Length == 0 ? 0 : minibatch.Sum(r => rowTokens[r]);
-                for (int u = 0; u < minibatch.Length; u += microSize)
+                foreach (int[] microbatch in plan.Split(minibatch))
                 {
-                    int[] microbatch = minibatch[u..Math.Min(minibatch.Length, u + microSize)];
                     using var microScope = NewDisposeScope();
                     bool entropy = _options.ComputeEntropy && iteration == 0;
                     bool entropyTerms = EntropyTerms.Active(loss);
                     var index = tensor(microbatch.Select(r => (long)r).ToArray(), device: device);
-                    var current = _policy.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy || entropyTerms, EntropyGradient = loss.EntropyCoefficient > 0 });
+                    var current = plan.ComputeLogProbs(_policy, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy || entropyTerms, EntropyGradient = loss.EntropyCoefficient > 0 });
                     var logProbs = CheckShape(current.LogProbs, microbatch.Length, batch.Length, "the policy's log-probs");
                     var microMask = mask.index_select(0, index);
                     using var result = PolicyLoss.Compute(
@@ -666,11 +667,14 @@ public sealed partial class GrpoTrainer : IDisposable
         }
 
         phases.Update += _timeProvider.GetElapsedTime(t0);
+        WarnOnceIfOversized(plan, step);
         return WithRollouts(BuildRecord(batch, scores, step, resampled, dropped, zeroSignal, advantageValues, active, learningRate, totals, phases, start) with
         {
             FirstUpdate = first,
             LastUpdate = last,
             AllRewardsFailed = allFailed,
+            UpdateTokensComputed = plan.ComputedTokens,
+            UpdatePaddingFraction = plan.PaddingFraction,
             EntropyBonus = totals.Updates == 0 ? 0.0 : totals.EntropyBonus / totals.Updates,
             EntropyMaskedFraction = totals.Tokens == 0 ? 0.0 : totals.TokenMean(totals.EntropyMasked),
         }, loss, mismatch);
@@ -751,13 +755,14 @@ public sealed partial class GrpoTrainer : IDisposable
     {
         // One scope for both paths: the gradient handles read here must not pile up in the step's scope.
         using var scope = NewDisposeScope();
+        _optimizer.GatherGradients();
         if (_options.MaxGradNorm is double max)
         {
-            return nn.utils.clip_grad_norm_(_parameters.Where(p => p.grad is not null), max, 2.0);
+            return nn.utils.clip_grad_norm_(_optimizer.Parameters.Where(p => p.grad is not null), max, 2.0);
         }
 
         using var noGrad = no_grad();
-        var squares = _parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float64).square().sum()).ToArray();
+        var squares = _optimizer.Parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float64).square().sum()).ToArray();
         return squares.Length == 0 ? 0.0 : Math.Sqrt(stack(squares).sum().item<double>());
     }
 
@@ -796,12 +801,14 @@ public sealed partial class GrpoTrainer : IDisposable
             _runId,
             _updates,
             _optimizer.TypeName,
-            _optimizer.Adam is null ? _optimizer.SaveState : null);
+            _optimizer.Adam is null ? _optimizer.SaveState : null,
+            _optimizer.Masters?.Masters);
     }
 
     private void ApplyCheckpoint(GrpoCheckpoint checkpoint)
     {
         _policy.LoadState(checkpoint.Policy);
+        RestoreMasters(checkpoint);
         if (_reference is not null)
         {
             _reference.LoadState(checkpoint.Reference!);

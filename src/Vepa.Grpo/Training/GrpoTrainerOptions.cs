@@ -272,6 +272,37 @@ public sealed class GrpoTrainerOptions : IValidatableObject
     /// <value>The default is <see langword="false"/>. Cannot be combined with <see cref="ZeroSignalGroupHandling.Resample"/>.</value>
     public bool OverlapGeneration { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most tokens one micro-batch's forward/backward pass may compute (verl's <c>use_dynamic_bsz</c> with
+    /// <c>ppo_max_token_len_per_gpu</c>); 0 cuts micro-batches by rows (<see cref="MicroBatchSize"/>).
+    /// </summary>
+    /// <value>The default is 0 (off). Must be ≥ 0; when set, <see cref="MicroBatchSize"/> must be unset.</value>
+    /// <remarks>
+    /// <para>A micro-batch's tokens are the rectangle its pass computes: rows × (longest prompt + longest completion among its
+    /// rows), where a completion counts up to its last unmasked token (prompts are left-padded, completions right-padded to the
+    /// longest of the pass; a visual prefix is not counted). Each minibatch's rows are packed longest first, a micro-batch growing
+    /// while its rectangle stays within the budget, and its pass stops at its longest completion instead of the batch's length.</para>
+    /// <para>The gradient and the reported loss are those of row-based micro-batches (each micro-batch's loss is weighted by
+    /// its share of the minibatch's normaliser, for every <see cref="LossAggregation"/>). A row that alone exceeds the budget
+    /// is trained in a micro-batch of its own, with a warning logged once per trainer. The old and reference log-prob passes
+    /// (no gradient) still run over the whole batch. <see cref="GrpoStepRecord.UpdateTokensComputed"/> and
+    /// <see cref="GrpoStepRecord.UpdatePaddingFraction"/> report what the passes computed.</para>
+    /// </remarks>
+    [Range(0, int.MaxValue, ErrorMessage = "{0} must be >= 0")]
+    public int MicroBatchTokenBudget { get; set; }
+
+    /// <summary>Gets or sets the precision the policy is trained in (<see cref="TrainingPrecision"/>).</summary>
+    /// <value>The default is <see cref="TrainingPrecision.Float32"/>: the parameters are trained in their own dtype.</value>
+    public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
+
+    /// <summary>
+    /// Gets or sets whether the LM head and the logits are computed in float32 (TRL's <c>cast_lm_head_to_fp32</c>): the hidden
+    /// states and the head weight (and bias) are cast to float32 before the head, for the log-probs of the policy and its reference and for sampling.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: the head runs in the dtype of its weight (the log-softmax is float32 either way).
+    /// Needs a <see cref="TorchPolicy"/>; a no-op for a float32 policy.</value>
+    public bool LmHeadFloat32 { get; set; }
+
     /// <summary>Checks every setting, the rules that span settings, and the nested options.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     public void Validate() => OptionsValidation.ThrowIfInvalid(this);
@@ -365,6 +396,12 @@ public sealed class GrpoTrainerOptions : IValidatableObject
             yield return new ValidationResult(
                 "OverlapGeneration cannot be combined with ZeroSignalGroups = Resample (a resampled group would come from other weights than the rest of its batch).",
                 [nameof(OverlapGeneration)]);
+        }
+
+        if (MicroBatchTokenBudget > 0 && MicroBatchSize is int rows)
+        {
+            yield return new ValidationResult(
+                $"MicroBatchTokenBudget ({MicroBatchTokenBudget}) and MicroBatchSize ({rows}) cannot both be set: the budget decides the micro-batches' rows.", [nameof(MicroBatchTokenBudget)]);
         }
     }
 

@@ -71,6 +71,8 @@ internal sealed class StepLogWriter : IDisposable
             json.WriteNumber("weight_version_lag", record.WeightVersionLag);
             Number(json, "sampler/kl", record.SamplerKl);
             Number(json, "sampler/corrected_fraction", record.SamplerCorrectionFraction);
+            json.WriteNumber("update_tokens_computed", record.UpdateTokensComputed);
+            Number(json, "update_padding_fraction", record.UpdatePaddingFraction);
             Number(json, "entropy_bonus", record.EntropyBonus);
             Number(json, "entropy_masked_fraction", record.EntropyMaskedFraction);
             json.WriteEndObject();
