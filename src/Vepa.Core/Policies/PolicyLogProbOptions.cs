@@ -13,9 +13,14 @@ public sealed class PolicyLogProbOptions
     /// <value>The default is <see langword="null"/>. Each row must be in [0, B); rows may repeat.</value>
     public IReadOnlyList<int>? Rows { get; set; }
 
-    /// <summary>Gets or sets whether the per-token entropy of the predicted distribution is computed too (it carries no gradient).</summary>
+    /// <summary>Gets or sets whether the per-token entropy of the predicted distribution is computed too (it carries no gradient unless <see cref="EntropyGradient"/> is set).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool ComputeEntropy { get; set; }
+
+    /// <summary>Gets or sets whether the entropy (with <see cref="ComputeEntropy"/>) must be differentiable w.r.t. the policy's
+    /// parameters, as an entropy bonus in the loss needs; a policy that cannot differentiate it returns it without gradient.</summary>
+    /// <value>The default is <see langword="false"/> (no gradient, no backward cost).</value>
+    public bool EntropyGradient { get; set; }
 
     /// <summary>Checks the settings against a batch of <paramref name="rowCount"/> rows.</summary>
     /// <param name="rowCount">B, the rows of the batch.</param>

@@ -39,6 +39,12 @@ internal sealed class CudaPolicyLossKernel : IValidatedPolicyLossKernel
             return false;
         }
 
+        if (EntropyTerms.Active(options))
+        {
+            reason = "EntropyCoefficient or TopEntropyQuantile is set; the CUDA kernel has no entropy terms (the tensor kernel runs them)";
+            return false;
+        }
+
         if (lp.numel() == 0)
         {
             reason = "LogProbs is empty";

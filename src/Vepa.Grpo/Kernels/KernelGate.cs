@@ -366,14 +366,19 @@ public static class KernelGate
         var (valueTolerance, gradientTolerance) = Tolerances(c.Dtype);
         var wide = KernelGateCases.ToFloat64(inputs);
         var wideLeaf = wide.LogProbs.requires_grad_();
+
+        // With an entropy bonus the gradient w.r.t. the entropy is checked too (it flows into the logits).
+        bool bonus = c.Options.EntropyCoefficient > 0;
+        var wideEntropy = bonus ? wide.Entropy!.requires_grad_() : null;
         using var expected = reference.Compute(wide, c.Options);
-        var expectedGrad = Gradient(expected.Loss, wideLeaf);
-        if (expectedGrad is null)
+        var expectedGrads = Gradients(expected.Loss, wideLeaf, wideEntropy);
+        if (expectedGrads is null)
         {
             return "the reference's loss carries no gradient";
         }
 
         var leaf = inputs.LogProbs.requires_grad_();
+        var entropyLeaf = bonus ? inputs.Entropy!.requires_grad_() : null;
         PolicyLossResult actual;
         try
         {
@@ -391,22 +396,27 @@ public static class KernelGate
                 return $"the loss has {actual.Loss.numel()} elements; a scalar is expected";
             }
 
-            var grad = Gradient(actual.Loss, leaf);
-            if (grad is null)
+            var grads = Gradients(actual.Loss, leaf, entropyLeaf);
+            if (grads is null)
             {
                 return "the loss carries no gradient w.r.t. LogProbs (requires_grad is false)";
             }
 
             Tensor valid = inputs.Mask.dtype == ScalarType.Bool ? inputs.Mask : inputs.Mask.ne(0);
-            long leaked = grad.masked_select(valid.logical_not()).count_nonzero().item<long>();
+            long Leaked(Tensor g) => g.masked_select(valid.logical_not()).count_nonzero().item<long>();
+            long leaked = Leaked(grads[0]);
+            long entropyLeaked = bonus ? Leaked(grads[1]) : 0;
             return CompareScalar("loss", actual.Loss.to(ScalarType.Float64).item<double>(), expected.Loss.item<double>(), valueTolerance)
-                ?? CompareTensor("d loss / d LogProbs", grad, expectedGrad, gradientTolerance)
+                ?? CompareTensor("d loss / d LogProbs", grads[0], expectedGrads[0], gradientTolerance)
                 ?? (leaked == 0 ? null : $"d loss / d LogProbs is non-zero at {leaked} masked-out position(s)")
+                ?? (bonus ? CompareTensor("d loss / d Entropy", grads[1], expectedGrads[1], gradientTolerance) : null)
+                ?? (entropyLeaked == 0 ? null : $"d loss / d Entropy is non-zero at {entropyLeaked} masked-out position(s)")
                 ?? CompareStatistics(actual.Statistics, expected.Statistics, valueTolerance);
         }
     }
 
-    private static Tensor? Gradient(Tensor loss, Tensor leaf)
+    /// <summary>The gradients of the loss w.r.t. the log-probs and, when given, the entropy; <see langword="null"/> without a graph.</summary>
+    private static Tensor[]? Gradients(Tensor loss, Tensor leaf, Tensor? entropyLeaf)
     {
         // autograd.grad on a tensor without a graph terminates the process in TorchSharp 0.107: check first.
         if (!loss.requires_grad)
@@ -414,8 +424,9 @@ public static class KernelGate
             return null;
         }
 
-        var grad = autograd.grad([loss], [leaf], allow_unused: true)[0];
-        return grad is null || grad.IsInvalid ? zeros_like(leaf) : grad;
+        var leaves = entropyLeaf is null ? new[] { leaf } : new[] { leaf, entropyLeaf };
+        var grads = autograd.grad([loss], leaves, allow_unused: true);
+        return leaves.Select((l, i) => grads[i] is null || grads[i].IsInvalid ? zeros_like(l) : grads[i]).ToArray();
     }
 
     private static (double Values, double Gradients) Tolerances(ScalarType dtype) => dtype switch
@@ -437,7 +448,9 @@ public static class KernelGate
             ?? CompareScalar("DualClipFraction", a.DualClipFraction, e.DualClipFraction, tolerance)
             ?? CompareScalar("MeanRatio", a.MeanRatio, e.MeanRatio, tolerance)
             ?? CompareScalar("MeanKl", a.MeanKl, e.MeanKl, tolerance)
-            ?? CompareScalar("SamplerCorrectionFraction", a.SamplerCorrectionFraction, e.SamplerCorrectionFraction, tolerance);
+            ?? CompareScalar("SamplerCorrectionFraction", a.SamplerCorrectionFraction, e.SamplerCorrectionFraction, tolerance)
+            ?? CompareScalar("EntropyBonus", a.EntropyBonus, e.EntropyBonus, tolerance)
+            ?? CompareScalar("EntropyMaskedFraction", a.EntropyMaskedFraction, e.EntropyMaskedFraction, tolerance);
     }
 
     private static string? CompareScalar(string what, double actual, double expected, double tolerance)

@@ -31,10 +31,25 @@ internal static class KernelGateCases
         ("vepa", () => new() { Beta = 0.01, KlEstimator = KlEstimator.K3 }),
     ];
 
+    /// <summary>The entropy terms (verl's entropy bonus with every aggregation, TRL's top-entropy quantile with KL, sampler
+    /// weights, GSPO and CISPO, ρ = 0 keeping only the highest-entropy token), gated on the plain and int64-mask forms.</summary>
+    public static IReadOnlyList<(string Name, Func<PolicyLossOptions> Create)> EntropyVariants { get; } =
+    [
+        ("verl-entropy-bonus", () => new() { EntropyCoefficient = 0.05, Beta = 0.04 }),
+        ("verl-entropy-bonus-token-mean", () => new() { Aggregation = LossAggregation.TokenMean, EntropyCoefficient = 0.01, LogRatioClamp = 20, DualClip = 3 }),
+        ("entropy-bonus-dr-grpo", () => new() { Aggregation = LossAggregation.ConstantNormalizer, MaxCompletionLength = 40, EntropyCoefficient = 0.02 }),
+        ("trl-top-entropy-0.2", () => new() { TopEntropyQuantile = 0.2, Beta = 0.04, Delta = 1.5 }),
+        ("trl-top-entropy-0", () => new() { TopEntropyQuantile = 0.0, Aggregation = LossAggregation.TokenMean }),
+        ("top-entropy-sampler-bonus", () => new() { TopEntropyQuantile = 0.5, EntropyCoefficient = 0.01, SamplerCorrection = SamplerCorrectionMode.Truncate, Aggregation = LossAggregation.TokenSum }),
+        ("gspo-top-entropy", () => new() { RatioLevel = RatioLevel.Sequence, EpsilonLow = 3e-4, EpsilonHigh = 4e-4, TopEntropyQuantile = 0.75 }),
+        ("cispo-top-entropy", () => new() { Objective = PolicyObjective.Cispo, EpsilonHigh = 1.3, Aggregation = LossAggregation.TokenMean, TopEntropyQuantile = 0.3 }),
+    ];
+
     /// <summary>The awkward shapes: one token, an odd length, a row longer than a SIMD vector with a tail, a single row.</summary>
     public static IReadOnlyList<(int B, int T)> Shapes { get; } = [(1, 1), (4, 7), (3, 67), (1, 130)];
 
-    /// <summary>Every case for the dtypes given: variants × shapes in the plain form, plus the other input forms once per variant.</summary>
+    /// <summary>Every case for the dtypes given: variants × shapes in the plain form, plus the other input forms once per variant,
+    /// then the entropy variants × shapes, their int64-mask form and one fully masked top-entropy case.</summary>
     public static IEnumerable<KernelGateCase> All(IReadOnlyList<ScalarType> dtypes)
     {
         foreach (var dtype in dtypes)
@@ -51,6 +66,17 @@ internal static class KernelGateCases
             }
 
             yield return new KernelGateCase("vepa", Variants[^1].Create(), 3, 9, dtype, "fully-masked");
+            foreach (var (name, create) in EntropyVariants)
+            {
+                foreach (var (b, t) in Shapes)
+                {
+                    yield return new KernelGateCase(name, create(), b, t, dtype, "plain");
+                }
+
+                yield return new KernelGateCase(name, create(), 5, 19, dtype, "int64-mask");
+            }
+
+            yield return new KernelGateCase("trl-top-entropy-0.2", EntropyVariants[3].Create(), 3, 9, dtype, "fully-masked");
         }
     }
 
@@ -84,6 +110,9 @@ internal static class KernelGateCases
         double[] sampler = Fill(n, i => old[i] + (0.3 * Normal()));
         bool perToken = c.Form == "per-token-advantages";
         double[] advantages = Fill(perToken ? n : c.Batch, _ => rng.NextDouble() < 0.1 ? 0.0 : Normal());
+        // Entropies in [0, 3) from their own stream, so adding them left every other input of the older cases unchanged.
+        var entropyRng = new Random(seed ^ 0x5EED);
+        double[] entropy = Fill(n, _ => 3.0 * entropyRng.NextDouble());
         double[] padding = [double.NaN, double.PositiveInfinity, double.NegativeInfinity];
         for (int i = 0; i < n; i++)
         {
@@ -93,6 +122,7 @@ internal static class KernelGateCases
                 old[i] = padding[rng.Next(3)];
                 reference[i] = padding[rng.Next(3)];
                 sampler[i] = padding[rng.Next(3)];
+                entropy[i] = padding[entropyRng.Next(3)];
                 if (perToken)
                 {
                     advantages[i] = padding[rng.Next(3)];
@@ -110,8 +140,9 @@ internal static class KernelGateCases
             OldLogProbs = Make(old),
             ReferenceLogProbs = Make(reference),
             SamplerLogProbs = Make(sampler),
+            Entropy = Make(entropy),
         };
-        foreach (var t in new[] { inputs.LogProbs, inputs.Advantages, inputs.Mask, inputs.OldLogProbs, inputs.ReferenceLogProbs, inputs.SamplerLogProbs })
+        foreach (var t in new[] { inputs.LogProbs, inputs.Advantages, inputs.Mask, inputs.OldLogProbs, inputs.ReferenceLogProbs, inputs.SamplerLogProbs, inputs.Entropy })
         {
             t.MoveToOuterDisposeScope();
         }
@@ -131,6 +162,7 @@ internal static class KernelGateCases
             OldLogProbs = Wide(inputs.OldLogProbs),
             ReferenceLogProbs = Wide(inputs.ReferenceLogProbs),
             SamplerLogProbs = Wide(inputs.SamplerLogProbs),
+            Entropy = Wide(inputs.Entropy),
         };
     }
 

@@ -11,14 +11,16 @@ namespace Vepa.Grpo;
 /// Arguments of <c>apply</c>: logits [B, T, V] (float), target ids [B·T] (int64), temperature (double),
 /// rows per chunk (long), an <see cref="EntropySink"/> or <see langword="null"/>, overwrite (bool), shift (bool). With shift
 /// the logits are [B, T + 1, V]: the first T positions are used, and backward writes zeros at the last one.
+/// Returns the log-probs [B, T] and, with a differentiable sink, the entropy [B, T] as a second output (its gradient
+/// −p (log p + H) is added in backward); otherwise the entropy goes to the sink as a plain tensor without gradient.
 /// </remarks>
-internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFunction<ChunkedLogitsLogProbFunction>
+internal sealed class ChunkedLogitsLogProbFunction : autograd.MultiTensorFunction<ChunkedLogitsLogProbFunction>
 {
     /// <inheritdoc />
     public override string Name => nameof(ChunkedLogitsLogProbFunction);
 
     /// <inheritdoc />
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var full = (Tensor)vars[0];
         bool shift = (bool)vars[6];
@@ -53,7 +55,15 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
                 entropy?.narrow(0, start, count));
         }
 
-        ctx.save_for_backward([full, targetIds, logSumExp]);
+        // The entropy is saved as a private copy (saving an output itself would tie the node to its own result).
+        bool entropyGradient = sink?.Differentiable == true;
+        ctx.save_for_backward([full, targetIds, logSumExp, entropyGradient ? entropy!.clone().MoveToOuterDisposeScope() : null!]);
+        if (entropyGradient)
+        {
+            // An output that does not reach the loss gets an undefined gradient; TorchSharp's zero-filling would read a
+            // cached tensor that the caller's dispose scope has already released.
+            ctx.set_materialize_grads(false);
+        }
         ctx.save_data("shift", shift);
         ctx.save_data("temperature", temperature);
         ctx.save_data("chunkRows", chunkRows);
@@ -61,16 +71,21 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
 
         // The saved tensors are committed after forward returns, so they must outlive this scope.
         logSumExp.MoveToOuterDisposeScope();
-        if (sink is not null)
+        var outputs = new List<Tensor> { logProbs.view(batch, time).MoveToOuterDisposeScope() };
+        if (entropyGradient)
+        {
+            outputs.Add(entropy!.view(batch, time).MoveToOuterDisposeScope());
+        }
+        else if (sink is not null)
         {
             sink.Entropy = entropy!.view(batch, time).MoveToOuterDisposeScope();
         }
 
-        return logProbs.view(batch, time).MoveToOuterDisposeScope();
+        return outputs;
     }
 
     /// <inheritdoc />
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
         using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
@@ -79,6 +94,7 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
         var logits = shift ? full.narrow(1, 0, full.shape[1] - 1) : full;
         var targetIds = saved[1];
         var logSumExp = saved[2];
+        var entropy = saved.Count > 3 && saved[3] is { IsInvalid: false } savedEntropy ? savedEntropy : null;
         double temperature = (double)ctx.get_data("temperature");
         long chunkRows = (long)ctx.get_data("chunkRows");
         bool overwriteLogits = (bool)ctx.get_data("overwriteLogits");
@@ -99,7 +115,10 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
 
         var grad = shift ? gradFull.narrow(1, 0, time) : gradFull;
         var gradRows = overwriteLogits ? null : RowsOf(grad, batch * time, vocabulary, shift);
-        var upstream = grad_output.reshape(batch * time).to(compute);
+        var upstream = Defined(grad_outputs[0]) is Tensor g ? g.reshape(batch * time).to(compute) : zeros([batch * time], compute, logSumExp.device);
+        var entropyUpstream = entropy is not null && grad_outputs.Count > 1 && Defined(grad_outputs[1]) is Tensor gh
+            ? gh.reshape(batch * time).to(compute)
+            : null;
         foreach (var (start, count) in RowChunks.Plan(batch, time, chunkRows, flat))
         {
             using var chunkScope = NewDisposeScope();
@@ -126,7 +145,9 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
                 logSumExp.narrow(0, start, count),
                 targetIds.narrow(0, start, count).unsqueeze(1),
                 upstream.narrow(0, start, count),
-                temperature);
+                temperature,
+                entropy?.narrow(0, start, count),
+                entropyUpstream?.narrow(0, start, count));
             if (logits.dtype != compute)
             {
                 destination.copy_(work);
@@ -135,6 +156,8 @@ internal sealed class ChunkedLogitsLogProbFunction : autograd.SingleTensorFuncti
 
         return [gradFull.MoveToOuterDisposeScope(), null!, null!, null!, null!, null!, null!];
     }
+
+    private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient;
 
     private static Tensor? RowsOf(Tensor grad, long rows, long vocabulary, bool shift)
         => shift ? null : grad.view(rows, vocabulary);

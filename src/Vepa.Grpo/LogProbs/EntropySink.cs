@@ -3,11 +3,15 @@ using TorchSharp;
 namespace Vepa.Grpo;
 
 /// <summary>
-/// Receives the per-token entropy a log-prob kernel computes on the side of its forward pass. Passed to the autograd
-/// function as a plain object, so the entropy is a detached tensor (no gradient).
+/// Asks a log-prob kernel for the per-token entropy and receives it: without gradient from the forward pass, or, when
+/// <see cref="Differentiable"/>, from the autograd function's second output (stored here by the caller).
 /// </summary>
 internal sealed class EntropySink
 {
-    /// <summary>Gets or sets the entropy [B, T]; set by the kernel's forward pass.</summary>
+    /// <summary>Gets a value indicating whether the entropy is a differentiable second output of the function; when not, the
+    /// forward pass stores a plain tensor here and backward is unchanged.</summary>
+    public bool Differentiable { get; init; }
+
+    /// <summary>Gets or sets the entropy [B, T].</summary>
     public torch.Tensor? Entropy { get; set; }
 }

@@ -11,7 +11,8 @@ namespace Vepa.Grpo;
 /// <remarks>
 /// Arguments of <c>apply</c>: hidden [N, H], weight [V, H], bias [V] or <see langword="null"/> (all one float dtype),
 /// target ids [N] (int64), temperature (double), rows per chunk (long), an <see cref="EntropySink"/> or
-/// <see langword="null"/>. Returns one tensor, the log-probs [N].
+/// <see langword="null"/>. Returns the log-probs [N] and, with a differentiable sink, the entropy [N] as a second output
+/// (its gradient −p (log p + H) is added in backward); otherwise the entropy goes to the sink without gradient.
 /// </remarks>
 internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<FusedLinearLogProbFunction>
 {
@@ -49,7 +50,13 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
                 entropy?.narrow(0, start, count));
         }
 
-        ctx.save_for_backward([hidden, weight, bias!, targetIds, logSumExp]);
+        bool entropyGradient = sink?.Differentiable == true;
+        ctx.save_for_backward([hidden, weight, bias!, targetIds, logSumExp, entropyGradient ? entropy!.clone().MoveToOuterDisposeScope() : null!]);
+        if (entropyGradient)
+        {
+            // See ChunkedLogitsLogProbFunction: undefined output gradients stay undefined.
+            ctx.set_materialize_grads(false);
+        }
         ctx.save_data("temperature", temperature);
         ctx.save_data("chunkRows", chunkRows);
         ctx.save_data("needHidden", hidden.requires_grad);
@@ -57,12 +64,18 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
         ctx.save_data("needBias", bias?.requires_grad == true);
 
         logSumExp.MoveToOuterDisposeScope();
-        if (sink is not null)
+        if (sink is null)
         {
-            sink.Entropy = entropy!.MoveToOuterDisposeScope();
+            return [logProbs.MoveToOuterDisposeScope()];
         }
 
-        return [logProbs.MoveToOuterDisposeScope()];
+        if (!entropyGradient)
+        {
+            sink.Entropy = entropy!.MoveToOuterDisposeScope();
+            return [logProbs.MoveToOuterDisposeScope()];
+        }
+
+        return [logProbs.MoveToOuterDisposeScope(), entropy!.MoveToOuterDisposeScope()];
     }
 
     /// <inheritdoc />
@@ -75,6 +88,7 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
         var bias = saved[2];
         var targetIds = saved[3];
         var logSumExp = saved[4];
+        var entropy = saved.Count > 5 && saved[5] is { IsInvalid: false } savedEntropy ? savedEntropy : null;
         double temperature = (double)ctx.get_data("temperature");
         long chunkRows = (long)ctx.get_data("chunkRows");
         bool needHidden = (bool)ctx.get_data("needHidden");
@@ -84,7 +98,10 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
         long rows = hidden.shape[0];
         var dtype = hidden.dtype;
         var compute = logSumExp.dtype;
-        var upstream = grad_outputs[0].reshape(rows).to(compute);
+        var upstream = grad_outputs[0] is { IsInvalid: false } g0 ? g0.reshape(rows).to(compute) : zeros([rows], compute, hidden.device);
+        var entropyUpstream = entropy is not null && grad_outputs.Count > 1 && grad_outputs[1] is { IsInvalid: false } gh
+            ? gh.reshape(rows).to(compute)
+            : null;
 
         var gradHidden = needHidden ? empty(hidden.shape, dtype, hidden.device) : null;
 
@@ -101,7 +118,9 @@ internal sealed class FusedLinearLogProbFunction : autograd.MultiTensorFunction<
                 logSumExp.narrow(0, start, count),
                 targetIds.narrow(0, start, count).unsqueeze(1),
                 upstream.narrow(0, start, count),
-                temperature);
+                temperature,
+                entropy?.narrow(0, start, count),
+                entropyUpstream?.narrow(0, start, count));
 
             // g = dL/dlogits of the chunk [n, V]; logits = h·Wᵀ + b.
             if (gradHidden is not null)

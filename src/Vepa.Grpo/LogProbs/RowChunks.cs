@@ -161,14 +161,35 @@ internal static class RowChunks
     }
 
     /// <summary>
-    /// Gradient of one chunk: dL/dz_v = (onehot(target)_v − softmax(z)_v) · g / τ, with softmax(z) = exp(z − lse).
-    /// Works in place: z [n, V] (which must be private memory) is overwritten with the gradient.
+    /// Gradient of one chunk: dL/dz_v = (onehot(target)_v − softmax(z)_v) · g / τ, with softmax(z) = exp(z − lse), plus, when
+    /// <paramref name="entropyGradient"/> is given, the entropy's part g_H · dH/dz_v = −g_H · p_v (log p_v + H) / τ.
+    /// Works in place: z [n, V] (which must be private memory) is overwritten with the gradient; the entropy's part needs one
+    /// more [n, V] buffer (p) for the chunk.
     /// </summary>
-    internal static void Backward(Tensor z, Tensor logSumExp, Tensor targetIndex, Tensor gradOutput, double temperature)
+    /// <param name="z">The chunk's scaled logits, overwritten with the gradient.</param>
+    /// <param name="logSumExp">The rows' logsumexp, [n].</param>
+    /// <param name="targetIndex">The target ids, [n, 1].</param>
+    /// <param name="gradOutput">dL/dlog p(target) per row, [n].</param>
+    /// <param name="temperature">τ.</param>
+    /// <param name="entropy">The rows' entropy H, [n] (with <paramref name="entropyGradient"/>).</param>
+    /// <param name="entropyGradient">dL/dH per row, [n], or <see langword="null"/> when the entropy does not reach the loss.</param>
+    internal static void Backward(Tensor z, Tensor logSumExp, Tensor targetIndex, Tensor gradOutput, double temperature, Tensor? entropy = null, Tensor? entropyGradient = null)
     {
         using var scope = NewDisposeScope();
         var scale = gradOutput.div(temperature).unsqueeze(1);
-        z.sub_(logSumExp.unsqueeze(1)).exp_();
-        z.mul_(scale.neg()).scatter_add_(1, targetIndex, scale);
+        if (entropyGradient is null)
+        {
+            z.sub_(logSumExp.unsqueeze(1)).exp_();
+            z.mul_(scale.neg()).scatter_add_(1, targetIndex, scale);
+            return;
+        }
+
+        // dL/dz_v = g·onehot_v − p_v·(g + g_H·(H + log p_v)), all over τ. log p is clamped at −1000, where p is exactly 0 in
+        // float32 and float64, so a −∞ logit (p = 0) gives 0 rather than 0·∞ = NaN; a NaN row stays NaN.
+        var entropyScale = entropyGradient.div(temperature).unsqueeze(1);
+        var logP = z.sub_(logSumExp.unsqueeze(1)).clamp_min_(-1000.0);
+        var p = logP.exp();
+        logP.mul_(entropyScale).add_(scale + (entropyScale * entropy!.unsqueeze(1))).mul_(p).neg_();
+        logP.scatter_add_(1, targetIndex, scale);
     }
 }

@@ -53,7 +53,7 @@ public static class TokenLogProbs
     /// <summary>Computes log p(target) and the entropy of the predicted distribution per token from logits.</summary>
     /// <param name="logits">The logits [B, T, V], float16, bfloat16, float32 or float64. Need not be contiguous.</param>
     /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="logits"/>.</param>
-    /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. It carries no gradient.</param>
+    /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. With <paramref name="entropyGradient"/> it is differentiable w.r.t. the inputs (backward adds −p (log p + H) / τ chunk by chunk, with one more chunk-sized buffer); otherwise it carries no gradient and costs nothing in backward.</param>
     /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
     /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 8 MiB of float32 logits per chunk on the CPU, 64 MiB on other devices.</param>
     /// <returns>The log-probs [B, T]: float32 for float16/bfloat16 logits, else the logits' dtype. Differentiable w.r.t. <paramref name="logits"/>.</returns>
@@ -62,9 +62,10 @@ public static class TokenLogProbs
     /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">A shape, dtype or device is wrong.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
-    public static Tensor FromLogits(Tensor logits, Tensor targets, out Tensor entropy, double temperature = 1.0, int? chunkSize = null, bool shift = false)
+    /// <param name="entropyGradient">Whether <paramref name="entropy"/> is differentiable (an entropy bonus needs it).</param>
+    public static Tensor FromLogits(Tensor logits, Tensor targets, out Tensor entropy, double temperature = 1.0, int? chunkSize = null, bool shift = false, bool entropyGradient = false)
     {
-        var sink = new EntropySink();
+        var sink = new EntropySink { Differentiable = entropyGradient };
         var logProbs = LogitsCore(logits, targets, temperature, chunkSize, sink, overwriteLogits: false, shift);
         entropy = sink.Entropy!;
         return logProbs;
@@ -127,19 +128,20 @@ public static class TokenLogProbs
     /// <param name="hidden">The hidden states [B, T, H], float16, bfloat16, float32 or float64.</param>
     /// <param name="weight">The LM-head weight [V, H], in the dtype and on the device of <paramref name="hidden"/>.</param>
     /// <param name="targets">The target token ids [B, T], int64 or int32, each in [0, V), on the device of <paramref name="hidden"/>.</param>
-    /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. It carries no gradient.</param>
+    /// <param name="entropy">When this method returns, the entropy −Σ_v p_v log p_v of softmax(logits / τ) per token, [B, T], in the dtype of the result. With <paramref name="entropyGradient"/> it is differentiable w.r.t. the inputs (backward adds −p (log p + H) / τ chunk by chunk, with one more chunk-sized buffer); otherwise it carries no gradient and costs nothing in backward.</param>
     /// <param name="bias">The LM-head bias [V], or <see langword="null"/> for none.</param>
     /// <param name="temperature">The sampling temperature τ &gt; 0; the logits are divided by it.</param>
     /// <param name="chunkSize">The rows (token positions) per chunk; <see langword="null"/> chooses 64 MiB of float32 logits per chunk, at least 256 rows.</param>
     /// <param name="shift">When <see langword="true"/>, <paramref name="hidden"/> is [B, T + 1, H] and position t predicts <c>targets[:, t]</c>: the last position is ignored (it gets a zero gradient), so callers need not slice.</param>
+    /// <param name="entropyGradient">Whether <paramref name="entropy"/> is differentiable (an entropy bonus needs it).</param>
     /// <returns>The log-probs [B, T], as <see cref="FromHiddenStates(Tensor, Tensor, Tensor, Tensor?, double, int?, bool)"/> returns them.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="hidden"/>, <paramref name="weight"/> or <paramref name="targets"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">A shape, dtype or device is wrong, or H differs between <paramref name="hidden"/> and <paramref name="weight"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive, <paramref name="chunkSize"/> is less than 1, or a target id is outside [0, V).</exception>
     public static Tensor FromHiddenStates(
-        Tensor hidden, Tensor weight, Tensor targets, out Tensor entropy, Tensor? bias = null, double temperature = 1.0, int? chunkSize = null, bool shift = false)
+        Tensor hidden, Tensor weight, Tensor targets, out Tensor entropy, Tensor? bias = null, double temperature = 1.0, int? chunkSize = null, bool shift = false, bool entropyGradient = false)
     {
-        var sink = new EntropySink();
+        var sink = new EntropySink { Differentiable = entropyGradient };
         var logProbs = HiddenCore(hidden, weight, targets, bias, temperature, chunkSize, sink, shift);
         entropy = sink.Entropy!;
         return logProbs;
@@ -158,9 +160,13 @@ public static class TokenLogProbs
         // The inputs enter through a native view so that the gradient reaching a leaf's accumulator is a fresh view that
         // only libtorch references: the managed wrapper of the gradient our backward returns would otherwise make
         // libtorch copy it into .grad.
-        var logProbs = ChunkedLogitsLogProbFunction.apply(logits.view(logits.shape), targetIds, temperature, chunkRows, sink!, overwriteLogits, shift);
-        sink?.Entropy?.MoveToOuterDisposeScope();
-        return logProbs.MoveToOuterDisposeScope();
+        var outputs = ChunkedLogitsLogProbFunction.apply(logits.view(logits.shape), targetIds, temperature, chunkRows, sink!, overwriteLogits, shift);
+        if (sink is not null)
+        {
+            sink.Entropy = (outputs.Count > 1 ? outputs[1] : sink.Entropy!).MoveToOuterDisposeScope();
+        }
+
+        return outputs[0].MoveToOuterDisposeScope();
     }
 
     private static Tensor HiddenCore(
@@ -177,13 +183,13 @@ public static class TokenLogProbs
         var used = shift ? hidden.narrow(1, 0, time) : hidden;
         var hiddenRows = used.reshape(rows, hidden.shape[2]);
         var targetIds = targets.reshape(rows).to(ScalarType.Int64);
-        var logProbs = FusedLinearLogProbFunction.apply(
-            hiddenRows, weight.view(weight.shape), bias?.view(bias.shape)!, targetIds, temperature, chunkRows, sink!)[0];
-        if (sink?.Entropy is Tensor entropy)
+        var outputs = FusedLinearLogProbFunction.apply(
+            hiddenRows, weight.view(weight.shape), bias?.view(bias.shape)!, targetIds, temperature, chunkRows, sink!);
+        if (sink is not null)
         {
-            sink.Entropy = entropy.view(batch, time).MoveToOuterDisposeScope();
+            sink.Entropy = (outputs.Count > 1 ? outputs[1] : sink.Entropy!).view(batch, time).MoveToOuterDisposeScope();
         }
 
-        return logProbs.view(batch, time).MoveToOuterDisposeScope();
+        return outputs[0].view(batch, time).MoveToOuterDisposeScope();
     }
 }

@@ -31,13 +31,20 @@ public static class FusedLinearPolicyLoss
     /// <param name="options">The loss settings; <see langword="null"/> uses the defaults.</param>
     /// <returns>The loss (differentiable w.r.t. <see cref="FusedLinearPolicyLossInputs.Hidden"/>, <see cref="FusedLinearPolicyLossInputs.Weight"/> and <see cref="FusedLinearPolicyLossInputs.Bias"/>) and the statistics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="inputs"/> or one of its required tensors is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">A shape, dtype or device is wrong, an option is invalid, or a valid position holds NaN or infinity (of the inputs, or of the log-probs the hidden states give).</exception>
+    /// <exception cref="ArgumentException">A shape, dtype or device is wrong, an option is invalid (or an entropy option is set: not supported here), or a valid position holds NaN or infinity (of the inputs, or of the log-probs the hidden states give).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The temperature is not finite and positive, the chunk size is less than 1, or a target id is outside [0, V).</exception>
     public static PolicyLossResult Compute(FusedLinearPolicyLossInputs inputs, PolicyLossOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         options ??= new PolicyLossOptions();
         options.ValidatedKernel(); // validated once per change of settings; the kernel it names is not used here
+        if (EntropyTerms.Active(options))
+        {
+            throw new ArgumentException(
+                "EntropyCoefficient > 0 and TopEntropyQuantile < 1 are not supported by the fused linear policy loss (the top-entropy mask needs every token's entropy before the first chunk's gradient); compute the log-probs and the entropy with TokenLogProbs.FromHiddenStates(..., out entropy) and the loss with PolicyLoss.Compute.",
+                nameof(options));
+        }
+
         TokenLogProbValidation.ValidateHiddenStates(
             inputs.Hidden, inputs.Weight, inputs.Targets, inputs.Bias, inputs.Temperature, inputs.ChunkSize, inputs.Shift);
 

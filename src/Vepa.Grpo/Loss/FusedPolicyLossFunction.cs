@@ -232,6 +232,15 @@ internal sealed class FusedPolicyLossFunction : autograd.SingleTensorFunction<Fu
             policy = policy * weights;
         }
 
+        // The top-entropy mask drops the policy term of low-entropy tokens (TRL multiplies before adding β·KL); it is a
+        // 0/1 weight like the sampler's, so it scales the policy term's gradient too.
+        if (inputs.PolicyTokenMask is Tensor keep)
+        {
+            Tensor kept = keep.to(ct);
+            policy = policy * kept;
+            weights = weights is null ? kept : weights * kept;
+        }
+
         Tensor perToken = policy;
         Tensor? kl = null;
         Tensor? klDerivative = null;

@@ -15,12 +15,16 @@ internal static class FusedTensorPolicyLoss
     public static PolicyLossResult Compute(PolicyLossInputs inputs, PolicyLossOptions options)
     {
         using var scope = NewDisposeScope();
+        inputs = EntropyTerms.WithPolicyTokenMask(inputs, options);
         bool needsGradient = inputs.LogProbs.requires_grad && is_grad_enabled();
         var call = new FusedPolicyLossCall(inputs, options, needsGradient);
         Tensor loss = FusedPolicyLossFunction.apply(inputs.LogProbs, call);
 
         var statistics = Statistics(call.Summary!, call.Layout!, inputs, options);
-        return new PolicyLossResult(loss.MoveToOuterDisposeScope(), statistics);
+        var result = EntropyTerms.Finish(new PolicyLossResult(loss, statistics), inputs, options);
+        result.Loss.MoveToOuterDisposeScope();
+        EntropyTerms.KeepWithLoss(inputs);
+        return result;
     }
 
     /// <summary>Reads the statistics vector with one device→host copy, throws for invalid values, and forms the statistics.</summary>

@@ -84,6 +84,7 @@ internal static class ManagedPolicyLoss
             : mask.to(dtype).contiguous();
         return inputs with
         {
+            PolicyTokenMask = inputs.PolicyTokenMask is null ? null : Contiguous(inputs.PolicyTokenMask),
             Advantages = Float(inputs.Advantages)!,
             OldLogProbs = Float(inputs.OldLogProbs),
             ReferenceLogProbs = Float(inputs.ReferenceLogProbs),
@@ -103,6 +104,7 @@ internal static class ManagedPolicyLoss
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(options);
         using var scope = torch.NewDisposeScope();
+        inputs = EntropyTerms.WithPolicyTokenMask(inputs, options);
         var original = inputs;
         inputs = Convert(inputs);
         var logProbs = inputs.LogProbs;
@@ -116,7 +118,8 @@ internal static class ManagedPolicyLoss
             plan.Sampler != SamplerCorrectionMode.None ? Address(inputs.SamplerLogProbs) : 0,
             Address(inputs.Advantages),
             Address(inputs.Mask),
-            Address(gradient));
+            Address(gradient),
+            Address(inputs.PolicyTokenMask));
 
         var (loss, statistics, invalid) = logProbs.dtype == torch.ScalarType.Float32
             ? new ManagedLossKernel<float>(plan, buffers).Run()
@@ -129,7 +132,10 @@ internal static class ManagedPolicyLoss
         var lossTensor = gradient is null
             ? torch.tensor(loss, logProbs.dtype, logProbs.device)
             : ManagedLossFunction.apply(logProbs, new ManagedLossFunction.Precomputed(loss, gradient, original, options));
-        return new PolicyLossResult(lossTensor.MoveToOuterDisposeScope(), statistics);
+        var result = EntropyTerms.Finish(new PolicyLossResult(lossTensor, statistics), original, options);
+        result.Loss.MoveToOuterDisposeScope();
+        EntropyTerms.KeepWithLoss(original);
+        return result;
     }
 
     private static unsafe nint Address(torch.Tensor? tensor)

@@ -32,4 +32,15 @@ public sealed record PolicyLossInputs
 
     /// <summary>Gets the inference engine's log-probs per token, [B, T]; required when sampler correction is on.</summary>
     public torch.Tensor? SamplerLogProbs { get; init; }
+
+    /// <summary>Gets the entropy of π_θ per token, [B, T], floating; required when <see cref="PolicyLossOptions.EntropyCoefficient"/>
+    /// &gt; 0 or <see cref="PolicyLossOptions.TopEntropyQuantile"/> &lt; 1, ignored otherwise. The entropy bonus's gradient flows
+    /// to it (use <see cref="TokenLogProbs.FromLogits(torch.Tensor, torch.Tensor, out torch.Tensor, double, int?, bool, bool)"/> with
+    /// <c>entropyGradient: true</c>); the top-entropy mask reads it detached. NaN or infinity at a valid position is rejected.</summary>
+    public torch.Tensor? Entropy { get; init; }
+
+    /// <summary>Gets the per-token policy-term mask the kernels read ([B, T] bool): where false, a valid token's policy term
+    /// (after sampler weights) is dropped; the KL term and the denominators are unaffected. Set from
+    /// <see cref="Entropy"/> and <see cref="PolicyLossOptions.TopEntropyQuantile"/> by <see cref="EntropyTerms"/>.</summary>
+    internal torch.Tensor? PolicyTokenMask { get; init; }
 }

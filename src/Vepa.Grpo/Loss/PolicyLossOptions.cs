@@ -105,6 +105,21 @@ public sealed class PolicyLossOptions : IValidatableObject
     [Experimental(KernelContracts.ExperimentalDiagnosticId)]
     public KernelRegistry? Kernels { get; set; }
 
+    /// <summary>Gets or sets verl's <c>actor.entropy_coeff</c>: the loss becomes policy loss − c · agg(H), where H is
+    /// <see cref="PolicyLossInputs.Entropy"/> and agg is <see cref="Aggregation"/> over the valid tokens (the same reduction
+    /// as the policy loss). The gradient flows into <see cref="PolicyLossInputs.Entropy"/>.</summary>
+    /// <value>The default is 0 (off; no entropy needed). Must be finite and ≥ 0.</value>
+    [Range(0.0, double.MaxValue, ErrorMessage = "{0} must be finite and >= 0")]
+    public double EntropyCoefficient { get; set; }
+
+    /// <summary>Gets or sets TRL's <c>top_entropy_quantile</c> ρ ("Beyond the 80/20 rule"): the policy term is kept only on
+    /// valid tokens whose entropy is ≥ the (1 − ρ) quantile (<c>torch.quantile</c>, linear interpolation) of the entropies of
+    /// all valid tokens of the call; the KL term and the aggregation's denominators are unaffected. Needs
+    /// <see cref="PolicyLossInputs.Entropy"/>, which is used detached here.</summary>
+    /// <value>The default is 1 (keep every token). Must be in [0, 1]; 0 keeps only the highest-entropy token(s).</value>
+    [Range(0.0, 1.0, ErrorMessage = "{0} must be in [0, 1]")]
+    public double TopEntropyQuantile { get; set; } = 1.0;
+
     /// <summary>Checks every setting and the rules that span settings.</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     public void Validate() => OptionsValidation.ThrowIfInvalid(this);

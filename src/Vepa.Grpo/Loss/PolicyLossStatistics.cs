@@ -8,6 +8,8 @@ namespace Vepa.Grpo;
 /// <param name="MeanKl">Token-mean of the KL estimator after its clamps (0 when β = 0).</param>
 /// <param name="SamplerCorrectionFraction">Fraction of tokens whose sampler weight was truncated or masked (0 when off).</param>
 /// <param name="TokenCount">Number of valid tokens, Σ M.</param>
+/// <param name="EntropyBonus">The entropy term subtracted from the loss, c · agg(H) (<see cref="PolicyLossOptions.EntropyCoefficient"/>); 0 when off.</param>
+/// <param name="EntropyMaskedFraction">Fraction of valid tokens whose policy term the top-entropy mask dropped (<see cref="PolicyLossOptions.TopEntropyQuantile"/>); 0 when off.</param>
 public sealed record PolicyLossStatistics(
     double ClipFractionLow,
     double ClipFractionHigh,
@@ -15,4 +17,6 @@ public sealed record PolicyLossStatistics(
     double MeanRatio,
     double MeanKl,
     double SamplerCorrectionFraction,
-    long TokenCount);
+    long TokenCount,
+    double EntropyBonus = 0.0,
+    double EntropyMaskedFraction = 0.0);

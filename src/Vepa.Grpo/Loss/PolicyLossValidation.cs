@@ -81,6 +81,13 @@ internal static class PolicyLossValidation
             CheckOptional(inputs.SamplerLogProbs, nameof(PolicyLossInputs.SamplerLogProbs), b, t, device,
                 $"SamplerLogProbs are required when SamplerCorrection is {options.SamplerCorrection}.");
         }
+
+        if (EntropyTerms.Active(options))
+        {
+            CheckOptional(inputs.Entropy, nameof(PolicyLossInputs.Entropy), b, t, device, string.Create(
+                CultureInfo.InvariantCulture,
+                $"Entropy is required when EntropyCoefficient > 0 or TopEntropyQuantile < 1 (EntropyCoefficient = {options.EntropyCoefficient}, TopEntropyQuantile = {options.TopEntropyQuantile})."));
+        }
     }
 
     /// <summary>
@@ -122,6 +129,11 @@ internal static class PolicyLossValidation
         if (options.SamplerCorrection != SamplerCorrectionMode.None)
         {
             CheckFinite(inputs.SamplerLogProbs, nameof(PolicyLossInputs.SamplerLogProbs), valid);
+        }
+
+        if (EntropyTerms.Active(options))
+        {
+            CheckFinite(inputs.Entropy, nameof(PolicyLossInputs.Entropy), valid);
         }
 
         if (inputs.Advantages.dim() == 1)

@@ -180,7 +180,8 @@ public sealed class TorchPolicy : IPolicy
             var completionHidden = hidden.narrow(1, prompt.Context - 1, length).to(weight.dtype);
             if (options.ComputeEntropy)
             {
-                parts.Add(TokenLogProbs.FromHiddenStates(completionHidden, weight, targets, out var entropy, bias, options.Temperature, Options.LogProbChunkSize));
+                parts.Add(TokenLogProbs.FromHiddenStates(
+                    completionHidden, weight, targets, out var entropy, bias, options.Temperature, Options.LogProbChunkSize, entropyGradient: options.EntropyGradient));
                 entropies.Add(entropy);
             }
             else

@@ -43,6 +43,12 @@ public static class GrpoMetricNames
     /// <summary>Histogram of the duration of each phase of a step, in seconds, tagged with <see cref="PhaseTag"/>. Unit <c>s</c>.</summary>
     public const string PhaseDuration = "vepa.grpo.phase.duration";
 
+    /// <summary>Histogram of the step's entropy bonus, c · agg(H) (<see cref="GrpoStepRecord.EntropyBonus"/>); recorded for steps where it is non-zero.</summary>
+    public const string EntropyBonus = "vepa.grpo.entropy_bonus";
+
+    /// <summary>Histogram of the step's fraction of tokens whose policy term the top-entropy mask dropped (<see cref="GrpoStepRecord.EntropyMaskedFraction"/>); recorded for steps where it is non-zero.</summary>
+    public const string EntropyMaskedFraction = "vepa.grpo.entropy_masked_fraction";
+
     /// <summary>Tag on <see cref="PhaseDuration"/>: <c>generation</c>, <c>reward</c>, <c>log_probs</c>, <c>update</c> or <c>total</c>.</summary>
     public const string PhaseTag = "vepa.grpo.phase";
 

@@ -23,6 +23,8 @@ internal sealed class GrpoMetrics : IDisposable
     private readonly Counter<long> _componentFailed;
     private readonly Histogram<double> _evaluationReward;
     private readonly Histogram<double> _evaluationPass;
+    private readonly Histogram<double> _entropyBonus;
+    private readonly Histogram<double> _entropyMasked;
     private readonly bool _ownsMeter;
 
     public GrpoMetrics(IMeterFactory? meterFactory)
@@ -45,6 +47,8 @@ internal sealed class GrpoMetrics : IDisposable
         _componentFailed = _meter.CreateCounter<long>(GrpoMetricNames.ComponentFailedRewards, "{rollout}", "Rollouts one reward component failed to score.");
         _evaluationReward = _meter.CreateHistogram<double>(GrpoMetricNames.EvaluationReward, null, "Mean reward of an evaluation.");
         _evaluationPass = _meter.CreateHistogram<double>(GrpoMetricNames.EvaluationPassAtK, null, "pass@k of an evaluation.");
+        _entropyBonus = _meter.CreateHistogram<double>(GrpoMetricNames.EntropyBonus, null, "Entropy bonus subtracted from the loss in a step.");
+        _entropyMasked = _meter.CreateHistogram<double>(GrpoMetricNames.EntropyMaskedFraction, null, "Fraction of tokens whose policy term the top-entropy mask dropped in a step.");
     }
 
     public void Record(GrpoStepRecord record)
@@ -60,6 +64,16 @@ internal sealed class GrpoMetrics : IDisposable
         RecordFinite(_gradNorm, record.GradNorm);
         RecordFinite(_zeroSignal, record.ZeroSignalGroupFraction);
         RecordFinite(_length, record.CompletionLengthMean);
+        if (record.EntropyBonus != 0)
+        {
+            RecordFinite(_entropyBonus, record.EntropyBonus);
+        }
+
+        if (record.EntropyMaskedFraction != 0)
+        {
+            RecordFinite(_entropyMasked, record.EntropyMaskedFraction);
+        }
+
         Phase("generation", record.Timings.Generation);
         Phase("reward", record.Timings.Reward);
         Phase("log_probs", record.Timings.LogProbs);

@@ -174,4 +174,12 @@ public sealed record GrpoStepRecord
 
     /// <summary>Gets the fraction of <see cref="UpdateTokensComputed"/> that was padding: 1 − Σ (prompt + completion tokens) / computed (NaN without an update).</summary>
     public double UpdatePaddingFraction { get; init; } = double.NaN;
+
+    /// <summary>Gets the entropy bonus the loss subtracted, c · agg(H) (<see cref="PolicyLossOptions.EntropyCoefficient"/>;
+    /// verl <c>actor/entropy</c> times the coefficient), token-weighted over the step's micro-batches; 0 when off.</summary>
+    public double EntropyBonus { get; init; }
+
+    /// <summary>Gets the fraction of valid tokens whose policy term the top-entropy mask dropped
+    /// (<see cref="PolicyLossOptions.TopEntropyQuantile"/>; about 1 − ρ); 0 when off.</summary>
+    public double EntropyMaskedFraction { get; init; }
 }

@@ -615,8 +615,9 @@ public sealed partial class GrpoTrainer : IDisposable
                 {
                     using var microScope = NewDisposeScope();
                     bool entropy = _options.ComputeEntropy && iteration == 0;
+                    bool entropyTerms = EntropyTerms.Active(loss);
                     var index = tensor(microbatch.Select(r => (long)r).ToArray(), device: device);
-                    var current = plan.ComputeLogProbs(_policy, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy });
+                    var current = plan.ComputeLogProbs(_policy, new PolicyLogProbOptions { Temperature = temperature, Rows = microbatch, ComputeEntropy = entropy || entropyTerms, EntropyGradient = loss.EntropyCoefficient > 0 });
                     var logProbs = CheckShape(current.LogProbs, microbatch.Length, batch.Length, "the policy's log-probs");
                     var microMask = mask.index_select(0, index);
                     using var result = PolicyLoss.Compute(
@@ -628,6 +629,7 @@ public sealed partial class GrpoTrainer : IDisposable
                             SamplerLogProbs = samplerLogProbs?.index_select(0, index),
                             Advantages = advantages.index_select(0, index),
                             Mask = microMask,
+                            Entropy = entropyTerms ? EntropyForLoss(current.Entropy, microbatch.Length, batch.Length, loss) : null,
                         },
                         loss);
                     long microTokens = rowTokens.Length == 0 ? 0 : microbatch.Sum(r => rowTokens[r]);
@@ -673,6 +675,8 @@ public sealed partial class GrpoTrainer : IDisposable
             AllRewardsFailed = allFailed,
             UpdateTokensComputed = plan.ComputedTokens,
             UpdatePaddingFraction = plan.PaddingFraction,
+            EntropyBonus = totals.Updates == 0 ? 0.0 : totals.EntropyBonus / totals.Updates,
+            EntropyMaskedFraction = totals.Tokens == 0 ? 0.0 : totals.TokenMean(totals.EntropyMasked),
         }, loss, mismatch);
     }
 
@@ -852,6 +856,19 @@ public sealed partial class GrpoTrainer : IDisposable
         }
 
         return logProbs;
+    }
+
+    /// <summary>The policy's entropy for the loss's entropy terms: the right shape, and differentiable when the bonus needs its gradient.</summary>
+    private static Tensor EntropyForLoss(Tensor? entropy, long rows, long length, PolicyLossOptions loss)
+    {
+        var checkedEntropy = CheckShape(entropy!, rows, length, "the entropy (needed by Loss.EntropyCoefficient or Loss.TopEntropyQuantile)");
+        if (loss.EntropyCoefficient > 0 && !checkedEntropy.requires_grad)
+        {
+            throw new InvalidOperationException(
+                "Loss.EntropyCoefficient > 0 needs the entropy's gradient, but the policy returned an entropy that does not require grad; return it differentiable (TokenLogProbs.FromHiddenStates/FromLogits with out entropy do) or set the coefficient to 0.");
+        }
+
+        return checkedEntropy;
     }
 
     private static double MaskedSum(Tensor values, Tensor mask)

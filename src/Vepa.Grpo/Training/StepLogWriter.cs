@@ -73,6 +73,8 @@ internal sealed class StepLogWriter : IDisposable
             Number(json, "sampler/corrected_fraction", record.SamplerCorrectionFraction);
             json.WriteNumber("update_tokens_computed", record.UpdateTokensComputed);
             Number(json, "update_padding_fraction", record.UpdatePaddingFraction);
+            Number(json, "entropy_bonus", record.EntropyBonus);
+            Number(json, "entropy_masked_fraction", record.EntropyMaskedFraction);
             json.WriteEndObject();
         }
 

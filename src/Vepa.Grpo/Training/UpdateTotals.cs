@@ -24,6 +24,12 @@ internal sealed class UpdateTotals
 
     public long EntropyTokens { get; private set; }
 
+    /// <summary>Gets Σ weight × micro-batch entropy bonus (the bonus of the update's objective, summed over updates).</summary>
+    public double EntropyBonus { get; private set; }
+
+    /// <summary>Gets Σ tokens × masked fraction: the valid tokens whose policy term the top-entropy mask dropped.</summary>
+    public double EntropyMasked { get; private set; }
+
     public double NormSum { get; private set; }
 
     public int Norms { get; private set; }
@@ -45,6 +51,8 @@ internal sealed class UpdateTotals
         ClipHigh += s.ClipFractionHigh * s.TokenCount;
         DualClip += s.DualClipFraction * s.TokenCount;
         Ratio += s.MeanRatio * s.TokenCount;
+        EntropyBonus += weight * s.EntropyBonus;
+        EntropyMasked += s.EntropyMaskedFraction * s.TokenCount;
         if (entropySum is double e)
         {
             Entropy += e;
@@ -69,6 +77,8 @@ internal sealed class UpdateTotals
         ClipHigh += update.ClipHigh;
         DualClip += update.DualClip;
         Ratio += update.Ratio;
+        EntropyBonus += update.EntropyBonus;
+        EntropyMasked += update.EntropyMasked;
         Entropy += update.Entropy;
         EntropyTokens += update.EntropyTokens;
         NormSum += update.NormSum;

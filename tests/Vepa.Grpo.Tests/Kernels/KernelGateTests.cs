@@ -19,7 +19,7 @@ public sealed class KernelGateTests
         var report = KernelGate.CheckPolicyLoss(kernel, new ReferencePolicyLossKernel(), Quick);
         report.FirstMismatch.Should().BeNull();
         report.Passed.Should().BeTrue();
-        report.CasesRun.Should().Be(2 * ((KernelGateCases.Variants.Count * (KernelGateCases.Shapes.Count + 2)) + 1));
+        report.CasesRun.Should().Be(2 * ((KernelGateCases.Variants.Count * (KernelGateCases.Shapes.Count + 2)) + 1 + (KernelGateCases.EntropyVariants.Count * (KernelGateCases.Shapes.Count + 1)) + 1));
     }
 
     [Fact]

@@ -150,7 +150,7 @@ public sealed class TokenLogProbsFromHiddenStatesTests
         var expected = FromHiddenStates(hidden, weight, bias, targets, upstream, 1.3);
 
         entropy.shape.Should().Equal(2, 5);
-        entropy.requires_grad.Should().BeFalse();
+        entropy.requires_grad.Should().BeFalse("without entropyGradient the entropy carries no gradient");
         RelativeError(entropy, expected.Entropy).Should().BeLessThan(1e-10);
         RelativeError(logProbs, expected.LogProbs).Should().BeLessThan(1e-10);
     }

@@ -110,7 +110,7 @@ public sealed class TokenLogProbsFromLogitsTests
         (logProbs * upstream).sum().backward();
         var expected = FromLogits(logits, targets, upstream, temperature);
 
-        entropy.requires_grad.Should().BeFalse();
+        entropy.requires_grad.Should().BeFalse("without entropyGradient the entropy carries no gradient");
         entropy.dtype.Should().Be(dtype);
         RelativeError(entropy, expected.Entropy).Should().BeLessThan(tolerance);
         RelativeError(logProbs, expected.LogProbs).Should().BeLessThan(tolerance);

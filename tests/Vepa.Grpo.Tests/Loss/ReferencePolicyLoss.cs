@@ -12,7 +12,10 @@ namespace Vepa.Grpo.Tests;
 /// Conventions it shares with the kernels (see docs/kernels.md): masked-out positions of every [B, T] input are replaced by
 /// 0 with <c>masked_fill</c> before use (so padding may hold NaN); bf16/fp16 log-probs are computed in float32; the ratio
 /// ρ is exp(clamp(logp − old)) per token, or exp of the masked mean of the (clamped) per-token log-ratio per sequence;
-/// sampler weights multiply the policy term only and the β·KL term is added afterwards (TRL's order).
+/// sampler weights multiply the policy term only and the β·KL term is added afterwards (TRL's order). TRL's top-entropy mask
+/// multiplies the policy term too; its threshold is <c>torch.quantile</c>'s linear interpolation, written out here
+/// (sorted valid entropies, rank q·(n − 1) and <c>lerp</c>, in the entropy's compute dtype). verl's entropy bonus subtracts
+/// c times the same aggregation of the (masked) entropies.
 /// </remarks>
 public static class ReferencePolicyLoss
 {
@@ -102,6 +105,15 @@ public static class ReferencePolicyLoss
             perToken = perToken * w;
         }
 
+        // TRL's top-entropy mask: the policy term only, before β·KL.
+        long keptTokens = -1;
+        if (options.TopEntropyQuantile < 1)
+        {
+            Tensor keep = TopEntropyMask(inputs.Entropy!, valid, options.TopEntropyQuantile);
+            keptTokens = keep.sum().item<long>();
+            perToken = perToken * keep.to(ct);
+        }
+
         Tensor klSum = zeros(1, dtype: ct);
         if (options.Beta > 0)
         {
@@ -135,6 +147,22 @@ public static class ReferencePolicyLoss
             _ => maskedLoss.sum(),
         };
 
+        // verl's entropy bonus: loss − c · agg(H), the same aggregation.
+        double entropyBonus = 0;
+        if (options.EntropyCoefficient > 0)
+        {
+            Tensor h = Clean(inputs.Entropy!);
+            Tensor aggregated = options.Aggregation switch
+            {
+                LossAggregation.SequenceMeanTokenMean => (h.sum(1) / rowTokens.clamp_min(1.0)).mean(),
+                LossAggregation.TokenMean => h.sum() / tokenCount.clamp_min(1.0),
+                LossAggregation.ConstantNormalizer => h.sum() / (b * (double)(options.MaxCompletionLength ?? (int)t)),
+                _ => h.sum(),
+            };
+            loss = loss - (options.EntropyCoefficient * aggregated);
+            entropyBonus = options.EntropyCoefficient * aggregated.detach().to(ScalarType.Float64).item<double>();
+        }
+
         long count = valid.sum().item<long>();
         double denominator = Math.Max(1.0, count);
         double Fraction(Tensor flags) => flags.logical_and(valid).sum().item<long>() / denominator;
@@ -145,7 +173,60 @@ public static class ReferencePolicyLoss
             MeanRatio: ratio.detach().masked_fill(invalid, 0.0).sum().to(ScalarType.Float64).item<double>() / denominator,
             MeanKl: klSum.to(ScalarType.Float64).item<double>() / denominator,
             SamplerCorrectionFraction: Fraction(samplerOutside),
-            TokenCount: count);
+            TokenCount: count,
+            EntropyBonus: entropyBonus,
+            EntropyMaskedFraction: keptTokens < 0 || count == 0 ? 0.0 : (count - keptTokens) / (double)count);
         return (loss.MoveToOuterDisposeScope(), statistics);
+    }
+
+    /// <summary>
+    /// TRL's <c>get_high_entropy_mask</c> with threshold 1 − ρ: valid tokens whose entropy is ≥ the (1 − ρ) quantile of the
+    /// valid entropies, by <c>torch.quantile</c>'s rule written out: sort, rank r = q·(n − 1) in the compute dtype, then
+    /// <c>lerp</c>(v[⌊r⌋], v[⌈r⌉], r − ⌊r⌋) as ATen's lerp forms it. No valid tokens: none kept.
+    /// </summary>
+    /// <param name="entropy">The entropies [B, T].</param>
+    /// <param name="valid">The bool mask [B, T].</param>
+    /// <param name="rho">ρ, TRL's top_entropy_quantile.</param>
+    /// <returns>The bool mask [B, T] of kept policy terms.</returns>
+    public static Tensor TopEntropyMask(Tensor entropy, Tensor valid, double rho)
+    {
+        bool single = entropy.dtype != ScalarType.Float64;
+        double[] h = entropy.detach().to(single ? ScalarType.Float32 : ScalarType.Float64).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        bool[] v = valid.cpu().reshape(-1).data<bool>().ToArray();
+        double[] sorted = h.Where((_, i) => v[i]).Order().ToArray();
+        var keep = new bool[h.Length];
+        if (sorted.Length > 0)
+        {
+            double threshold;
+            if (single)
+            {
+                float q = (float)(1.0 - rho);
+                float rank = q * (sorted.Length - 1);
+                int below = (int)rank;
+                int above = (int)MathF.Ceiling(rank);
+                float weight = rank - below;
+                float low = (float)sorted[below];
+                float high = (float)sorted[above];
+                threshold = weight < 0.5f ? low + (weight * (high - low)) : high - ((high - low) * (1 - weight));
+            }
+            else
+            {
+                double q = 1.0 - rho;
+                double rank = q * (sorted.Length - 1);
+                int below = (int)rank;
+                int above = (int)Math.Ceiling(rank);
+                double weight = rank - below;
+                double low = sorted[below];
+                double high = sorted[above];
+                threshold = weight < 0.5 ? low + (weight * (high - low)) : high - ((high - low) * (1 - weight));
+            }
+
+            for (int i = 0; i < h.Length; i++)
+            {
+                keep[i] = v[i] && h[i] >= threshold;
+            }
+        }
+
+        return tensor(keep).reshape(entropy.shape).to(entropy.device);
     }
 }

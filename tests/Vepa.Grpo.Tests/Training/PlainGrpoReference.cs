@@ -12,13 +12,18 @@ internal static class PlainGrpoReference
 {
     /// <summary>Per-token log-probs [B, T] of the completions given the prompts (all prompts of one length, no prefix).</summary>
     public static Tensor LogProbs(TinyCausalModule module, long[,] promptIds, Tensor completions, double temperature)
+        => LogProbsAndEntropy(module, promptIds, completions, temperature).LogProbs;
+
+    /// <summary>Per-token log-probs and the entropy −Σ p log p of softmax(logits / τ), both [B, T].</summary>
+    public static (Tensor LogProbs, Tensor Entropy) LogProbsAndEntropy(TinyCausalModule module, long[,] promptIds, Tensor completions, double temperature)
     {
         var prompts = tensor(Flatten(promptIds), [promptIds.GetLength(0), promptIds.GetLength(1)], ScalarType.Int64);
         long length = completions.shape[1], context = prompts.shape[1];
         var input = cat([prompts, completions.narrow(1, 0, length - 1)], 1);
         var hidden = module.Forward(null, input, null).narrow(1, context - 1, length);
         var logits = hidden.matmul(module.LmHeadWeight.t()) / temperature;
-        return logits.log_softmax(-1).gather(-1, completions.unsqueeze(-1)).squeeze(-1);
+        var logSoftmax = logits.log_softmax(-1);
+        return (logSoftmax.gather(-1, completions.unsqueeze(-1)).squeeze(-1), -(logSoftmax.exp() * logSoftmax).sum(-1));
     }
 
     /// <summary>GRPO advantages (R − mean) / (std + ε) per group, std with n − 1; a group whose rewards are all equal gets 0.</summary>
@@ -39,12 +44,20 @@ internal static class PlainGrpoReference
         return advantages;
     }
 
-    /// <summary>The clipped surrogate with β·k3, reduced as the mean over sequences of the token-mean.</summary>
-    public static Tensor Loss(Tensor logProbs, Tensor old, Tensor? reference, Tensor advantages, Tensor mask, double epsilon, double beta)
+    /// <summary>The clipped surrogate with β·k3, reduced as the mean over sequences of the token-mean; with an entropy, TRL's
+    /// top-entropy mask on the surrogate (before β·k3) and verl's bonus − c · (the same mean of H).</summary>
+    public static Tensor Loss(
+        Tensor logProbs, Tensor old, Tensor? reference, Tensor advantages, Tensor mask, double epsilon, double beta,
+        Tensor? entropy = null, double entropyCoefficient = 0, double topEntropyQuantile = 1)
     {
         var ratio = (logProbs - old).exp();
         var a = advantages.unsqueeze(1);
         var perToken = -minimum(ratio * a, ratio.clamp(1 - epsilon, 1 + epsilon) * a);
+        if (topEntropyQuantile < 1)
+        {
+            perToken = perToken * ReferencePolicyLoss.TopEntropyMask(entropy!.detach(), mask, topEntropyQuantile).to(logProbs.dtype);
+        }
+
         if (reference is not null)
         {
             var d = reference - logProbs;
@@ -52,7 +65,8 @@ internal static class PlainGrpoReference
         }
 
         var m = mask.to(logProbs.dtype);
-        return ((perToken * m).sum(1) / m.sum(1).clamp_min(1)).mean();
+        var loss = ((perToken * m).sum(1) / m.sum(1).clamp_min(1)).mean();
+        return entropyCoefficient > 0 ? loss - (entropyCoefficient * ((entropy! * m).sum(1) / m.sum(1).clamp_min(1)).mean()) : loss;
     }
 
     /// <summary>Scales the gradients to a total norm of at most <paramref name="max"/> (torch's formula: coefficient max / (norm + 1e-6), capped at 1).</summary>

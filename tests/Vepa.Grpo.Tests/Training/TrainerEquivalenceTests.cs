@@ -7,9 +7,10 @@ namespace Vepa.Grpo.Tests.Training;
 public sealed class TrainerEquivalenceTests
 {
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public async Task One_trainer_step_equals_the_hand_written_kernel_composition_in_float64(int iterations)
+    [InlineData(1, 0.0, 1.0)]
+    [InlineData(2, 0.0, 1.0)]
+    [InlineData(2, 0.05, 0.3)]
+    public async Task One_trainer_step_equals_the_hand_written_kernel_composition_in_float64(int iterations, double entropyCoefficient, double topEntropyQuantile)
     {
         const int G = 4;
         const double Temperature = 0.9, LearningRate = 0.02, Beta = 0.01, MaxNorm = 0.5;
@@ -26,7 +27,7 @@ public sealed class TrainerEquivalenceTests
             WarmupSteps = 0,
             MaxGradNorm = MaxNorm,
             Iterations = iterations,
-            Loss = new PolicyLossOptions { Beta = Beta },
+            Loss = new PolicyLossOptions { Beta = Beta, EntropyCoefficient = entropyCoefficient, TopEntropyQuantile = topEntropyQuantile },
             Seed = 3,
         };
         var prompts = Enumerable.Range(0, 6).Select(i => ToyTask.Prompt(i % 4)).ToArray();
@@ -79,8 +80,9 @@ public sealed class TrainerEquivalenceTests
             for (int i = 0; i < iterations; i++)
             {
                 adam.zero_grad();
-                var logProbs = PlainGrpoReference.LogProbs(copy, promptIds, completions, Temperature);
-                PlainGrpoReference.Loss(logProbs, iterations == 1 ? logProbs.detach() : old, reference, advantages, mask, 0.2, Beta).backward();
+                var (logProbs, entropy) = PlainGrpoReference.LogProbsAndEntropy(copy, promptIds, completions, Temperature);
+                PlainGrpoReference.Loss(
+                    logProbs, iterations == 1 ? logProbs.detach() : old, reference, advantages, mask, 0.2, Beta, entropy, entropyCoefficient, topEntropyQuantile).backward();
                 PlainGrpoReference.ClipGradients(parameters, MaxNorm);
                 adam.step();
             }
@@ -98,6 +100,17 @@ public sealed class TrainerEquivalenceTests
         }
 
         record.OptimizerSteps.Should().Be(iterations);
+        if (entropyCoefficient > 0)
+        {
+            record.EntropyBonus.Should().BeGreaterThan(0);
+            record.EntropyMaskedFraction.Should().BeInRange(0.5, 0.8, "ρ = 0.3 keeps about 30% of the tokens (more with ties and few tokens)");
+        }
+        else
+        {
+            record.EntropyBonus.Should().Be(0);
+            record.EntropyMaskedFraction.Should().Be(0);
+        }
+
         record.RewardMean.Should().BeApproximately(rewards.Average(), 1e-12);
         copy.Dispose();
         frozen.Dispose();

@@ -110,7 +110,8 @@ public sealed class TrainerKnobTests
         // Adam's ε = 1 makes the update scale with the gradient (near SGD), and no clipping: a wrongly weighted micro-batch shows.
         void Configure(GrpoTrainerOptions o, int? micro)
         {
-            o.Loss = new PolicyLossOptions { Beta = 0, Aggregation = aggregation, MaxCompletionLength = aggregation == LossAggregation.ConstantNormalizer ? 3 : null };
+            // The entropy bonus is aggregated like the policy term, so it splits over micro-batches the same way.
+            o.Loss = new PolicyLossOptions { Beta = 0, Aggregation = aggregation, MaxCompletionLength = aggregation == LossAggregation.ConstantNormalizer ? 3 : null, EntropyCoefficient = 0.05 };
             o.AdamEpsilon = 1.0;
             o.MaxGradNorm = null;
             o.ShuffleMiniBatches = false;

@@ -8,6 +8,7 @@ namespace Vepa.Grpo;
 /// <param name="Advantages">Advantages, [B] or [B, T].</param>
 /// <param name="Mask">The mask, [B, T] (bytes or the log-probs' dtype).</param>
 /// <param name="Gradient">The gradient output, [B, T], or zero when no gradient is needed.</param>
+/// <param name="PolicyTokenMask">The policy-term mask, [B, T] bool, or zero when every token keeps its policy term.</param>
 internal readonly record struct ManagedLossBuffers(
     nint LogProbs,
     nint OldLogProbs,
@@ -15,4 +16,5 @@ internal readonly record struct ManagedLossBuffers(
     nint SamplerLogProbs,
     nint Advantages,
     nint Mask,
-    nint Gradient);
+    nint Gradient,
+    nint PolicyTokenMask = 0);

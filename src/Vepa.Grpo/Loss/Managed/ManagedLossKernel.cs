@@ -40,6 +40,7 @@ internal sealed unsafe class ManagedLossKernel<T>
     private readonly byte* _maskBytes;
     private readonly T* _maskValues;
     private readonly T* _gradient;
+    private readonly byte* _policyTokenMask;
     private readonly ManagedLossConstants<T> _c;
     private long _totalValid;
 
@@ -57,6 +58,7 @@ internal sealed unsafe class ManagedLossKernel<T>
         _maskBytes = plan.ByteMask ? (byte*)buffers.Mask : null;
         _maskValues = plan.ByteMask ? null : (T*)buffers.Mask;
         _gradient = plan.NeedGradient ? (T*)buffers.Gradient : null;
+        _policyTokenMask = (byte*)buffers.PolicyTokenMask;
         _c = new ManagedLossConstants<T>(plan);
     }
 
@@ -128,17 +130,34 @@ internal sealed unsafe class ManagedLossKernel<T>
         // The lane masks live in cache-line-aligned native memory, so no vector load of them straddles two lines.
         int laneLength = ManagedVectorMath.RoundUp(Math.Max(1, _plan.Columns), Vector<T>.Count);
         T* lanePointer = (T*)NativeMemory.AlignedAlloc((nuint)laneLength * (nuint)sizeof(T), 64);
+        T* keepPointer = _policyTokenMask is null ? null : (T*)NativeMemory.AlignedAlloc((nuint)laneLength * (nuint)sizeof(T), 64);
         try
         {
             var lanes = new Span<T>(lanePointer, laneLength);
+            if (keepPointer is not null)
+            {
+                // Padding lanes stay 0 (dropped); the valid-lane mask excludes them anyway.
+                new Span<T>(keepPointer, laneLength).Clear();
+            }
+
             for (int b = start; b < end; b++)
             {
-                ProcessRow(b, lanes, lanePointer, ref results.AsSpan()[b]);
+                if (keepPointer is not null)
+                {
+                    int n = _plan.Columns;
+                    ManagedVectorMath.ExpandByteMask(new ReadOnlySpan<byte>(_policyTokenMask + ((long)b * n), n), new Span<T>(keepPointer, laneLength));
+                }
+
+                ProcessRow(b, lanes, lanePointer, keepPointer, ref results.AsSpan()[b]);
             }
         }
         finally
         {
             NativeMemory.AlignedFree(lanePointer);
+            if (keepPointer is not null)
+            {
+                NativeMemory.AlignedFree(keepPointer);
+            }
         }
     }
 
@@ -150,7 +169,7 @@ internal sealed unsafe class ManagedLossKernel<T>
         _ => 1.0,
     };
 
-    private void ProcessRow(int b, Span<T> lanes, T* lanePointer, ref ManagedLossRow row)
+    private void ProcessRow(int b, Span<T> lanes, T* lanePointer, T* keepPointer, ref ManagedLossRow row)
     {
         int n = _plan.Columns;
         long offset = (long)b * n;
@@ -201,6 +220,7 @@ internal sealed unsafe class ManagedLossKernel<T>
             SamplerLogProbs = _plan.SamplerPerSequence ? null : samp,
             Advantages = advTok,
             Lanes = lanePointer,
+            PolicyTokenMask = keepPointer,
             Gradient = grad,
             Vectors = whole,
             RowAdvantage = new Vector<T>(advRow),
@@ -223,6 +243,7 @@ internal sealed unsafe class ManagedLossKernel<T>
             args.SamplerLogProbs = args.SamplerLogProbs is null ? null : Pad(args.SamplerLogProbs + i, r, tmp + (3 * width));
             args.Advantages = advTok is null ? null : Pad(advTok + i, r, tmp + (4 * width));
             args.Lanes = lanePointer + i;
+            args.PolicyTokenMask = keepPointer is null ? null : keepPointer + i;
             args.Gradient = grad is null ? null : tmp + (5 * width);
             args.Vectors = 1;
             ManagedLossSweep<T>.Run(in args, in c, ref row, ref probe);

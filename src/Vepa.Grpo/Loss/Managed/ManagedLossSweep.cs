@@ -75,7 +75,8 @@ internal static unsafe class ManagedLossSweep<T>
         where TSequence : struct, ISwitch
         where TKl : struct, IKlEstimator
     {
-        if (c.Sampler != SamplerCorrectionMode.None)
+        // The sampler-weight specialisation also carries the top-entropy mask (both scale the policy term only).
+        if (c.Sampler != SamplerCorrectionMode.None || args.PolicyTokenMask is not null)
         {
             Rare<TCispo, TSequence, TKl, On>(in args, in c, ref row, ref probe);
         }
@@ -115,6 +116,7 @@ internal static unsafe class ManagedLossSweep<T>
         T* samp = args.SamplerLogProbs;
         T* advTok = TRare.IsOn && c.PerTokenAdvantages ? args.Advantages : null;
         T* lanes = args.Lanes;
+        T* keep = args.PolicyTokenMask;
         T* grad = args.Gradient;
         int vectors = args.Vectors;
         var negAdvRow = -args.RowAdvantage;
@@ -352,16 +354,27 @@ internal static unsafe class ManagedLossSweep<T>
                 // Sampler correction weight w (no gradient): per token from the sampler log-probs, or the row's weight.
                 if (TSampler.IsOn)
                 {
-                    var raw = samplerExp ? Vector.Load(samplerBuffer + k) : rowSampler;
-                    var under = Vector.LessThan(raw, c.SamplerMin);
-                    var overMax = Vector.GreaterThan(raw, c.SamplerMax);
-                    var outside = under | overMax;
-                    var w = c.Sampler == SamplerCorrectionMode.Truncate
-                        ? Vector.ClampNative(raw, c.SamplerMin, c.SamplerMax)
-                        : Vector.AndNot(raw, outside);
-                    accSampler += valid & outside & one;
-                    policy *= w;
-                    dPolicy *= w;
+                    if (c.Sampler != SamplerCorrectionMode.None)
+                    {
+                        var raw = samplerExp ? Vector.Load(samplerBuffer + k) : rowSampler;
+                        var under = Vector.LessThan(raw, c.SamplerMin);
+                        var overMax = Vector.GreaterThan(raw, c.SamplerMax);
+                        var outside = under | overMax;
+                        var w = c.Sampler == SamplerCorrectionMode.Truncate
+                            ? Vector.ClampNative(raw, c.SamplerMin, c.SamplerMax)
+                            : Vector.AndNot(raw, outside);
+                        accSampler += valid & outside & one;
+                        policy *= w;
+                        dPolicy *= w;
+                    }
+
+                    // Top-entropy mask: all-bits lanes keep the policy term, zero lanes drop its value and gradient.
+                    if (keep is not null)
+                    {
+                        var kept = Vector.Load(keep + i);
+                        policy &= kept;
+                        dPolicy &= kept;
+                    }
                 }
 
                 accPolicy += valid & policy;
@@ -568,6 +581,9 @@ internal static unsafe class ManagedLossSweep<T>
 
         /// <summary>The lane masks of the row.</summary>
         public T* Lanes;
+
+        /// <summary>The lane masks of the top-entropy mask (policy term kept), or null when every token keeps it.</summary>
+        public T* PolicyTokenMask;
 
         /// <summary>Where dLoss/dlogp goes, or null.</summary>
         public T* Gradient;

@@ -16,7 +16,8 @@ public sealed class TrlStylePolicyLossKernel : IPolicyLossKernel
     {
         bool ok = options.Objective == PolicyObjective.Clip && options.RatioLevel == RatioLevel.Token
             && options.Aggregation == LossAggregation.TokenMean && options.Beta == 0 && options.Delta is null
-            && options.DualClip is null && options.LogRatioClamp is null && options.SamplerCorrection == SamplerCorrectionMode.None;
+            && options.DualClip is null && options.LogRatioClamp is null && options.SamplerCorrection == SamplerCorrectionMode.None
+            && options.EntropyCoefficient == 0 && options.TopEntropyQuantile >= 1;
         reason = ok ? null : "only the token-level clip objective with token-mean aggregation";
         return ok;
     }
