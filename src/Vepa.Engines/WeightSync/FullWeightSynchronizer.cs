@@ -90,7 +90,7 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
 
             _lastVersion = version;
             _synced(version);
-            DeleteOldVersions(root, version);
+            DeleteOldVersions(root, version, _options.KeepVersions);
         }
         finally
         {
@@ -224,7 +224,8 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Deletes a folder or a link, ignoring a failure (left for the next sync's cleanup).</summary>
+    internal static void TryDelete(string path)
     {
         try
         {
@@ -243,9 +244,9 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
     }
 
-    /// <summary>Deletes all but the newest <see cref="FullWeightSyncOptions.KeepVersions"/> version folders, and stale partial folders.</summary>
+    /// <summary>Deletes all but the newest <paramref name="keep"/> version folders, and stale partial folders.</summary>
     /// <remarks>A folder that cannot be deleted (an engine still reading it) is left for the next sync; that is not an error.</remarks>
-    private void DeleteOldVersions(string root, long current)
+    internal static void DeleteOldVersions(string root, long current, int keep)
     {
         var versions = new List<(long Version, string Path)>();
         foreach (string path in Directory.EnumerateDirectories(root, VersionPrefix + "*"))
@@ -260,7 +261,7 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             }
         }
 
-        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(_options.KeepVersions))
+        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(keep))
         {
             if (version == current)
             {
