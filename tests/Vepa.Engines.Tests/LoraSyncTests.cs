@@ -77,12 +77,14 @@ public sealed class LoraSyncTests(ITestOutputHelper output)
     {
         const int Steps = EngineTrainingTests.Steps;
         double baseline, inProcess, viaEngine;
-        using (var local = CreateLoraPolicy())
+        string snapshot = PeakedSnapshot();
+        using var deleteSnapshot = new TemporaryFolder(snapshot);
+        using (var local = CreateLoraPolicy(snapshot))
         {
             var inner = (QwenPolicy)local.InnerPolicy;
             baseline = await EngineTrainingTests.EvaluateAsync(inner);
             using var reward = new LetterShareReward();
-            using var trainer = new GrpoTrainer(local, reward, Options(inner));
+            using var trainer = new GrpoTrainer(local, reward, EngineTrainingTests.Options(inner));
             for (int step = 0; step < Steps; step++)
             {
                 await trainer.StepAsync(EngineTrainingTests.Prompts(inner));
@@ -91,13 +93,13 @@ public sealed class LoraSyncTests(ITestOutputHelper output)
             inProcess = await EngineTrainingTests.EvaluateAsync(inner);
         }
 
-        await using (var setup = await EngineSetup.StartAsync(Engine.Vllm))
+        await using (var setup = await EngineSetup.StartAsync(Engine.Vllm, snapshot))
         {
-            using var policy = CreateLoraPolicy();
+            using var policy = CreateLoraPolicy(snapshot);
             var inner = (QwenPolicy)policy.InnerPolicy;
             using var sampler = CreateLoraSampler(setup, Path.Combine(setup.Root, "adapters"));
             using var reward = new LetterShareReward();
-            using var trainer = new GrpoTrainer(policy, reward, Options(inner), sampler);
+            using var trainer = new GrpoTrainer(policy, reward, EngineTrainingTests.Options(inner), sampler);
             for (int step = 0; step < Steps; step++)
             {
                 long updatesBefore = trainer.OptimizerUpdates;
@@ -195,8 +197,35 @@ public sealed class LoraSyncTests(ITestOutputHelper output)
             + "LoraSync.EngineAdapterDirectory must be a folder path or null; got an empty string.*");
     }
 
-    private static LoraPolicy CreateLoraPolicy() =>
-        new(QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, options: new QwenPolicyOptions { MaxNewTokens = 6, Seed = 3 }), new LoraOptions { Rank = 4, Alpha = 8, Seed = 7 });
+    private static LoraPolicy CreateLoraPolicy(string? snapshot = null) =>
+        new(QwenPolicy.FromPretrained(snapshot ?? QwenPolicySnapshot.Path, options: new QwenPolicyOptions { MaxNewTokens = 6, Seed = 3 }), new LoraOptions { Rank = 4, Alpha = 8, Seed = 7 });
+
+    /// <summary>
+    /// The tiny snapshot with unit norms and a 4× head, saved to a new folder: the random snapshot's policy is almost uniform and LoRA
+    /// (which leaves the head alone) barely moves it; a peaked one moves, as a pretrained model does (Vepa.Models' LoRA tests do the same).
+    /// </summary>
+    private static string PeakedSnapshot()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "vepa-peaked-" + Guid.NewGuid().ToString("N"));
+        using var qwen = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path);
+        using (TorchSharp.torch.no_grad())
+        {
+            foreach (var (name, value) in qwen.GetState())
+            {
+                if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+                {
+                    value.fill_(1);
+                }
+                else if (name == "lm_head.weight")
+                {
+                    value.mul_(4);
+                }
+            }
+        }
+
+        qwen.SavePretrained(folder);
+        return folder;
+    }
 
     private static EngineRolloutSampler CreateLoraSampler(EngineSetup setup, string adapters) =>
         (EngineRolloutSampler)setup.CreateSampler(o =>
@@ -204,11 +233,20 @@ public sealed class LoraSyncTests(ITestOutputHelper output)
             o.WeightSync = null;
             o.LoraSync = new LoraSyncOptions { AdapterDirectory = adapters };
         });
+}
 
-    private static GrpoTrainerOptions Options(QwenPolicy policy)
+/// <summary>Deletes a scratch folder when disposed.</summary>
+internal sealed class TemporaryFolder(string path) : IDisposable
+{
+    public void Dispose()
     {
-        var options = EngineTrainingTests.Options(policy);
-        options.LearningRate = 5e-2;
-        return options;
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind is harmless.
+        }
     }
 }
