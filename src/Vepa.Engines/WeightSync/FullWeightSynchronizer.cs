@@ -104,7 +104,22 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         _gate.Dispose();
     }
 
-    private void Write(IPolicy policy, long version, string root, string folder)
+    private void Write(IPolicy policy, long version, string root, string folder) =>
+        WriteVersionFolder(root, folder, version, "Weight sync", "the snapshot", partial =>
+        {
+            (_options.WriteSnapshot ?? WriteQwenSnapshot)(policy, partial);
+            if (!File.Exists(Path.Combine(partial, "config.json")) || !Directory.EnumerateFiles(partial, "*.safetensors").Any())
+            {
+                throw new InvalidDataException($"The snapshot writer left no config.json or no *.safetensors file in '{partial}'.");
+            }
+        });
+
+    /// <summary>
+    /// Writes a version folder whole or not at all: <paramref name="write"/> fills <c>{folder}.partial</c> (created empty; a stale one or an
+    /// old <paramref name="folder"/> is removed first), which is then renamed to <paramref name="folder"/>. Any failure deletes the partial
+    /// folder and throws a <see cref="WeightSyncException"/> ("{sync} to version v failed while writing {what} to '…': …").
+    /// </summary>
+    internal static void WriteVersionFolder(string root, string folder, long version, string sync, string what, Action<string> write)
     {
         string partial = folder + ".partial";
         try
@@ -119,18 +134,13 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             }
 
             Directory.CreateDirectory(partial);
-            (_options.WriteSnapshot ?? WriteQwenSnapshot)(policy, partial);
-            if (!File.Exists(Path.Combine(partial, "config.json")) || !Directory.EnumerateFiles(partial, "*.safetensors").Any())
-            {
-                throw new InvalidDataException($"The snapshot writer left no config.json or no *.safetensors file in '{partial}'.");
-            }
-
+            write(partial);
             Directory.Move(partial, folder);
         }
         catch (Exception e) when (e is not WeightSyncException)
         {
             TryDelete(partial);
-            throw new WeightSyncException($"Weight sync to version {version} failed while writing the snapshot to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
+            throw new WeightSyncException($"{sync} to version {version} failed while writing {what} to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
         }
     }
 

@@ -100,31 +100,13 @@ internal sealed class LoraAdapterSynchronizer : IWeightSynchronizer, IDisposable
         _gate.Dispose();
     }
 
-    private void Write(IPolicy policy, long version, string root, string folder)
-    {
-        string partial = folder + ".partial";
-        try
+    private void Write(IPolicy policy, long version, string root, string folder) =>
+        FullWeightSynchronizer.WriteVersionFolder(root, folder, version, "LoRA sync", "the adapter", partial =>
         {
             var adapters = policy.GetService(typeof(LoraAdapters)) as LoraAdapters
                 ?? throw new NotSupportedException($"The policy ({policy.GetType().Name}) offers no LoraAdapters through GetService; LoRA sync needs a policy trained through LoRA adapters (LoraPolicy). Use FullWeightSyncOptions for full weights.");
-            Directory.CreateDirectory(root);
-            foreach (string stale in new[] { partial, folder })
-            {
-                if (Directory.Exists(stale))
-                {
-                    Directory.Delete(stale, recursive: true);
-                }
-            }
-
             adapters.SavePeft(partial, _options.BaseModelNameOrPath);
-            Directory.Move(partial, folder);
-        }
-        catch (Exception e) when (e is not WeightSyncException)
-        {
-            FullWeightSynchronizer.TryDelete(partial);
-            throw new WeightSyncException($"LoRA sync to version {version} failed while writing the adapter to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
-        }
-    }
+        });
 
     /// <summary>One adapter call: vLLM answers plain text (or its error JSON with a 4xx status); SGLang answers <c>success</c>, which must be true.</summary>
     private async Task CallAsync(string path, JsonObject body, string what, CancellationToken cancellationToken)
