@@ -35,12 +35,15 @@ internal sealed class EngineSetup : IAsyncDisposable
 
     public LoopbackEngine Server { get; }
 
-    public static async Task<EngineSetup> StartAsync(Engine kind)
+    /// <param name="kind">The engine protocol.</param>
+    /// <param name="snapshot">The Hugging Face snapshot both sides start from; <see langword="null"/> uses the tiny Qwen2 snapshot.</param>
+    public static async Task<EngineSetup> StartAsync(Engine kind, string? snapshot = null)
     {
+        snapshot ??= QwenPolicySnapshot.Path;
         string root = Path.Combine(Path.GetTempPath(), "vepa-engines-" + Guid.NewGuid().ToString("N"));
         string initial = Path.Combine(root, FullWeightSynchronizer.FolderName(0));
         Directory.CreateDirectory(initial);
-        foreach (string file in Directory.EnumerateFiles(QwenPolicySnapshot.Path))
+        foreach (string file in Directory.EnumerateFiles(snapshot))
         {
             File.Copy(file, Path.Combine(initial, Path.GetFileName(file)));
         }
@@ -52,7 +55,7 @@ internal sealed class EngineSetup : IAsyncDisposable
             File.CreateSymbolicLink(served, FullWeightSynchronizer.FolderName(0));
         }
 
-        var trainer = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, options: new QwenPolicyOptions { MaxNewTokens = 6, Seed = 3 });
+        var trainer = QwenPolicy.FromPretrained(snapshot, options: new QwenPolicyOptions { MaxNewTokens = 6, Seed = 3 });
         var engine = await LoopbackEngine.StartAsync(served);
         return new EngineSetup(kind, root, trainer, engine);
     }

@@ -8,7 +8,7 @@ namespace Vepa.Engines.Tests;
 /// <summary>GRPO end to end with the engine sampler and full-weight sync after every update, against the same run with the in-process sampler.</summary>
 public sealed class EngineTrainingTests(ITestOutputHelper output)
 {
-    private const int Steps = 12;
+    internal const int Steps = 12;
 
     [Fact]
     public async Task GrpoTrainer_with_the_engine_sampler_and_weight_sync_learns_a_toy_task_like_the_in_process_sampler()
@@ -54,18 +54,18 @@ public sealed class EngineTrainingTests(ITestOutputHelper output)
         (viaEngine - baseline).Should().BeGreaterThan(0.5 * (inProcess - baseline), "the engine run learns comparably");
     }
 
-    private static GrpoTrainerOptions Options(QwenPolicy policy)
+    internal static GrpoTrainerOptions Options(QwenPolicy policy)
     {
         var sampling = policy.CreateSamplingOptions();
         sampling.Temperature = 1.0;
         return new GrpoTrainerOptions { GroupSize = 8, Sampling = sampling, LearningRate = 2e-2, WarmupRatio = 0, MaxSteps = Steps, Seed = 11, Loss = { Beta = 0 } };
     }
 
-    private static PolicyPrompt[] Prompts(QwenPolicy policy) =>
+    internal static PolicyPrompt[] Prompts(QwenPolicy policy) =>
         [policy.CreatePrompt("Where is the square?", "left"), policy.CreatePrompt("Colour of the ball?", "red"), policy.CreatePrompt("How many cats?", "two")];
 
     /// <summary>The mean reward of 64 completions per prompt drawn by the policy's own sampler with a fixed seed: the same procedure for every policy.</summary>
-    private static async Task<double> EvaluateAsync(QwenPolicy policy)
+    internal static async Task<double> EvaluateAsync(QwenPolicy policy)
     {
         var sampling = policy.CreateSamplingOptions();
         sampling.Temperature = 1.0;

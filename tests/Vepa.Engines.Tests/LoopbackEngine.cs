@@ -53,6 +53,11 @@ public enum EngineFault
 /// <c>/pause</c>, <c>/resume</c>, <c>/collective_rpc</c> (<c>reload_weights</c>: reload from the path it serves), <c>/reset_prefix_cache</c>.</item>
 /// <item>SGLang: <c>POST /generate</c> (<c>input_ids</c> list of lists, one <c>sampling_params</c> per input, <c>return_logprob</c>);
 /// errors as <c>{"error": {"message"}}</c>; <c>POST /update_weights_from_disk</c> answering <c>{"success", "message", "num_paused_requests"}</c>.</item>
+/// <item>LoRA adapters: vLLM's <c>/v1/load_lora_adapter</c> and <c>/v1/unload_lora_adapter</c> (plain text on success, the error JSON with
+/// 400 or 404 otherwise; requests name the adapter in <c>model</c>, an unknown name is a 404 <c>NotFoundError</c>), SGLang's
+/// <c>/load_lora_adapter</c> and <c>/unload_lora_adapter</c> (<c>{"success", "error_message", "loaded_adapters"}</c>; requests name it in
+/// <c>lora_path</c>, an unknown name is a 400). A loaded adapter is a <see cref="LoraPolicy"/> over the engine's own copy of the base
+/// weights with the PEFT folder loaded into it (<see cref="LoraAdapters.LoadPeft"/>), so requests naming it sample from base + adapter.</item>
 /// </list>
 /// Generation is serialized (one model); <c>/pause</c> waits for it and holds it until <c>/resume</c>.
 /// </remarks>
@@ -64,6 +69,8 @@ internal sealed class LoopbackEngine : IAsyncDisposable
     private readonly SemaphoreSlim _generation = new(1, 1);
     private readonly ConcurrentQueue<EngineFault> _faults = new();
     private readonly ConcurrentDictionary<string, int> _calls = new();
+    private readonly ConcurrentDictionary<string, LoraPolicy> _adapters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _adapterPaths = new(StringComparer.Ordinal);
     private bool _stopped;
     private JsonNode? _lastBody;
 
@@ -83,6 +90,15 @@ internal sealed class LoopbackEngine : IAsyncDisposable
     /// <summary>Gets the weight version SGLang was told last, or <see langword="null"/>.</summary>
     public string? WeightVersion { get; private set; }
 
+    /// <summary>Gets the name the engine serves its base model under (vLLM's <c>--served-model-name</c>).</summary>
+    public const string ServedModelName = "tiny-qwen";
+
+    /// <summary>Gets the names of the LoRA adapters loaded now.</summary>
+    public IReadOnlyCollection<string> LoadedAdapters => [.. _adapters.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Gets the adapter each generation request named (<see langword="null"/>: the base model), in arrival order.</summary>
+    public ConcurrentQueue<string?> AdapterLog { get; } = new();
+
     /// <summary>Gets the model the engine samples from (read it only between requests).</summary>
     public QwenPolicy Model => _model;
 
@@ -101,6 +117,10 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         app.MapPost("/resume", engine.Resume);
         app.MapPost("/collective_rpc", engine.CollectiveRpcAsync);
         app.MapPost("/reset_prefix_cache", engine.ResetPrefixCache);
+        app.MapPost("/v1/load_lora_adapter", context => engine.LoadLoraAdapterAsync(context, vllm: true));
+        app.MapPost("/v1/unload_lora_adapter", context => engine.UnloadLoraAdapterAsync(context, vllm: true));
+        app.MapPost("/load_lora_adapter", context => engine.LoadLoraAdapterAsync(context, vllm: false));
+        app.MapPost("/unload_lora_adapter", context => engine.UnloadLoraAdapterAsync(context, vllm: false));
         await app.StartAsync().ConfigureAwait(false);
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         engine.BaseAddress = new Uri(address + "/");
@@ -137,6 +157,11 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _model.Dispose();
+        foreach (var adapter in _adapters.Values)
+        {
+            adapter.Dispose();
+        }
+
         _generation.Dispose();
     }
 
@@ -156,12 +181,21 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         bool wantIds = body["return_token_ids"]?.GetValue<bool>() ?? false;
         var ids = prompt.Select(p => p!.GetValue<long>()).ToArray();
         var sampling = Sampling(body, "max_tokens", body["seed"]);
+        string? model = body["model"]?.GetValue<string>();
+        string? adapter = model is null or ServedModelName ? null : model;
+        if (adapter is not null && !_adapters.ContainsKey(adapter))
+        {
+            await VllmErrorAsync(context, 404, $"The model `{adapter}` does not exist.");
+            return;
+        }
+
         if (_faults.TryDequeue(out EngineFault fault) && await HandledAsync(context, fault, vllm: true))
         {
             return;
         }
 
-        using var rows = await SampleAsync(ids, n, sampling, context.RequestAborted);
+        AdapterLog.Enqueue(adapter);
+        using var rows = await SampleAsync(ids, n, sampling, adapter, context.RequestAborted);
         var choices = new JsonArray();
         for (int g = 0; g < n; g++)
         {
@@ -211,6 +245,24 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         }
 
         bool wantLogProbs = body["return_logprob"]?.GetValue<bool>() ?? false;
+        string?[] adapters = body["lora_path"] switch
+        {
+            JsonArray names => [.. names.Select(a => a?.GetValue<string>())],
+            JsonValue name => [.. Enumerable.Repeat(name.GetValue<string>(), inputs.Count)],
+            _ => new string?[inputs.Count],
+        };
+        if (adapters.Length != inputs.Count)
+        {
+            await SglangErrorAsync(context, 400, "lora_path must name one adapter per input.");
+            return;
+        }
+
+        if (adapters.FirstOrDefault(a => a is not null && !_adapters.ContainsKey(a)) is string unknown)
+        {
+            await SglangErrorAsync(context, 400, $"The LoRA adapter '{unknown}' is not loaded.");
+            return;
+        }
+
         if (_faults.TryDequeue(out EngineFault fault) && await HandledAsync(context, fault, vllm: false))
         {
             return;
@@ -227,7 +279,8 @@ internal sealed class LoopbackEngine : IAsyncDisposable
             var parameters = body["sampling_params"] is JsonArray list ? list[i] : body["sampling_params"];
             var ids = inputs[i]!.AsArray().Select(p => p!.GetValue<long>()).ToArray();
             var sampling = Sampling(parameters, "max_new_tokens", parameters?["sampling_seed"]);
-            using var rows = await SampleAsync(ids, 1, sampling, context.RequestAborted);
+            AdapterLog.Enqueue(adapters[i]);
+            using var rows = await SampleAsync(ids, 1, sampling, adapters[i], context.RequestAborted);
             (long[] tokens, double[] logProbs, bool truncated, string text) = Row(rows, 0, sampling);
             if (fault == EngineFault.OutOfVocabulary)
             {
@@ -343,13 +396,112 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         LoadedFrom = Path.GetFullPath(path);
     }
 
-    private async Task<RolloutBatch> SampleAsync(long[] promptIds, int n, SamplingOptions sampling, CancellationToken cancellationToken)
+    private async Task LoadLoraAdapterAsync(HttpContext context, bool vllm)
+    {
+        Count(context);
+        var body = await ReadAsync(context);
+        string? name = body?["lora_name"]?.GetValue<string>();
+        string? path = body?["lora_path"]?.GetValue<string>();
+        if (_faults.TryDequeue(out EngineFault fault) && fault == EngineFault.ReloadFails)
+        {
+            await AdapterErrorAsync(context, vllm, 400, $"Failed to load LoRA adapter '{name}': injected fault.");
+            return;
+        }
+
+        if (name is null || path is null)
+        {
+            await AdapterErrorAsync(context, vllm, 400, "Both 'lora_name' and 'lora_path' must be provided.");
+            return;
+        }
+
+        if (_adapters.ContainsKey(name))
+        {
+            await AdapterErrorAsync(context, vllm, 400, $"The lora adapter '{name}' has already been loaded.");
+            return;
+        }
+
+        // Load outside the generation lock (like the engines, which load adapters into spare slots while serving).
+        LoraPolicy adapter;
+        try
+        {
+            var options = LoraAdapters.ReadPeftOptions(path);
+            adapter = new LoraPolicy(QwenPolicy.FromPretrained(LoadedFrom, options: new QwenPolicyOptions { Seed = 1 }), options);
+            try
+            {
+                adapter.Adapters.LoadPeft(path);
+            }
+            catch
+            {
+                adapter.Dispose();
+                throw;
+            }
+        }
+        catch (SnapshotFormatException e)
+        {
+            await AdapterErrorAsync(context, vllm, 400, $"Failed to load LoRA adapter '{name}': {e.Message}");
+            return;
+        }
+
+        _adapters[name] = adapter;
+        _adapterPaths[name] = path;
+        if (vllm)
+        {
+            context.Response.StatusCode = 200;
+            await context.Response.WriteAsync($"Success: LoRA adapter '{name}' added successfully.");
+            return;
+        }
+
+        await WriteAsync(context, 200, new JsonObject { ["success"] = true, ["error_message"] = null, ["loaded_adapters"] = LoadedAdapterPaths() });
+    }
+
+    private async Task UnloadLoraAdapterAsync(HttpContext context, bool vllm)
+    {
+        Count(context);
+        var body = await ReadAsync(context);
+        string? name = body?["lora_name"]?.GetValue<string>();
+        if (name is null || !_adapters.ContainsKey(name))
+        {
+            await AdapterErrorAsync(context, vllm, vllm ? 404 : 400, $"The lora adapter '{name}' cannot be found.");
+            return;
+        }
+
+        // Requests already sampling with it finish first.
+        await _generation.WaitAsync(context.RequestAborted);
+        try
+        {
+            _adapters.TryRemove(name, out LoraPolicy? adapter);
+            _adapterPaths.TryRemove(name, out _);
+            adapter?.Dispose();
+        }
+        finally
+        {
+            _generation.Release();
+        }
+
+        if (vllm)
+        {
+            context.Response.StatusCode = 200;
+            await context.Response.WriteAsync($"Success: LoRA adapter '{name}' removed successfully.");
+            return;
+        }
+
+        await WriteAsync(context, 200, new JsonObject { ["success"] = true, ["error_message"] = null, ["loaded_adapters"] = LoadedAdapterPaths() });
+    }
+
+    private JsonObject LoadedAdapterPaths() => new([.. _adapterPaths.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))]);
+
+    private static Task AdapterErrorAsync(HttpContext context, bool vllm, int status, string message) =>
+        vllm ? VllmErrorAsync(context, status, message)
+            : WriteAsync(context, status, new JsonObject { ["success"] = false, ["error_message"] = message, ["loaded_adapters"] = new JsonObject() });
+
+    private async Task<RolloutBatch> SampleAsync(long[] promptIds, int n, SamplingOptions sampling, string? adapter, CancellationToken cancellationToken)
     {
         await _generation.WaitAsync(cancellationToken);
         try
         {
             var prompt = new PolicyPrompt("q", "a", promptIds);
-            return await _model.Sampler.SampleAsync([prompt], n, sampling, cancellationToken);
+            IRolloutSampler sampler = adapter is null ? _model.Sampler : _adapters[adapter].Sampler;
+            return await sampler.SampleAsync([prompt], n, sampling, cancellationToken);
         }
         finally
         {
@@ -415,7 +567,7 @@ internal sealed class LoopbackEngine : IAsyncDisposable
     }
 
     private static Task VllmErrorAsync(HttpContext context, int status, string message) =>
-        WriteAsync(context, status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = status >= 500 ? "InternalServerError" : "BadRequestError", ["param"] = null, ["code"] = status } });
+        WriteAsync(context, status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = status >= 500 ? "InternalServerError" : status == 404 ? "NotFoundError" : "BadRequestError", ["param"] = null, ["code"] = status } });
 
     private static Task SglangErrorAsync(HttpContext context, int status, string message) =>
         WriteAsync(context, status, new JsonObject { ["error"] = new JsonObject { ["message"] = message } });

@@ -113,13 +113,14 @@ public sealed class WeightSyncTests(Xunit.Abstractions.ITestOutputHelper output)
     /// KL(sampler ‖ trainer) estimated on the engine's own samples with k3 = exp(t − s) − (t − s) − 1 ≥ 0 (t, s: trainer and sampler log-probs of
     /// each sampled token), averaged over the completion tokens; and the largest |t − s|.
     /// </summary>
-    private static async Task<(double Kl, float MaxGap)> MismatchAsync(EngineSetup setup, IRolloutSampler sampler, PolicyPrompt[] prompts, long seed)
+    /// <param name="policy">The trainer-side policy; <see langword="null"/> uses the setup's.</param>
+    internal static async Task<(double Kl, float MaxGap)> MismatchAsync(EngineSetup setup, IRolloutSampler sampler, PolicyPrompt[] prompts, long seed, IPolicy? policy = null)
     {
         var sampling = setup.Sampling(seed);
         using var batch = await sampler.SampleAsync(prompts, 8, sampling);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var trainer = setup.Trainer.ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = sampling.Temperature }).LogProbs.to(ScalarType.Float64);
+        var trainer = (policy ?? setup.Trainer).ComputeLogProbs(batch, new PolicyLogProbOptions { Temperature = sampling.Temperature }).LogProbs.to(ScalarType.Float64);
         var mask = batch.CompletionMask;
         var delta = (trainer - batch.SamplerLogProbs!.to(ScalarType.Float64)).masked_select(mask);
         double kl = (delta.exp() - delta - 1).mean().item<double>();

@@ -67,10 +67,11 @@ internal sealed class EngineHttp : IDisposable
     /// <param name="promptIndex">The prompt the request samples for, or <see langword="null"/>.</param>
     /// <param name="what">What the request does, for messages ("sampling", "reloading weights").</param>
     /// <param name="cancellationToken">Cancels the request.</param>
-    /// <returns>The parsed body; <see langword="null"/> for an empty body.</returns>
+    /// <param name="plainTextAnswer"><see langword="true"/> when a successful answer is plain text (vLLM's adapter endpoints): it is not parsed and <see langword="null"/> is returned.</param>
+    /// <returns>The parsed body; <see langword="null"/> for an empty body or a plain-text answer.</returns>
     /// <exception cref="EngineRequestException">The request failed after its retries, the status was not a success, or the body is not JSON.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<JsonNode?> PostAsync(string path, JsonNode? body, int? promptIndex, string what, CancellationToken cancellationToken)
+    public async Task<JsonNode?> PostAsync(string path, JsonNode? body, int? promptIndex, string what, CancellationToken cancellationToken, bool plainTextAnswer = false)
     {
         var endpoint = new Uri(_baseAddress, path);
         string? json = body?.ToJsonString();
@@ -81,7 +82,7 @@ internal sealed class EngineHttp : IDisposable
                 async token =>
                 {
                     state.Count++;
-                    return await SendOnceAsync(endpoint, json, promptIndex, what, token).ConfigureAwait(false);
+                    return await SendOnceAsync(endpoint, json, promptIndex, what, plainTextAnswer, token).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -121,7 +122,7 @@ internal sealed class EngineHttp : IDisposable
     private static bool IsTransient(Exception? exception) =>
         exception is TransientStatusException or TimeoutRejectedException or HttpRequestException;
 
-    private async ValueTask<JsonNode?> SendOnceAsync(Uri endpoint, string? json, int? promptIndex, string what, CancellationToken cancellationToken)
+    private async ValueTask<JsonNode?> SendOnceAsync(Uri endpoint, string? json, int? promptIndex, string what, bool plainTextAnswer, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint);
         if (json is not null)
@@ -152,7 +153,7 @@ internal sealed class EngineHttp : IDisposable
         }
 
         string text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(text))
+        if (plainTextAnswer || string.IsNullOrWhiteSpace(text))
         {
             return null;
         }

@@ -17,8 +17,9 @@ internal abstract class EngineProtocol
     /// <param name="options">The sampling settings (validated).</param>
     /// <param name="seed">The group's seed (completion g uses seed + g), or <see langword="null"/>.</param>
     /// <param name="model">The model name, or <see langword="null"/>.</param>
+    /// <param name="adapter">The LoRA adapter the engine loaded to sample with, or <see langword="null"/> for the base model.</param>
     /// <returns>The JSON body.</returns>
-    public abstract JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model);
+    public abstract JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model, string? adapter);
 
     /// <summary>Reads the G completions from a response body.</summary>
     /// <param name="response">The parsed body.</param>

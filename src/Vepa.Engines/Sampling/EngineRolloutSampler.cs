@@ -13,7 +13,7 @@ namespace Vepa.Engines;
 /// <see cref="EngineSamplerOptions.Device"/>; its <see cref="RolloutBatch.SamplerLogProbs"/> are float32.</para>
 /// <para><c>GetService(typeof(RolloutSamplerMetadata))</c> reports <see cref="RolloutSamplerMetadata.SamplesRemotely"/> = <see langword="true"/>;
 /// with <see cref="EngineSamplerOptions.WeightSync"/> set, <c>GetService(typeof(IWeightSynchronizer))</c> returns the full-weight
-/// synchronizer. Thread-safe for concurrent sampling calls.</para>
+/// synchronizer, with <see cref="EngineSamplerOptions.LoraSync"/> set the LoRA adapter synchronizer. Thread-safe for concurrent sampling calls.</para>
 /// </remarks>
 public abstract class EngineRolloutSampler : IRolloutSampler, IDisposable
 {
@@ -26,6 +26,9 @@ public abstract class EngineRolloutSampler : IRolloutSampler, IDisposable
 
     /// <summary>Gets the weight version the engine serves since the last successful sync through this sampler's synchronizer, or <see langword="null"/> before the first.</summary>
     public long? WeightVersion => _core.WeightVersion;
+
+    /// <summary>Gets the LoRA adapter the sampler's requests name, the one <see cref="EngineSamplerOptions.LoraSync"/> had the engine load last (for example <c>vepa-v000000000003</c>), or <see langword="null"/> for the base model (before the first LoRA sync, or with full-weight sync).</summary>
+    public string? AdapterName => _core.AdapterName;
 
     /// <inheritdoc />
     /// <exception cref="EngineRequestException">A request failed after its retries, or an answer broke the engine's schema.</exception>

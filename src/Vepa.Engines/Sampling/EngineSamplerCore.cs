@@ -14,7 +14,7 @@ internal sealed class EngineSamplerCore : IDisposable
     private readonly EngineProtocol _protocol;
     private readonly EngineSamplerOptions _options;
     private readonly EngineHttp _http;
-    private long _weightVersion = -1;
+    private ServedWeights _served = new(-1, null);
 
     public EngineSamplerCore(EngineProtocol protocol, EngineSamplerOptions options, HttpClient? httpClient, TimeProvider? timeProvider)
     {
@@ -30,15 +30,23 @@ internal sealed class EngineSamplerCore : IDisposable
         {
             // The sync calls get their own pipeline: one attempt (a reload is not idempotent mid-way), the sync's own time limit.
             var control = new EngineHttp(options.BaseAddress!, options.ApiKey, httpClient, 1, sync.Timeout, 0, TimeSpan.Zero, timeProvider);
-            Synchronizer = new FullWeightSynchronizer(sync, control, protocol is VllmProtocol ? EngineKind.Vllm : EngineKind.Sglang, version => Volatile.Write(ref _weightVersion, version));
+            Synchronizer = new FullWeightSynchronizer(sync, control, protocol is VllmProtocol ? EngineKind.Vllm : EngineKind.Sglang, version => Volatile.Write(ref _served, new ServedWeights(version, null)));
+        }
+        else if (options.LoraSync is { } lora)
+        {
+            var control = new EngineHttp(options.BaseAddress!, options.ApiKey, httpClient, 1, lora.Timeout, 0, TimeSpan.Zero, timeProvider);
+            Synchronizer = new LoraAdapterSynchronizer(lora, control, protocol is VllmProtocol ? EngineKind.Vllm : EngineKind.Sglang, (version, adapter) => Volatile.Write(ref _served, new ServedWeights(version, adapter)));
         }
     }
 
     public RolloutSamplerMetadata Metadata { get; }
 
-    public FullWeightSynchronizer? Synchronizer { get; }
+    public IWeightSynchronizer? Synchronizer { get; }
 
-    public long? WeightVersion => Volatile.Read(ref _weightVersion) is long v and >= 0 ? v : null;
+    public long? WeightVersion => Volatile.Read(ref _served).Version is long v and >= 0 ? v : null;
+
+    /// <summary>Gets the LoRA adapter the sampler's requests name (the version loaded last), or <see langword="null"/> for the base model.</summary>
+    public string? AdapterName => Volatile.Read(ref _served).Adapter;
 
     public async Task<RolloutBatch> SampleAsync(IReadOnlyList<PolicyPrompt> prompts, int groupSize, SamplingOptions options, CancellationToken cancellationToken)
     {
@@ -55,7 +63,9 @@ internal sealed class EngineSamplerCore : IDisposable
         CheckPrompts(prompts, vocabulary);
         CheckIds(options, vocabulary);
         cancellationToken.ThrowIfCancellationRequested();
-        long version = WeightVersion ?? 0;
+        // One read, so the version the batch is tagged with and the adapter its requests name always belong together.
+        ServedWeights served = Volatile.Read(ref _served);
+        long version = served.Version >= 0 ? served.Version : 0;
 
         // Every group in flight at once (the pipeline's limiter queues them); the first failure cancels the others.
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -63,7 +73,7 @@ internal sealed class EngineSamplerCore : IDisposable
         for (int p = 0; p < prompts.Count; p++)
         {
             long? seed = options.Seed is long s ? unchecked(s + ((long)p * groupSize)) : null;
-            tasks[p] = SampleGroupAsync(prompts[p], p, groupSize, options, seed, failFast);
+            tasks[p] = SampleGroupAsync(prompts[p], p, groupSize, options, seed, served.Adapter, failFast);
         }
 
         try
@@ -88,14 +98,14 @@ internal sealed class EngineSamplerCore : IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        Synchronizer?.Dispose();
+        (Synchronizer as IDisposable)?.Dispose();
     }
 
-    private async Task<EngineCompletion[]> SampleGroupAsync(PolicyPrompt prompt, int index, int groupSize, SamplingOptions options, long? seed, CancellationTokenSource failFast)
+    private async Task<EngineCompletion[]> SampleGroupAsync(PolicyPrompt prompt, int index, int groupSize, SamplingOptions options, long? seed, string? adapter, CancellationTokenSource failFast)
     {
         try
         {
-            var body = _protocol.BuildRequest(prompt.PromptTokenIds, groupSize, options, seed, _options.Model);
+            var body = _protocol.BuildRequest(prompt.PromptTokenIds, groupSize, options, seed, _options.Model, adapter);
             var response = await _http.PostAsync(_protocol.GeneratePath, body, index, "sampling", failFast.Token).ConfigureAwait(false);
             EngineCompletion[] group;
             try
@@ -230,3 +240,6 @@ internal sealed class EngineSamplerCore : IDisposable
         }
     }
 }
+
+/// <summary>What the engine serves: the weight version (−1 before any sync) and the LoRA adapter to name in requests (<see langword="null"/>: the base model).</summary>
+internal sealed record ServedWeights(long Version, string? Adapter);

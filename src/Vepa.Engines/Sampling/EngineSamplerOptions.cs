@@ -59,7 +59,11 @@ public sealed class EngineSamplerOptions : IValidatableObject
     /// <value>The default is <see langword="null"/>.</value>
     public FullWeightSyncOptions? WeightSync { get; set; }
 
-    /// <summary>Checks every setting (and <see cref="WeightSync"/>'s).</summary>
+    /// <summary>Gets or sets the LoRA adapter sync the sampler offers through <c>GetService(typeof(IWeightSynchronizer))</c>, for a policy trained through LoRA adapters (<c>LoraPolicy</c>): only the adapters travel, and the sampler's requests name the adapter version the engine loaded last. <see langword="null"/> offers none.</summary>
+    /// <value>The default is <see langword="null"/>. At most one of <see cref="WeightSync"/> and <see cref="LoraSync"/> may be set.</value>
+    public LoraSyncOptions? LoraSync { get; set; }
+
+    /// <summary>Checks every setting (and <see cref="WeightSync"/>'s and <see cref="LoraSync"/>'s).</summary>
     /// <exception cref="ArgumentException">One or more settings are invalid; the message lists all of them.</exception>
     public void Validate() => OptionsValidation.ThrowIfInvalid(this);
 
@@ -69,10 +73,11 @@ public sealed class EngineSamplerOptions : IValidatableObject
     {
         var copy = (EngineSamplerOptions)MemberwiseClone();
         copy.WeightSync = WeightSync?.Clone();
+        copy.LoraSync = LoraSync?.Clone();
         return copy;
     }
 
-    /// <summary>The rule no attribute states: the base address is an absolute http or https address.</summary>
+    /// <summary>The rules no attribute states: the base address is an absolute http or https address, and at most one weight sync is set.</summary>
     /// <param name="validationContext">The validation context (unused).</param>
     /// <returns>The problems found.</returns>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
@@ -80,6 +85,11 @@ public sealed class EngineSamplerOptions : IValidatableObject
         if (BaseAddress is { } address && (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps)))
         {
             yield return new ValidationResult($"BaseAddress must be an absolute http:// or https:// address; got \"{address}\".", [nameof(BaseAddress)]);
+        }
+
+        if (WeightSync is not null && LoraSync is not null)
+        {
+            yield return new ValidationResult("WeightSync and LoraSync are both set; choose one (full weights, or LoRA adapters only).", [nameof(LoraSync)]);
         }
     }
 }

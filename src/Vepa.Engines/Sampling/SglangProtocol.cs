@@ -7,7 +7,7 @@ namespace Vepa.Engines;
 /// prefer repeated prompts to <c>n</c> &gt; 1), one <c>sampling_params</c> object per copy, <c>return_logprob: true</c> with
 /// <c>logprob_start_len: -1</c> (output tokens only). Each answer item's <c>meta_info.output_token_logprobs</c> is a list of
 /// <c>[logprob, token_id, text|null]</c>; <c>meta_info.finish_reason</c> is <c>{"type": "stop"|"length"|"abort", …}</c>.
-/// A seed goes in as <c>sampling_seed</c> (seed + g for copy g).
+/// A seed goes in as <c>sampling_seed</c> (seed + g for copy g); a loaded LoRA adapter as <c>lora_path</c> (its name, once per input).
 /// </summary>
 internal sealed class SglangProtocol : EngineProtocol
 {
@@ -17,7 +17,7 @@ internal sealed class SglangProtocol : EngineProtocol
 
     public override string GeneratePath => "generate";
 
-    public override JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model)
+    public override JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model, string? adapter)
     {
         var inputs = new JsonArray();
         var parameters = new JsonArray();
@@ -41,13 +41,20 @@ internal sealed class SglangProtocol : EngineProtocol
             parameters.Add(sampling);
         }
 
-        return new JsonObject
+        var body = new JsonObject
         {
             ["input_ids"] = inputs,
             ["sampling_params"] = parameters,
             ["return_logprob"] = true,
             ["logprob_start_len"] = -1,
         };
+        if (adapter is not null)
+        {
+            // SGLang names the loaded LoRA adapter per input in lora_path.
+            body["lora_path"] = new JsonArray([.. Enumerable.Repeat(adapter, groupSize).Select(a => (JsonNode)a)]);
+        }
+
+        return body;
     }
 
     public override EngineCompletion[] ParseResponse(JsonNode? response, IReadOnlyList<long> promptIds, int groupSize)

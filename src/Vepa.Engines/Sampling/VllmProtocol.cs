@@ -6,7 +6,7 @@ namespace Vepa.Engines;
 /// vLLM's OpenAI-compatible <c>POST /v1/completions</c> with a token-id prompt: <c>n</c> = G, <c>logprobs: 0</c> (the sampled token's
 /// log-prob only, in <c>choices[i].logprobs.token_logprobs</c>) and <c>return_token_ids: true</c> (vLLM ≥ 0.10.2; each choice carries
 /// <c>token_ids</c> and <c>prompt_token_ids</c>). <c>ignore_eos</c> with <c>stop_token_ids</c> makes the options' stop ids the only stops.
-/// With a seed, vLLM seeds choice i with seed + i.
+/// With a seed, vLLM seeds choice i with seed + i. With a LoRA adapter loaded, <c>model</c> is the adapter's name.
 /// </summary>
 internal sealed class VllmProtocol : EngineProtocol
 {
@@ -16,12 +16,13 @@ internal sealed class VllmProtocol : EngineProtocol
 
     public override string GeneratePath => "v1/completions";
 
-    public override JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model)
+    public override JsonObject BuildRequest(IReadOnlyList<long> promptIds, int groupSize, SamplingOptions options, long? seed, string? model, string? adapter)
     {
+        // vLLM serves a loaded LoRA adapter under its own model name.
         var body = new JsonObject();
-        if (model is not null)
+        if ((adapter ?? model) is string name)
         {
-            body["model"] = model;
+            body["model"] = name;
         }
 
         body["prompt"] = new JsonArray([.. promptIds.Select(id => (JsonNode)id)]);

@@ -90,7 +90,7 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
 
             _lastVersion = version;
             _synced(version);
-            DeleteOldVersions(root, version);
+            DeleteOldVersions(root, version, _options.KeepVersions);
         }
         finally
         {
@@ -104,7 +104,22 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         _gate.Dispose();
     }
 
-    private void Write(IPolicy policy, long version, string root, string folder)
+    private void Write(IPolicy policy, long version, string root, string folder) =>
+        WriteVersionFolder(root, folder, version, "Weight sync", "the snapshot", partial =>
+        {
+            (_options.WriteSnapshot ?? WriteQwenSnapshot)(policy, partial);
+            if (!File.Exists(Path.Combine(partial, "config.json")) || !Directory.EnumerateFiles(partial, "*.safetensors").Any())
+            {
+                throw new InvalidDataException($"The snapshot writer left no config.json or no *.safetensors file in '{partial}'.");
+            }
+        });
+
+    /// <summary>
+    /// Writes a version folder whole or not at all: <paramref name="write"/> fills <c>{folder}.partial</c> (created empty; a stale one or an
+    /// old <paramref name="folder"/> is removed first), which is then renamed to <paramref name="folder"/>. Any failure deletes the partial
+    /// folder and throws a <see cref="WeightSyncException"/> ("{sync} to version v failed while writing {what} to '…': …").
+    /// </summary>
+    internal static void WriteVersionFolder(string root, string folder, long version, string sync, string what, Action<string> write)
     {
         string partial = folder + ".partial";
         try
@@ -119,18 +134,13 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             }
 
             Directory.CreateDirectory(partial);
-            (_options.WriteSnapshot ?? WriteQwenSnapshot)(policy, partial);
-            if (!File.Exists(Path.Combine(partial, "config.json")) || !Directory.EnumerateFiles(partial, "*.safetensors").Any())
-            {
-                throw new InvalidDataException($"The snapshot writer left no config.json or no *.safetensors file in '{partial}'.");
-            }
-
+            write(partial);
             Directory.Move(partial, folder);
         }
         catch (Exception e) when (e is not WeightSyncException)
         {
             TryDelete(partial);
-            throw new WeightSyncException($"Weight sync to version {version} failed while writing the snapshot to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
+            throw new WeightSyncException($"{sync} to version {version} failed while writing {what} to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
         }
     }
 
@@ -224,7 +234,8 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Deletes a folder or a link, ignoring a failure (left for the next sync's cleanup).</summary>
+    internal static void TryDelete(string path)
     {
         try
         {
@@ -243,9 +254,9 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
     }
 
-    /// <summary>Deletes all but the newest <see cref="FullWeightSyncOptions.KeepVersions"/> version folders, and stale partial folders.</summary>
+    /// <summary>Deletes all but the newest <paramref name="keep"/> version folders, and stale partial folders.</summary>
     /// <remarks>A folder that cannot be deleted (an engine still reading it) is left for the next sync; that is not an error.</remarks>
-    private void DeleteOldVersions(string root, long current)
+    internal static void DeleteOldVersions(string root, long current, int keep)
     {
         var versions = new List<(long Version, string Path)>();
         foreach (string path in Directory.EnumerateDirectories(root, VersionPrefix + "*"))
@@ -260,7 +271,7 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             }
         }
 
-        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(_options.KeepVersions))
+        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(keep))
         {
             if (version == current)
             {
