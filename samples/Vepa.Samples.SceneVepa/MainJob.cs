@@ -323,7 +323,8 @@ internal sealed class MainJob(RunOptions options, IRewardModel trainingReward, s
         var shuffled = new List<VqaItem>();
         Supervised.Train(model, options.SftSteps, _ =>
         {
-            if (shuffled.Count < SftBatch)
+            // A QA set smaller than a batch is reshuffled as often as a batch needs (--sft-examples may be 8).
+            while (shuffled.Count < SftBatch)
             {
                 shuffled.AddRange(set.OrderBy(_ => order.Next()));
             }

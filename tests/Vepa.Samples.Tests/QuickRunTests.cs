@@ -62,6 +62,20 @@ public sealed class QuickRunTests : IDisposable
         end.Should().BeGreaterThan(start + 0.05, $"the reward went from {start:0.000} to {end:0.000}");
     }
 
+    [Fact]
+    public async Task A_QA_set_smaller_than_one_SFT_batch_is_reshuffled_and_the_run_finishes()
+    {
+        // --sft-examples accepts 8, a quarter of the SFT batch of 32: the batch is filled by reshuffling the set again.
+        var (exitCode, output) = await RunAsync(
+            ["--seeds", "1", "--caption-steps", "20", "--vepa-steps", "2", "--prompts-per-step", "4", "--sft-examples", "8", "--sft-steps", "3", "--eval-items", "20", "--no-table3", "--out", _folder],
+            TimeSpan.FromMinutes(3));
+        exitCode.Should().Be(0, output);
+        using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_folder, "results.json")));
+        results.RootElement.GetProperty("Options").GetProperty("SftExamples").GetInt32().Should().Be(8);
+        File.Exists(Path.Combine(_folder, "seed-1", "sft.pt")).Should().BeTrue();
+        File.Exists(Path.Combine(_folder, "seed-1", "vepa-sft.pt")).Should().BeTrue();
+    }
+
     [Theory]
     [InlineData(2, "--bogus")]
     [InlineData(2, "--seeds", "0")]
