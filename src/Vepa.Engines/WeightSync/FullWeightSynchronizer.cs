@@ -27,81 +27,49 @@ internal enum EngineKind
 /// development endpoints (<c>VLLM_SERVER_DEV_MODE=1</c>).</para>
 /// <para>One sync at a time (a second concurrent call waits).</para>
 /// </remarks>
-internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
+internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
 {
     /// <summary>The name of the symbolic link vLLM serves.</summary>
     public const string CurrentLinkName = "current";
 
-    private const string VersionPrefix = "v";
     private readonly FullWeightSyncOptions _options;
-    private readonly EngineHttp _http;
-    private readonly EngineKind _engine;
     private readonly Action<long> _synced;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private long _lastVersion = long.MinValue;
 
     public FullWeightSynchronizer(FullWeightSyncOptions options, EngineHttp http, EngineKind engine, Action<long> synced)
+        : base(http, engine)
     {
         _options = options;
-        _http = http;
-        _engine = engine;
         _synced = synced;
     }
 
-    /// <summary>Gets the folder name of a version: <c>v</c> and 12 digits, so names sort like versions.</summary>
-    public static string FolderName(long version) => VersionPrefix + version.ToString("D12", CultureInfo.InvariantCulture);
-
-    public async Task SynchronizeAsync(IPolicy policy, long version, CancellationToken cancellationToken = default)
+    protected override async Task PublishAsync(IPolicy policy, long version, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentOutOfRangeException.ThrowIfNegative(version);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var (root, folder, engineFolder) = VersionFolders(_options.SnapshotDirectory!, _options.EngineSnapshotDirectory, version);
+        Write(policy, version, root, folder);
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            if (version <= _lastVersion)
+            if (Engine == EngineKind.Sglang)
             {
-                throw new ArgumentOutOfRangeException(nameof(version), version, $"The weight version must grow from sync to sync; the last one synced was {_lastVersion}.");
+                await ReloadSglangAsync(engineFolder, version, cancellationToken).ConfigureAwait(false);
             }
-
-            string root = Path.GetFullPath(_options.SnapshotDirectory!);
-            string folder = Path.Combine(root, FolderName(version));
-            string engineFolder = Path.Combine(_options.EngineSnapshotDirectory ?? root, FolderName(version));
-            Write(policy, version, root, folder);
-            cancellationToken.ThrowIfCancellationRequested();
-            try
+            else
             {
-                if (_engine == EngineKind.Sglang)
-                {
-                    await ReloadSglangAsync(engineFolder, version, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await ReloadVllmAsync(root, version, cancellationToken).ConfigureAwait(false);
-                }
+                await ReloadVllmAsync(root, version, cancellationToken).ConfigureAwait(false);
             }
-            catch (EngineRequestException e)
-            {
-                throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the engine did not load it. {e.Message}", version, e);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the link the engine serves could not be re-pointed: {e.GetType().Name}: {e.Message}", version, e);
-            }
-
-            _lastVersion = version;
-            _synced(version);
-            DeleteOldVersions(root, version, _options.KeepVersions);
         }
-        finally
+        catch (EngineRequestException e)
         {
-            _gate.Release();
+            throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the engine did not load it. {e.Message}", version, e);
         }
-    }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightSyncException($"Weight sync to version {version} failed: the snapshot was written to '{folder}', but the link the engine serves could not be re-pointed: {e.GetType().Name}: {e.Message}", version, e);
+        }
 
-    public void Dispose()
-    {
-        _http.Dispose();
-        _gate.Dispose();
+        MarkSynced(version);
+        _synced(version);
+        DeleteOldVersions(root, version, _options.KeepVersions);
     }
 
     private void Write(IPolicy policy, long version, string root, string folder) =>
@@ -113,36 +81,6 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
                 throw new InvalidDataException($"The snapshot writer left no config.json or no *.safetensors file in '{partial}'.");
             }
         });
-
-    /// <summary>
-    /// Writes a version folder whole or not at all: <paramref name="write"/> fills <c>{folder}.partial</c> (created empty; a stale one or an
-    /// old <paramref name="folder"/> is removed first), which is then renamed to <paramref name="folder"/>. Any failure deletes the partial
-    /// folder and throws a <see cref="WeightSyncException"/> ("{sync} to version v failed while writing {what} to '…': …").
-    /// </summary>
-    internal static void WriteVersionFolder(string root, string folder, long version, string sync, string what, Action<string> write)
-    {
-        string partial = folder + ".partial";
-        try
-        {
-            Directory.CreateDirectory(root);
-            foreach (string stale in new[] { partial, folder })
-            {
-                if (Directory.Exists(stale))
-                {
-                    Directory.Delete(stale, recursive: true);
-                }
-            }
-
-            Directory.CreateDirectory(partial);
-            write(partial);
-            Directory.Move(partial, folder);
-        }
-        catch (Exception e) when (e is not WeightSyncException)
-        {
-            TryDelete(partial);
-            throw new WeightSyncException($"{sync} to version {version} failed while writing {what} to '{folder}': {e.GetType().Name}: {e.Message}", version, e);
-        }
-    }
 
     /// <summary>The default writer: a Qwen policy or model found through the policy's services, saved with Hugging Face names.</summary>
     private static void WriteQwenSnapshot(IPolicy policy, string folder)
@@ -173,10 +111,10 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
             ["flush_cache"] = true,
         };
         const string Path = "update_weights_from_disk";
-        var answer = await _http.PostAsync(Path, body, promptIndex: null, "reloading weights", cancellationToken).ConfigureAwait(false);
+        var answer = await Http.PostAsync(Path, body, promptIndex: null, "reloading weights", cancellationToken).ConfigureAwait(false);
         if (answer?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok)
         {
-            var endpoint = new Uri(_http.BaseAddress, Path);
+            var endpoint = new Uri(Http.BaseAddress, Path);
             throw new EngineRequestException($"Reloading weights at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log).", endpoint, null, 200);
         }
     }
@@ -188,20 +126,20 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         {
             if (_options.PauseDuringReload)
             {
-                await _http.PostAsync("pause?mode=wait", null, null, "pausing generation", cancellationToken).ConfigureAwait(false);
+                await Http.PostAsync("pause?mode=wait", null, null, "pausing generation", cancellationToken).ConfigureAwait(false);
                 paused = true;
             }
 
             PointCurrentAt(root, FolderName(version));
-            await _http.PostAsync("collective_rpc", new JsonObject { ["method"] = "reload_weights" }, null, "reloading weights", cancellationToken).ConfigureAwait(false);
-            await _http.PostAsync("reset_prefix_cache", null, null, "resetting the prefix cache", cancellationToken).ConfigureAwait(false);
+            await Http.PostAsync("collective_rpc", new JsonObject { ["method"] = "reload_weights" }, null, "reloading weights", cancellationToken).ConfigureAwait(false);
+            await Http.PostAsync("reset_prefix_cache", null, null, "resetting the prefix cache", cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             if (paused)
             {
                 // Resume even after a failed reload, so the engine is not left paused; the failure is still thrown.
-                await _http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
+                await Http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
@@ -234,60 +172,6 @@ internal sealed class FullWeightSynchronizer : IWeightSynchronizer, IDisposable
         }
     }
 
-    /// <summary>Deletes a folder or a link, ignoring a failure (left for the next sync's cleanup).</summary>
-    internal static void TryDelete(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path) && (File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
-            {
-                Directory.Delete(path, recursive: true);
-            }
-            else if (Directory.Exists(path) || File.Exists(path))
-            {
-                Directory.Delete(path);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left for the next sync's cleanup.
-        }
-    }
-
-    /// <summary>Deletes all but the newest <paramref name="keep"/> version folders, and stale partial folders.</summary>
-    /// <remarks>A folder that cannot be deleted (an engine still reading it) is left for the next sync; that is not an error.</remarks>
-    internal static void DeleteOldVersions(string root, long current, int keep)
-    {
-        var versions = new List<(long Version, string Path)>();
-        foreach (string path in Directory.EnumerateDirectories(root, VersionPrefix + "*"))
-        {
-            string name = Path.GetFileName(path);
-            bool partial = name.EndsWith(".partial", StringComparison.Ordinal);
-            string digits = partial ? name[VersionPrefix.Length..^".partial".Length] : name[VersionPrefix.Length..];
-            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long version) && version <= current
-                && (File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0)
-            {
-                versions.Add((partial ? long.MinValue : version, path));
-            }
-        }
-
-        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(keep))
-        {
-            if (version == current)
-            {
-                continue;
-            }
-
-            try
-            {
-                Directory.Delete(path, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Left for the next sync.
-            }
-        }
-    }
 }
 
 /// <summary>The one POSIX call .NET does not offer: rename over an existing symbolic link.</summary>

@@ -18,90 +18,62 @@ namespace Vepa.Engines;
 /// <para>The sampler switches to the new name only after the engine loaded it, so no request names an adapter the engine lacks, and no batch
 /// is tagged with a version it was not sampled from. One sync at a time (a second concurrent call waits).</para>
 /// </remarks>
-internal sealed class LoraAdapterSynchronizer : IWeightSynchronizer, IDisposable
+internal sealed class LoraAdapterSynchronizer : VersionFolderSynchronizer
 {
     private readonly LoraSyncOptions _options;
-    private readonly EngineHttp _http;
-    private readonly EngineKind _engine;
     private readonly Action<long, string> _synced;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private long _lastVersion = long.MinValue;
     private string? _loaded;
 
     public LoraAdapterSynchronizer(LoraSyncOptions options, EngineHttp http, EngineKind engine, Action<long, string> synced)
+        : base(http, engine)
     {
         _options = options;
-        _http = http;
-        _engine = engine;
         _synced = synced;
     }
 
-    private string LoadPath => _engine == EngineKind.Vllm ? "v1/load_lora_adapter" : "load_lora_adapter";
+    private string LoadPath => Engine == EngineKind.Vllm ? "v1/load_lora_adapter" : "load_lora_adapter";
 
-    private string UnloadPath => _engine == EngineKind.Vllm ? "v1/unload_lora_adapter" : "unload_lora_adapter";
+    private string UnloadPath => Engine == EngineKind.Vllm ? "v1/unload_lora_adapter" : "unload_lora_adapter";
 
     /// <summary>Gets the adapter name of a version: the prefix, then <c>v</c> and 12 digits (<c>vepa-v000000000003</c>).</summary>
-    public static string AdapterName(string prefix, long version) => prefix + FullWeightSynchronizer.FolderName(version);
+    public static string AdapterName(string prefix, long version) => prefix + FolderName(version);
 
-    public async Task SynchronizeAsync(IPolicy policy, long version, CancellationToken cancellationToken = default)
+    protected override async Task PublishAsync(IPolicy policy, long version, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentOutOfRangeException.ThrowIfNegative(version);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var (root, folder, engineFolder) = VersionFolders(_options.AdapterDirectory!, _options.EngineAdapterDirectory, version);
+        string name = AdapterName(_options.AdapterNamePrefix, version);
+        Write(policy, version, root, folder);
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            if (version <= _lastVersion)
-            {
-                throw new ArgumentOutOfRangeException(nameof(version), version, $"The weight version must grow from sync to sync; the last one synced was {_lastVersion}.");
-            }
+            await CallAsync(LoadPath, new JsonObject { ["lora_name"] = name, ["lora_path"] = engineFolder }, "loading LoRA adapter " + name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EngineRequestException e)
+        {
+            throw new WeightSyncException($"LoRA sync to version {version} failed: the adapter was written to '{folder}', but the engine did not load it as '{name}'. {e.Message}", version, e);
+        }
 
-            string root = Path.GetFullPath(_options.AdapterDirectory!);
-            string folder = Path.Combine(root, FullWeightSynchronizer.FolderName(version));
-            string engineFolder = Path.Combine(_options.EngineAdapterDirectory ?? root, FullWeightSynchronizer.FolderName(version));
-            string name = AdapterName(_options.AdapterNamePrefix, version);
-            Write(policy, version, root, folder);
-            cancellationToken.ThrowIfCancellationRequested();
+        string? previous = _loaded;
+        _loaded = name;
+        MarkSynced(version);
+        _synced(version, name);
+        if (previous is not null && _options.UnloadPrevious)
+        {
             try
             {
-                await CallAsync(LoadPath, new JsonObject { ["lora_name"] = name, ["lora_path"] = engineFolder }, "loading LoRA adapter " + name, cancellationToken).ConfigureAwait(false);
+                await CallAsync(UnloadPath, new JsonObject { ["lora_name"] = previous }, "unloading LoRA adapter " + previous, cancellationToken).ConfigureAwait(false);
             }
             catch (EngineRequestException e)
             {
-                throw new WeightSyncException($"LoRA sync to version {version} failed: the adapter was written to '{folder}', but the engine did not load it as '{name}'. {e.Message}", version, e);
+                throw new WeightSyncException($"LoRA sync to version {version}: the engine serves '{name}' now, but did not unload the previous adapter '{previous}', which still takes one of its adapter slots. {e.Message}", version, e);
             }
-
-            string? previous = _loaded;
-            _loaded = name;
-            _lastVersion = version;
-            _synced(version, name);
-            if (previous is not null && _options.UnloadPrevious)
-            {
-                try
-                {
-                    await CallAsync(UnloadPath, new JsonObject { ["lora_name"] = previous }, "unloading LoRA adapter " + previous, cancellationToken).ConfigureAwait(false);
-                }
-                catch (EngineRequestException e)
-                {
-                    throw new WeightSyncException($"LoRA sync to version {version}: the engine serves '{name}' now, but did not unload the previous adapter '{previous}', which still takes one of its adapter slots. {e.Message}", version, e);
-                }
-            }
-
-            FullWeightSynchronizer.DeleteOldVersions(root, version, _options.KeepVersions);
         }
-        finally
-        {
-            _gate.Release();
-        }
-    }
 
-    public void Dispose()
-    {
-        _http.Dispose();
-        _gate.Dispose();
+        DeleteOldVersions(root, version, _options.KeepVersions);
     }
 
     private void Write(IPolicy policy, long version, string root, string folder) =>
-        FullWeightSynchronizer.WriteVersionFolder(root, folder, version, "LoRA sync", "the adapter", partial =>
+        WriteVersionFolder(root, folder, version, "LoRA sync", "the adapter", partial =>
         {
             var adapters = policy.GetService(typeof(LoraAdapters)) as LoraAdapters
                 ?? throw new NotSupportedException($"The policy ({policy.GetType().Name}) offers no LoraAdapters through GetService; LoRA sync needs a policy trained through LoRA adapters (LoraPolicy). Use FullWeightSyncOptions for full weights.");
@@ -111,11 +83,11 @@ internal sealed class LoraAdapterSynchronizer : IWeightSynchronizer, IDisposable
     /// <summary>One adapter call: vLLM answers plain text (or its error JSON with a 4xx status); SGLang answers <c>success</c>, which must be true.</summary>
     private async Task CallAsync(string path, JsonObject body, string what, CancellationToken cancellationToken)
     {
-        bool vllm = _engine == EngineKind.Vllm;
-        var answer = await _http.PostAsync(path, body, promptIndex: null, what, cancellationToken, plainTextAnswer: vllm).ConfigureAwait(false);
+        bool vllm = Engine == EngineKind.Vllm;
+        var answer = await Http.PostAsync(path, body, promptIndex: null, what, cancellationToken, plainTextAnswer: vllm).ConfigureAwait(false);
         if (!vllm && (answer?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok))
         {
-            var endpoint = new Uri(_http.BaseAddress, path);
+            var endpoint = new Uri(Http.BaseAddress, path);
             throw new EngineRequestException(
                 string.Create(CultureInfo.InvariantCulture, $"{char.ToUpperInvariant(what[0])}{what[1..]} at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log)."),
                 endpoint,
