@@ -149,4 +149,48 @@ public sealed class EngineFailureTests
             .WithMessage("prompts[0] holds token id 900, outside the tokenizer's vocabulary [0, 782).*");
         setup.Server.Calls("/generate").Should().Be(0);
     }
+    [Fact]
+    public async Task A_group_cancelled_because_another_failed_never_stands_in_for_that_failure()
+    {
+        // Prompt 1's request is refused (HTTP 400), which cancels the other groups. Prompt 0's request is answered with a transient failure (503)
+        // only after it was cancelled: the race of an engine going down, where a group's own failure arrives after the cancellation. The failure
+        // reported is prompt 1's, and a cancelled group's transient failure never leaves as such (it had leaked as a private exception type).
+        using var handler = new RacingHandler(slowPrompt: "[1,2,3]");
+        using var http = new HttpClient(handler);
+        using var sampler = new VllmRolloutSampler(new EngineSamplerOptions { BaseAddress = new Uri("http://engine.test/"), Model = "m", MaxRetries = 0 }, http);
+        var sampling = new SamplingOptions { MaxNewTokens = 4 };
+
+        var act = () => sampler.SampleAsync([new PolicyPrompt("q0", "a", [1, 2, 3]), new PolicyPrompt("q1", "a", [4, 5, 6])], 2, sampling);
+
+        var error = (await act.Should().ThrowAsync<EngineRequestException>()).Which;
+        error.PromptIndex.Should().Be(1);
+        error.StatusCode.Should().Be(400);
+        handler.SlowRequestCancelled.Should().BeTrue("prompt 0's request was cancelled when prompt 1 failed");
+    }
+
+    /// <summary>Refuses every request with HTTP 400, except the one whose body holds <c>slowPrompt</c>: that one waits until it is cancelled, then answers 503.</summary>
+    private sealed class RacingHandler(string slowPrompt) : HttpMessageHandler
+    {
+        public bool SlowRequestCancelled { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            string body = await request.Content!.ReadAsStringAsync(CancellationToken.None);
+            if (!body.Contains(slowPrompt, StringComparison.Ordinal))
+            {
+                return new HttpResponseMessage(System.Net.HttpStatusCode.BadRequest) { Content = new StringContent("{\"error\": \"bad\"}") };
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                SlowRequestCancelled = true;
+            }
+
+            return new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable) { Content = new StringContent("{}") };
+        }
+    }
 }

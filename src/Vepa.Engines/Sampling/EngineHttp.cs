@@ -103,6 +103,12 @@ internal sealed class EngineHttp : IDisposable
                 status,
                 e);
         }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException && e is not EngineRequestException && IsTransient(e))
+        {
+            // The caller cancelled while the request was failing (the sampler cancels its other groups when one fails): this request was
+            // cancelled, and its own transient failure never stands in for the failure that cancelled it.
+            throw new OperationCanceledException($"{Describe(what, promptIndex)} at {endpoint} was cancelled.", e, cancellationToken);
+        }
     }
 
     public void Dispose()
