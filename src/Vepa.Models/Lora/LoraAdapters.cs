@@ -14,9 +14,9 @@ namespace Vepa.Models;
 /// </summary>
 /// <remarks>
 /// <para><b>Which layers.</b> Vepa's Qwen linear layers (the decoders of <see cref="QwenForCausalLM"/> and
-/// <see cref="Qwen2VLForConditionalGeneration"/>, and so any <see cref="QwenPolicy"/>) take adapters in place. TorchSharp's sealed
-/// <c>Linear</c> cannot be extended or swapped behind a typed field, so a target that resolves to one (or to any other module)
-/// is rejected with an error naming it.</para>
+/// <see cref="Qwen2VLForConditionalGeneration"/>, and so any <see cref="QwenPolicy"/>) and <see cref="AdaptableLinear"/> layers in
+/// your own module take adapters in place. TorchSharp's sealed <c>Linear</c> cannot be extended or swapped behind a typed field, so a
+/// target that resolves to one (or to any other module) is rejected with an error naming it.</para>
 /// <para><b>State names.</b> The adapters are children of their layer: <c>model.layers.0.self_attn.q_proj.lora_A.weight</c> in
 /// <c>state_dict()</c> (and the policy's state and checkpoints); <see cref="SavePeft"/> writes them with PEFT's prefix
 /// <c>base_model.model.</c>. A Hugging Face snapshot save (<see cref="QwenForCausalLM.SavePretrained"/>) leaves them out.</para>
@@ -72,14 +72,14 @@ public sealed class LoraAdapters
     /// <param name="options">The settings (copied); <see langword="null"/> uses the defaults (r = 8, α = 8, Qwen's seven projections).</param>
     /// <returns>The adapters; the model owns their parameters (disposing the model disposes them).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">An option is invalid, no module matches the targets, a matched module is not a Vepa linear layer or is the LM head, or a matched layer already has an adapter.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, no module matches the targets, a matched module is not a Vepa linear layer (a Qwen projection or an <see cref="AdaptableLinear"/>) or is the LM head, or a matched layer already has an adapter.</exception>
     /// <remarks>Every parameter of the model gets <c>requires_grad = false</c> (PEFT's <c>bias="none"</c>: biases stay frozen too); the new A and B are trainable, in the dtype and on the device of their layer's weight.</remarks>
     public static LoraAdapters Apply(nn.Module model, LoraOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = options?.Clone() ?? new LoraOptions();
         options.Validate();
-        var targets = new List<(string Path, QwenLinear Layer)>();
+        var targets = new List<(string Path, ILoraHost Layer)>();
         var rejected = new List<string>();
         var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
         foreach (var (path, module) in model.named_modules())
@@ -89,14 +89,14 @@ public sealed class LoraAdapters
                 continue;
             }
 
-            if (module is QwenLinear head && ReferenceEquals(head.Weight, HeadWeight(model)))
+            if (module is ILoraHost head && ReferenceEquals(head.Weight, HeadWeight(model)))
             {
                 throw new ArgumentException(
                     $"The LM head '{path}' cannot take a LoRA adapter: policies read its weight directly (the fused log-prob kernel), so the adapter would be ignored. Narrow TargetModules or TargetModulesPattern.",
                     nameof(options));
             }
 
-            if (module is QwenLinear linear)
+            if (module is ILoraHost linear)
             {
                 if (linear.Lora is not null)
                 {
@@ -114,7 +114,7 @@ public sealed class LoraAdapters
         if (rejected.Count > 0)
         {
             throw new ArgumentException(
-                $"LoRA targets must be Vepa linear layers (the Qwen decoders' projections); these matched modules are not: {string.Join(", ", rejected.Take(8))}{(rejected.Count > 8 ? $" and {rejected.Count - 8} more" : "")}. Narrow TargetModules or TargetModulesPattern.",
+                $"LoRA targets must be Vepa linear layers (the Qwen decoders' projections, or AdaptableLinear in your own module); these matched modules are not: {string.Join(", ", rejected.Take(8))}{(rejected.Count > 8 ? $" and {rejected.Count - 8} more" : "")}. Build your module's layers with AdaptableLinear instead of nn.Linear, or narrow TargetModules or TargetModulesPattern.",
                 nameof(options));
         }
 

@@ -64,6 +64,27 @@ internal sealed class LoraLayer
         return result.add(B.forward(A.forward(x)), alpha: Scaling);
     }
 
+    /// <summary>Registers A, B (and the dropout) as <paramref name="host"/>'s children <c>lora_A</c>, <c>lora_B</c>, <c>lora_dropout</c>.</summary>
+    /// <param name="host">The layer that adds this adapter to its output.</param>
+    /// <param name="existing">The host's adapter so far; a second one is refused.</param>
+    /// <returns>This adapter, for the host to keep.</returns>
+    internal LoraLayer RegisterOn(nn.Module host, LoraLayer? existing)
+    {
+        if (existing is not null)
+        {
+            throw new InvalidOperationException($"The layer '{Path}' already has a LoRA adapter.");
+        }
+
+        host.register_module("lora_A", A);
+        host.register_module("lora_B", B);
+        if (Dropout is not null)
+        {
+            host.register_module("lora_dropout", Dropout);
+        }
+
+        return this;
+    }
+
     /// <summary>Returns whether a parameter name is a LoRA adapter's (<c>….lora_A.weight</c> or <c>….lora_B.weight</c>), which Hugging Face snapshots leave out.</summary>
     internal static bool IsAdapterParameter(string name) =>
         name.EndsWith(".lora_A.weight", StringComparison.Ordinal) || name.EndsWith(".lora_B.weight", StringComparison.Ordinal);

@@ -7,7 +7,7 @@ namespace Vepa.Models;
 
 /// <summary>
 /// A policy trained through LoRA adapters: it applies <see cref="LoraAdapters"/> to another policy's model (a <see cref="QwenPolicy"/>
-/// or a <see cref="TorchPolicy"/> over Qwen layers), trains only the adapters, and gives GRPO a reference that is the same model with
+/// or a <see cref="TorchPolicy"/> over Qwen layers or <see cref="AdaptableLinear"/> layers), trains only the adapters, and gives GRPO a reference that is the same model with
 /// the adapters switched off, so no second copy of the weights exists (TRL does the same with a PEFT model).
 /// </summary>
 /// <remarks>

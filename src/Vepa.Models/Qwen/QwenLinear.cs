@@ -9,7 +9,7 @@ namespace Vepa.Models;
 /// allocated, in the requested dtype and device: TorchSharp's <c>nn.Linear</c> initialises its weights (and may pass through float32),
 /// which costs time and transient host memory when the weights are about to be loaded anyway.
 /// </summary>
-internal sealed class QwenLinear : nn.Module<Tensor, Tensor>
+internal sealed class QwenLinear : nn.Module<Tensor, Tensor>, ILoraHost
 {
 #pragma warning disable IDE1006, SA1307, SA1309 // Field names are the Hugging Face parameter names (TorchSharp registers fields by name).
     private readonly Parameter weight;
@@ -29,10 +29,10 @@ internal sealed class QwenLinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Gets the weight [out, in].</summary>
-    internal Parameter Weight => weight;
+    public Parameter Weight => weight;
 
     /// <summary>Gets the LoRA adapter added to this layer's output, or <see langword="null"/> for none.</summary>
-    internal LoraLayer? Lora { get; private set; }
+    public LoraLayer? Lora { get; private set; }
 
     public override Tensor forward(Tensor input)
     {
@@ -41,20 +41,5 @@ internal sealed class QwenLinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Adds a LoRA adapter: its <c>lora_A</c>, <c>lora_B</c> (and <c>lora_dropout</c>) become this layer's children.</summary>
-    internal void Attach(LoraLayer lora)
-    {
-        if (Lora is not null)
-        {
-            throw new InvalidOperationException($"The layer '{lora.Path}' already has a LoRA adapter.");
-        }
-
-        register_module("lora_A", lora.A);
-        register_module("lora_B", lora.B);
-        if (lora.Dropout is not null)
-        {
-            register_module("lora_dropout", lora.Dropout);
-        }
-
-        Lora = lora;
-    }
+    public void Attach(LoraLayer lora) => Lora = lora.RegisterOn(this, Lora);
 }
