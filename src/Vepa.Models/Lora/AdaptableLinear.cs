@@ -38,7 +38,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>, ILoraHost
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputSize, 1);
         var type = dtype ?? get_default_dtype();
-        if (!is_floating_point(empty(0, type)))
+        if (type is not (ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64))
         {
             throw new ArgumentException($"dtype must be a floating-point type; got {type}.", nameof(dtype));
         }
