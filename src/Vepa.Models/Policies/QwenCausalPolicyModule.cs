@@ -9,27 +9,14 @@ namespace Vepa.Models;
 /// mask and Hugging Face position ids, the KV cache, and state names equal to the Hugging Face parameter names
 /// (<c>model.layers.0.self_attn.q_proj.weight</c>, ...), because the model's own children are registered here directly.
 /// </summary>
-internal sealed class QwenCausalPolicyModule : PolicyModule
+internal sealed class QwenCausalPolicyModule : QwenPolicyModuleBase<QwenForCausalLM>
 {
     public QwenCausalPolicyModule(QwenForCausalLM model)
-        : base(nameof(QwenForCausalLM))
+        : base(nameof(QwenForCausalLM), model)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        Model = model;
-        foreach (var (name, child) in model.named_children())
-        {
-            register_module(name, child);
-        }
     }
 
-    /// <summary>Gets the wrapped model (its children are this module's children).</summary>
-    public QwenForCausalLM Model { get; }
-
     public override Tensor LmHeadWeight => Model.LmHeadWeight;
-
-    public override bool SupportsKeyValueCache => true;
-
-    public override bool SupportsAttentionMask => true;
 
     public override Tensor Forward(PolicyForwardInputs inputs)
     {
@@ -49,13 +36,4 @@ internal sealed class QwenCausalPolicyModule : PolicyModule
             GenerationConfigJson = Model.GenerationConfigJson,
             SourceFolder = Model.SourceFolder,
         });
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            Model.Dispose();
-        }
-    }
 }

@@ -13,31 +13,18 @@ namespace Vepa.Models;
 /// column + rope delta, Hugging Face's <c>cache_position + rope_deltas</c>. The delta is kept in <see cref="KeyValueCache.PositionOffset"/>.
 /// State names are the Hugging Face names (<c>visual.*</c>, <c>model.*</c>, <c>lm_head.weight</c>).
 /// </summary>
-internal sealed class QwenVLPolicyModule : PolicyModule
+internal sealed class QwenVLPolicyModule : QwenPolicyModuleBase<Qwen2VLForConditionalGeneration>
 {
     public const string PixelValues = "pixel_values";
 
     public const string ImageGridThw = "image_grid_thw";
 
     public QwenVLPolicyModule(Qwen2VLForConditionalGeneration model)
-        : base(nameof(Qwen2VLForConditionalGeneration))
+        : base(nameof(Qwen2VLForConditionalGeneration), model)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        Model = model;
-        foreach (var (name, child) in model.named_children())
-        {
-            register_module(name, child);
-        }
     }
 
-    /// <summary>Gets the wrapped model (its children are this module's children).</summary>
-    public Qwen2VLForConditionalGeneration Model { get; }
-
     public override Tensor LmHeadWeight => Model.LmHeadWeight;
-
-    public override bool SupportsKeyValueCache => true;
-
-    public override bool SupportsAttentionMask => true;
 
     public override Tensor Forward(PolicyForwardInputs inputs)
     {
@@ -94,15 +81,6 @@ internal sealed class QwenVLPolicyModule : PolicyModule
             GenerationConfigJson = Model.GenerationConfigJson,
             SourceFolder = Model.SourceFolder,
         });
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            Model.Dispose();
-        }
-    }
 
     /// <summary>
     /// Encodes every distinct prompt's images once and writes the features over the placeholder embeddings of the prompt columns,
