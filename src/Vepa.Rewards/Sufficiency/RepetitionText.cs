@@ -67,7 +67,9 @@ internal static partial class RepetitionText
     /// <summary>Splits folded text into sentences of content units.</summary>
     public static List<List<string>> ContentSentences(string text)
     {
-        string folded = Fold(EvidenceDecoder.Decode(text));
+        // As the reader understands the text: invisible characters out, every encoding decoded, NFKC, until stable (a zero-width
+        // character inside an entity or a full-width entity must not hide a repeat), then folded.
+        string folded = Fold(EvidenceNeutralizer.Normalize(text));
         var sentences = new List<List<string>>();
         foreach (string sentence in SentenceBreakRegex().Split(folded))
         {
@@ -97,7 +99,7 @@ internal static partial class RepetitionText
     }
 
     /// <summary>Counts the units of <paramref name="text"/> (function words included).</summary>
-    public static int CountUnits(string text) => Units(Fold(text)).Count();
+    public static int CountUnits(string text) => Units(Fold(EvidenceNeutralizer.Normalize(text))).Count();
 
     private static IEnumerable<string> Units(string text)
     {

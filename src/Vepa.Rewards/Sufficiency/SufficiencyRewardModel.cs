@@ -161,7 +161,10 @@ public sealed class SufficiencyRewardModel : IRewardModel
     private async Task<(RewardResult Result, ReadOutcome Outcome)> ScoreOneAsync(RewardRequest request, CancellationToken cancellationToken)
     {
         string evidence = request.Evidence;
-        if (EvidenceChecks.IsBlank(evidence))
+
+        // The text as the reader will understand it (decoded, NFKC); not formed for text already over the cap as written.
+        string? normalized = evidence.Length <= _options.MaxEvidenceCharacters ? EvidenceNeutralizer.Normalize(evidence) : null;
+        if (EvidenceChecks.IsBlank(evidence) || (normalized is not null && EvidenceChecks.IsBlank(normalized)))
         {
             return (RewardResult.Scored(
                 0.0,
@@ -180,12 +183,8 @@ public sealed class SufficiencyRewardModel : IRewardModel
             }
         }
 
-        int length = evidence.Length;
-        if (length <= _options.MaxEvidenceCharacters)
-        {
-            // The cap also holds for the text as the reader understands it: NFKC and decoding can make it longer than it was written.
-            length = Math.Max(length, EvidenceNeutralizer.Normalize(evidence).Length);
-        }
+        // The cap also holds for the text as the reader understands it: NFKC and decoding can make it longer than it was written.
+        int length = Math.Max(evidence.Length, normalized?.Length ?? 0);
 
         if (length > _options.MaxEvidenceCharacters)
         {

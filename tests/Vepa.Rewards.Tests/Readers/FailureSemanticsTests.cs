@@ -174,6 +174,11 @@ public sealed class FailureSemanticsTests
     [InlineData("\u0301\u0308")]
     [InlineData("\u3164\u115F\uFFA0\u2800")]
     [InlineData("\uDB40\uDC20\uDB40\uDC41")]
+    [InlineData("&nbsp;")]                       // encodings of nothing: the reader would read them as no description and guess
+    [InlineData("&#8203;&#x200B;")]
+    [InlineData("%E2%80%8B%20")]
+    [InlineData("\\u200b \\x00")]
+    [InlineData("&amp;nbsp;")]
     public async Task Invisible_or_control_only_evidence_counts_as_empty(string evidence)
     {
         await using var server = await LoopbackChatServer.StartAsync(ScriptedReply.Answer("[[honest]] blue"));
