@@ -136,6 +136,12 @@ public sealed class LoraPolicyTests : IDisposable
         options.ReferenceSyncSteps = 2;
         var act = () => new GrpoTrainer(syncing, reward, options);
         act.Should().Throw<ArgumentException>().WithMessage("ReferenceSyncSteps needs a reference with weights of its own*");
+
+        // Overlapped generation samples from a copy of the weights, which the adapters-off view is not: refused when the trainer is built.
+        options.ReferenceSyncSteps = null;
+        options.OverlapGeneration = true;
+        act = () => new GrpoTrainer(syncing, reward, options);
+        act.Should().Throw<ArgumentException>().WithMessage("OverlapGeneration with the policy's own sampler samples from a copy of the weights*LoRA*");
     }
 
     [Fact]

@@ -34,7 +34,8 @@ public sealed record GrpoStepRecord
     public string? RewardFailureReason { get; init; }
 
     /// <summary>
-    /// Gets whether every reward of the step failed. Such a step does not update the policy (no log-probs, no optimizer step,
+    /// Gets whether the step had no usable reward: every reward failed, or so many that no group kept two scored rewards to compare
+    /// (its advantages would all be 0). Such a step does not update the policy (no log-probs, no optimizer step,
     /// no reference sync); it still counts as a completed step. After <see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/>
     /// such steps in a row, <see cref="GrpoTrainer.TrainAsync(IAsyncEnumerable{IReadOnlyList{PolicyPrompt}}, IProgress{GrpoStepRecord}?, CancellationToken)"/>
     /// throws <see cref="GrpoRewardFailureException"/>.

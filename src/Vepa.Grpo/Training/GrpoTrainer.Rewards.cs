@@ -98,7 +98,7 @@ public sealed partial class GrpoTrainer
             // Another component's error stops the step and is what the caller sees; these results are never used.
             return StepScores.AllFailed(requests.Count, "cancelled: another reward component stopped the step");
         }
-        catch (OperationCanceledException e)
+        catch (OperationCanceledException e) when (timeout.IsCancellationRequested)
         {
             string reason = $"reward scoring timed out after {_options.RewardTimeout}";
             GrpoTrainerLog.RewardBatchFailed(_logger, step, requests.Count, Described(component, reason), e);

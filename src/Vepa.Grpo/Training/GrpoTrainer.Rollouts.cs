@@ -43,6 +43,22 @@ public sealed partial class GrpoTrainer
                 $"from a copy of the weights); {_sampler.GetType().Name} does neither.",
                 "sampler");
         }
+
+        if (_options.OverlapGeneration && !SamplerHoldsOwnWeights)
+        {
+            // The batch sampled ahead comes from a copy of the weights: made now, so a policy that cannot copy itself fails here, not at step 1.
+            var copy = _policy.CreateReference();
+            if (copy.GetState().Count == 0)
+            {
+                copy.Dispose();
+                throw new ArgumentException(
+                    "OverlapGeneration with the policy's own sampler samples from a copy of the weights, and this policy's CreateReference() has no " +
+                    "weights of its own (a LoRA policy's reference is its base model with the adapters off). Use an engine sampler, or turn OverlapGeneration off.",
+                    "options");
+            }
+
+            _snapshot = copy;
+        }
     }
 
     /// <summary>The rollouts of a step: taken from the batch sampled ahead for it, or sampled now; then, with an upcoming batch, starts sampling that one.</summary>

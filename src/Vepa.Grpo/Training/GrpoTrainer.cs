@@ -492,7 +492,17 @@ public sealed partial class GrpoTrainer : IDisposable
                 _consecutiveFailedSteps = 0;
             }
 
-            record = await CompleteRecordAsync(record, batch, scores, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                record = await CompleteRecordAsync(record, batch, scores, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The update is applied: the step is published (log, event, metrics) before the evaluation's error stops the run.
+                Publish(record);
+                throw;
+            }
+
             Publish(record);
             return record;
         }
@@ -543,9 +553,10 @@ public sealed partial class GrpoTrainer : IDisposable
         bool[] zeroSignal = advantage.ZeroSignalGroups.cpu().data<bool>().ToArray();
         var advantages = advantage.Advantages.reshape(-1).to(device);
 
-        // A step whose rewards all failed does not touch the policy: with β > 0 the KL term alone would still move it,
-        // and AdamW would turn that small gradient into a full learning-rate step while nothing is learned.
-        bool allFailed = scores.Values.All(double.IsNaN);
+        // A step without a usable reward does not touch the policy: with β > 0 the KL term alone would still move it, and
+        // AdamW would turn that small gradient into a full learning-rate step while nothing is learned. Usable means some group
+        // has two scored rewards to compare; every reward failed is the plain case, all but one per group the same in effect.
+        bool allFailed = !HasComparableRewards(scores.Values, groupSize);
         bool drop = _options.ZeroSignalGroups != ZeroSignalGroupHandling.Keep;
         var active = allFailed ? [] : Enumerable.Range(0, rows).Where(r => !(drop && zeroSignal[r / groupSize])).ToArray();
         int dropped = drop ? zeroSignal.Count(z => z) : 0;
@@ -678,6 +689,24 @@ public sealed partial class GrpoTrainer : IDisposable
             EntropyBonus = totals.Updates == 0 ? 0.0 : totals.EntropyBonus / totals.Updates,
             EntropyMaskedFraction = totals.Tokens == 0 ? 0.0 : totals.TokenMean(totals.EntropyMasked),
         }, loss, mismatch);
+    }
+
+    /// <summary>Whether some group holds at least two scored (non-NaN) rewards, the least a group-relative advantage needs.</summary>
+    private static bool HasComparableRewards(IReadOnlyList<double> rewards, int groupSize)
+    {
+        for (int start = 0; start < rewards.Count; start += groupSize)
+        {
+            int scored = 0;
+            for (int i = start; i < start + groupSize; i++)
+            {
+                if (!double.IsNaN(rewards[i]) && ++scored == 2)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private GrpoStepRecord BuildRecord(

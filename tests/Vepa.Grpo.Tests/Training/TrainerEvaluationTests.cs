@@ -150,6 +150,28 @@ public sealed class TrainerEvaluationTests
     }
 
     [Fact]
+    public async Task A_step_whose_evaluation_fails_is_published_before_the_error_stops_the_run()
+    {
+        using var folder = new TempFolder();
+        using var policy = TrainerRewardCompositionTests.NewPolicy();
+        using var reward = new BreaksOnCall(2);   // the training step's scoring is call 1, its evaluation's call 2
+        var options = TrainerRewardCompositionTests.Options();
+        options.EvaluateEvery = 1;
+        options.EvaluationPrompts = [ToyTask.Prompt(0)];
+        options.StepLogPath = Path.Combine(folder.Path, "steps.jsonl");
+        using var trainer = new GrpoTrainer(policy, reward, options);
+        var published = new List<GrpoStepRecord>();
+        trainer.StepCompleted += (_, record) => published.Add(record);
+
+        var step = () => trainer.StepAsync(TrainerRewardCompositionTests.Prompts());
+
+        await step.Should().ThrowAsync<RewardContractException>();
+        trainer.CompletedSteps.Should().Be(1, "the update was applied");
+        published.Should().ContainSingle().Which.Evaluation.Should().BeNull();
+        File.ReadAllLines(options.StepLogPath).Should().ContainSingle("the applied step reaches the step log");
+    }
+
+    [Fact]
     public void Evaluation_options_are_validated()
     {
         var options = TrainerRewardCompositionTests.Options();
@@ -179,5 +201,23 @@ public sealed class TrainerEvaluationTests
         }
 
         return (double)hits / total;
+    }
+
+    /// <summary>Scores the first word; on the given 1-based call returns one result too few (a broken contract).</summary>
+    private sealed class BreaksOnCall(int call) : IRewardModel
+    {
+        private int _calls;
+
+        public Task<IReadOnlyList<RewardResult>> ScoreAsync(IReadOnlyList<RewardRequest> requests, CancellationToken cancellationToken = default)
+        {
+            var results = requests.Select(r => RewardResult.Scored(ToyTask.FirstWordReward(r))).ToArray();
+            return Task.FromResult<IReadOnlyList<RewardResult>>(++_calls == call ? results[1..] : results);
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -45,11 +45,34 @@ public sealed class TrainerRewardFailureTests
         record.RewardFailureReason.Should().Be("scripted failure");
         record.RolloutRewards.Take(5).Should().OnlyContain(r => double.IsNaN(r));
         record.RolloutAdvantages.Take(5).Should().OnlyContain(a => a == 0);
-        if (record.RolloutAdvantages.Any(a => a != 0))
-        {
-            record.OptimizerSteps.Should().Be(1);
-            Snapshot(policy).Should().NotEqual(before);
-        }
+        record.RolloutAdvantages.Should().Contain(a => a != 0, "the scored rows of this seed differ within their groups");
+        record.OptimizerSteps.Should().Be(1);
+        Snapshot(policy).Should().NotEqual(before);
+    }
+
+    [Fact]
+    public async Task A_step_that_keeps_one_scored_reward_per_group_has_no_usable_reward_and_does_not_move_the_policy()
+    {
+        // G = 4, three groups: every group keeps one reward, so no group has two to compare and every advantage is 0. With β > 0
+        // an update would be the KL term alone, turned into a full learning-rate step by AdamW.
+        using var policy = NewPolicy();
+        using var reward = new ExactAnswerRewardModel(TrainerFaultTests.Words);
+        var options = Options();
+        options.Loss = new PolicyLossOptions { Beta = 0.5 };
+        options.MaxConsecutiveFailedRewardSteps = 2;
+        using var trainer = new GrpoTrainer(policy, reward, options);
+        await trainer.StepAsync(Prompts());
+        var before = Snapshot(policy);
+        reward.FailRows.UnionWith([1, 2, 3, 5, 6, 7, 9, 10, 11]);
+
+        var record = await trainer.StepAsync(Prompts());
+
+        record.FailedRewardCount.Should().Be(9);
+        record.AllRewardsFailed.Should().BeTrue("no group has two scored rewards");
+        record.OptimizerSteps.Should().Be(0);
+        Snapshot(policy).Should().Equal(before);
+        var again = () => trainer.TrainAsync([Prompts()]);
+        (await again.Should().ThrowAsync<GrpoRewardFailureException>()).Which.ConsecutiveSteps.Should().Be(2);
     }
 
     [Fact]
