@@ -167,8 +167,8 @@ public sealed class GrpoTrainerOptions : IValidatableObject
     /// <value>The default is <see langword="null"/>. When set, must be positive.</value>
     public TimeSpan? RewardTimeout { get; set; }
 
-    /// <summary>Gets or sets after how many steps in a row without a usable reward (every reward of the step failed) <c>TrainAsync</c> stops with a <see cref="GrpoRewardFailureException"/>.</summary>
-    /// <value>The default is 3. Must be ≥ 1. A step whose rewards all failed never updates the policy, whatever this is.</value>
+    /// <summary>Gets or sets after how many steps in a row without a usable reward (every reward of the step failed, or so many that no group kept two scored rewards) <c>TrainAsync</c> stops with a <see cref="GrpoRewardFailureException"/>.</summary>
+    /// <value>The default is 3. Must be ≥ 1. A step without a usable reward never updates the policy, whatever this is.</value>
     [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int MaxConsecutiveFailedRewardSteps { get; set; } = 3;
 
