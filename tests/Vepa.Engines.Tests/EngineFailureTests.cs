@@ -80,6 +80,10 @@ public sealed class EngineFailureTests
     [InlineData(Engine.Sglang, EngineFault.MissingLogProbs, "[0].meta_info.output_token_logprobs is missing: the engine did not return log-probs")]
     [InlineData(Engine.Vllm, EngineFault.OutOfVocabulary, "holds token id 1000000 at position 0, outside the tokenizer's vocabulary [0, 782)")]
     [InlineData(Engine.Sglang, EngineFault.OutOfVocabulary, "holds token id 1000000 at position 0, outside the tokenizer's vocabulary [0, 782)")]
+    [InlineData(Engine.Vllm, EngineFault.StopsOnForeignToken, "finished with reason \"stop\" at token 100, which is not in SamplingOptions.StopTokenIds")]
+    [InlineData(Engine.Sglang, EngineFault.StopsOnForeignToken, "finished with reason \"stop\" at token 100, which is not in SamplingOptions.StopTokenIds")]
+    [InlineData(Engine.Vllm, EngineFault.Abort, "].finish_reason is \"abort\": the engine aborted the completion")]
+    [InlineData(Engine.Sglang, EngineFault.Abort, "[0].meta_info.finish_reason is \"abort\": the engine aborted the completion")]
     public async Task An_answer_that_breaks_the_schema_fails_with_a_clear_error(Engine kind, EngineFault fault, string expected)
     {
         await using var setup = await EngineSetup.StartAsync(kind);
@@ -166,6 +170,38 @@ public sealed class EngineFailureTests
         error.PromptIndex.Should().Be(1);
         error.StatusCode.Should().Be(400);
         handler.SlowRequestCancelled.Should().BeTrue("prompt 0's request was cancelled when prompt 1 failed");
+    }
+
+    [Fact]
+    public async Task A_host_HttpClient_that_times_out_by_itself_is_retried_and_then_fails_the_group_naming_the_endpoint()
+    {
+        // HttpClient's own Timeout cancels the request: a cancellation the caller did not ask for, so a timeout of the request,
+        // never a bare OperationCanceledException that a host would read as its own shutdown.
+        using var handler = new HangingHandler();
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMilliseconds(150) };
+        using var sampler = new VllmRolloutSampler(new EngineSamplerOptions { BaseAddress = new Uri("http://engine.test/"), Model = "m", MaxRetries = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(1) }, http);
+
+        var act = () => sampler.SampleAsync([new PolicyPrompt("q0", "a", [1, 2, 3])], 2, new SamplingOptions { MaxNewTokens = 4 });
+
+        var error = (await act.Should().ThrowAsync<EngineRequestException>()).Which;
+        error.PromptIndex.Should().Be(0);
+        error.Message.Should().Contain("http://engine.test/v1/completions").And.Contain("failed after 2 attempts: no answer within the HttpClient's own Timeout");
+        handler.Calls.Should().Be(2);
+    }
+
+    /// <summary>Never answers; counts the requests.</summary>
+    private sealed class HangingHandler : HttpMessageHandler
+    {
+        private int _calls;
+
+        public int Calls => _calls;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _calls);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
     }
 
     /// <summary>Refuses every request with HTTP 400, except the one whose body holds <c>slowPrompt</c>: that one waits until it is cancelled, then answers 503.</summary>

@@ -37,5 +37,9 @@ public sealed class EngineSamplerOptionsTests
             + "WeightSync.SnapshotDirectory is required (a folder both the trainer and the engine can read); got null. WeightSync.KeepVersions must be in [1, 1000]; got 0.*");
         new Action(() => new VllmRolloutSampler(new EngineSamplerOptions())).Should().Throw<ArgumentException>()
             .WithMessage("Invalid EngineSamplerOptions: BaseAddress is required (the engine's http:// or https:// address); got null.*");
+        var credentials = () => new VllmRolloutSampler(new EngineSamplerOptions { BaseAddress = new Uri("http://admin:s3cret@engine:8000/") });
+        credentials.Should().Throw<ArgumentException>()
+            .WithMessage("Invalid EngineSamplerOptions: BaseAddress must not carry credentials (user:password@); set ApiKey instead.*")
+            .Which.Message.Should().NotContain("s3cret");
     }
 }

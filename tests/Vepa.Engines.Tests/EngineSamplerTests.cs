@@ -63,6 +63,16 @@ public sealed class EngineSamplerTests
         body["top_k"]!.GetValue<int>().Should().Be(50);
         body["seed"]!.GetValue<long>().Should().Be(100);
         body["stop_token_ids"]!.AsArray().Select(n => n!.GetValue<long>()).Should().Equal(sampling.StopTokenIds);
+        NeutralProcessors(body);
+    }
+
+    /// <summary>Processors the trainer's log-probs do not know are sent neutral, so the engine does not fill them from generation_config.json.</summary>
+    private static void NeutralProcessors(JsonNode parameters)
+    {
+        parameters["repetition_penalty"]!.GetValue<double>().Should().Be(1.0);
+        parameters["min_p"]!.GetValue<double>().Should().Be(0.0);
+        parameters["frequency_penalty"]!.GetValue<double>().Should().Be(0.0);
+        parameters["presence_penalty"]!.GetValue<double>().Should().Be(0.0);
     }
 
     [Fact]
@@ -80,7 +90,9 @@ public sealed class EngineSamplerTests
         var parameters = body["sampling_params"]!.AsArray();
         parameters.Select(p => p!["sampling_seed"]!.GetValue<long>()).Should().Equal(100, 101, 102);
         parameters[0]!["top_k"]!.GetValue<int>().Should().Be(-1, "no top-k is sent as SGLang's 'off'");
-        parameters[0]!["ignore_eos"]!.GetValue<bool>().Should().BeTrue();
+        parameters[0]!["ignore_eos"]!.GetValue<bool>().Should().BeFalse("SGLang checks stop_token_ids only when ignore_eos is false");
+        parameters[0]!["stop_token_ids"]!.AsArray().Select(n => n!.GetValue<long>()).Should().Equal(setup.Sampling().StopTokenIds);
+        NeutralProcessors(parameters[0]!);
     }
 
     [Theory]

@@ -39,6 +39,12 @@ public enum EngineFault
 
     /// <summary>A weight reload answered with <c>success: false</c> (SGLang) or HTTP 500 (vLLM).</summary>
     ReloadFails,
+
+    /// <summary>Every completion reported as finished by a stop, its last token replaced by one that is no stop token (the model's own EOS, say).</summary>
+    StopsOnForeignToken,
+
+    /// <summary>The first completion reported as aborted by the engine.</summary>
+    Abort,
 }
 
 /// <summary>
@@ -92,6 +98,9 @@ internal sealed class LoopbackEngine : IAsyncDisposable
 
     /// <summary>Gets the name the engine serves its base model under (vLLM's <c>--served-model-name</c>).</summary>
     public const string ServedModelName = "tiny-qwen";
+
+    /// <summary>A token id inside the tiny vocabulary that is no stop token (<see cref="EngineFault.StopsOnForeignToken"/>).</summary>
+    public const long ForeignToken = 100;
 
     /// <summary>Gets the names of the LoRA adapters loaded now.</summary>
     public IReadOnlyCollection<string> LoadedAdapters => [.. _adapters.Keys.Order(StringComparer.Ordinal)];
@@ -180,7 +189,7 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         bool wantLogProbs = body["logprobs"] is JsonValue;
         bool wantIds = body["return_token_ids"]?.GetValue<bool>() ?? false;
         var ids = prompt.Select(p => p!.GetValue<long>()).ToArray();
-        var sampling = Sampling(body, "max_tokens", body["seed"]);
+        var sampling = Sampling(body, "max_tokens", body["seed"], sglang: false);
         string? model = body["model"]?.GetValue<string>();
         string? adapter = model is null or ServedModelName ? null : model;
         if (adapter is not null && !_adapters.ContainsKey(adapter))
@@ -210,6 +219,12 @@ internal sealed class LoopbackEngine : IAsyncDisposable
                 tokens[0] = 1_000_000;
             }
 
+            if (fault == EngineFault.StopsOnForeignToken)
+            {
+                tokens[^1] = ForeignToken;
+                truncated = false;
+            }
+
             var choice = new JsonObject
             {
                 ["index"] = g,
@@ -217,7 +232,7 @@ internal sealed class LoopbackEngine : IAsyncDisposable
                 ["logprobs"] = wantLogProbs && fault != EngineFault.MissingLogProbs
                     ? new JsonObject { ["token_logprobs"] = new JsonArray([.. logProbs.Select(l => (JsonNode)l)]), ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)("token_id:" + t.ToString(CultureInfo.InvariantCulture)))]) }
                     : null,
-                ["finish_reason"] = truncated ? "length" : "stop",
+                ["finish_reason"] = fault == EngineFault.Abort && g == 0 ? "abort" : truncated ? "length" : "stop",
                 ["stop_reason"] = truncated ? null : tokens[^1],
             };
             if (wantIds)
@@ -278,13 +293,19 @@ internal sealed class LoopbackEngine : IAsyncDisposable
 
             var parameters = body["sampling_params"] is JsonArray list ? list[i] : body["sampling_params"];
             var ids = inputs[i]!.AsArray().Select(p => p!.GetValue<long>()).ToArray();
-            var sampling = Sampling(parameters, "max_new_tokens", parameters?["sampling_seed"]);
+            var sampling = Sampling(parameters, "max_new_tokens", parameters?["sampling_seed"], sglang: true);
             AdapterLog.Enqueue(adapters[i]);
             using var rows = await SampleAsync(ids, 1, sampling, adapters[i], context.RequestAborted);
             (long[] tokens, double[] logProbs, bool truncated, string text) = Row(rows, 0, sampling);
             if (fault == EngineFault.OutOfVocabulary)
             {
                 tokens[0] = 1_000_000;
+            }
+
+            if (fault == EngineFault.StopsOnForeignToken)
+            {
+                tokens[^1] = ForeignToken;
+                truncated = false;
             }
 
             var entries = new JsonArray();
@@ -296,7 +317,8 @@ internal sealed class LoopbackEngine : IAsyncDisposable
             var meta = new JsonObject
             {
                 ["id"] = Guid.NewGuid().ToString("N"),
-                ["finish_reason"] = truncated ? new JsonObject { ["type"] = "length", ["length"] = tokens.Length } : new JsonObject { ["type"] = "stop", ["matched"] = tokens[^1] },
+                ["finish_reason"] = fault == EngineFault.Abort && i == 0 ? new JsonObject { ["type"] = "abort", ["message"] = "aborted" }
+                    : truncated ? new JsonObject { ["type"] = "length", ["length"] = tokens.Length } : new JsonObject { ["type"] = "stop", ["matched"] = tokens[^1] },
                 ["prompt_tokens"] = ids.Length,
                 ["completion_tokens"] = tokens.Length,
                 ["weight_version"] = WeightVersion ?? "default",
@@ -509,7 +531,7 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         }
     }
 
-    private SamplingOptions Sampling(JsonNode? parameters, string maxTokens, JsonNode? seed)
+    private SamplingOptions Sampling(JsonNode? parameters, string maxTokens, JsonNode? seed, bool sglang)
     {
         var sampling = _model.CreateSamplingOptions();
         sampling.Temperature = parameters?["temperature"]?.GetValue<double>() ?? 1.0;
@@ -520,7 +542,9 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         sampling.Seed = seed?.GetValue<long>();
         bool ignoreEos = parameters?["ignore_eos"]?.GetValue<bool>() ?? false;
         var stops = parameters?["stop_token_ids"] is JsonArray s ? s.Select(x => x!.GetValue<long>()).ToList() : [];
-        sampling.StopTokenIds = ignoreEos ? stops : [.. stops.Union(sampling.StopTokenIds)];
+        // vLLM honours stop_token_ids whatever ignore_eos says; SGLang checks every stop only when ignore_eos is false, and then also
+        // stops on the model's own EOS ids.
+        sampling.StopTokenIds = ignoreEos ? (sglang ? [] : stops) : [.. stops.Union(sampling.StopTokenIds)];
         return sampling;
     }
 

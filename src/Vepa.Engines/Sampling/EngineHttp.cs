@@ -50,7 +50,7 @@ internal sealed class EngineHttp : IDisposable
                 Delay = retryBaseDelay,
                 MaxDelay = TimeSpan.FromSeconds(30) > retryBaseDelay ? TimeSpan.FromSeconds(30) : retryBaseDelay,
                 UseJitter = true,
-                ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome.Exception)),
+                ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome.Exception) || IsClientTimeout(args.Outcome.Exception, args.Context.CancellationToken)),
             });
         }
 
@@ -86,7 +86,7 @@ internal sealed class EngineHttp : IDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not EngineRequestException && IsTransient(e))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not EngineRequestException && (IsTransient(e) || IsClientTimeout(e, cancellationToken)))
         {
             string tries = state.Count == 1 ? "1 attempt" : string.Create(CultureInfo.InvariantCulture, $"{state.Count} attempts");
             (string cause, int? status) = e switch
@@ -94,6 +94,7 @@ internal sealed class EngineHttp : IDisposable
                 TransientStatusException s => (string.Create(CultureInfo.InvariantCulture, $"HTTP {s.StatusCode} ({(HttpStatusCode)s.StatusCode})"), (int?)s.StatusCode),
                 TimeoutRejectedException => ($"no answer within {_timeout}", null),
                 HttpRequestException h => ($"the connection failed ({h.HttpRequestError})", (int?)h.StatusCode),
+                OperationCanceledException => ($"no answer within the HttpClient's own Timeout ({_http.Timeout})", null),
                 _ => (e.GetType().Name, null),
             };
             throw new EngineRequestException(
@@ -127,6 +128,10 @@ internal sealed class EngineHttp : IDisposable
 
     private static bool IsTransient(Exception? exception) =>
         exception is TransientStatusException or TimeoutRejectedException or HttpRequestException;
+
+    /// <summary>A cancellation nobody asked for: a host's <see cref="HttpClient"/> gave up after its own <see cref="HttpClient.Timeout"/>.</summary>
+    private static bool IsClientTimeout(Exception? exception, CancellationToken cancellationToken) =>
+        exception is OperationCanceledException && !cancellationToken.IsCancellationRequested;
 
     private async ValueTask<JsonNode?> SendOnceAsync(Uri endpoint, string? json, int? promptIndex, string what, bool plainTextAnswer, CancellationToken cancellationToken)
     {

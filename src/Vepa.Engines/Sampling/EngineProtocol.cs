@@ -32,6 +32,19 @@ internal abstract class EngineProtocol
     /// <summary>The top-k value an engine reads as "off" when the options have none.</summary>
     protected static int TopKOrOff(SamplingOptions options) => options.TopK is int k && k > 0 ? k : -1;
 
+    /// <summary>
+    /// Sets the named logit processors to their neutral values (1 for <c>repetition_penalty</c>, 0 for the others). An engine fills a
+    /// field the request leaves out from the model's <c>generation_config.json</c> (Qwen2.5-Instruct sets a repetition penalty), and the
+    /// trainer's log-probs know no such processor: the rollouts would come from another distribution than the one trained.
+    /// </summary>
+    protected static void AddNeutralProcessors(JsonObject parameters, params string[] names)
+    {
+        foreach (string name in names)
+        {
+            parameters[name] = name == "repetition_penalty" ? 1.0 : 0.0;
+        }
+    }
+
     /// <summary>Reads an array of integers, naming the field in errors.</summary>
     protected static long[] ReadIds(JsonNode? node, string field)
     {

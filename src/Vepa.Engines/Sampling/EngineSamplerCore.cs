@@ -153,6 +153,14 @@ internal sealed class EngineSamplerCore : IDisposable
                 }
             }
 
+            if (group[g].FinishReason == "stop" && (ids.Length == 0 || !stops.Contains(ids[^1])))
+            {
+                // The engine stopped on a token the trainer does not count as a stop (the model's own EOS, say): the row would be
+                // trained as truncated, and the text would keep the token.
+                string last = ids.Length == 0 ? "no token" : "token " + ids[^1].ToString(CultureInfo.InvariantCulture);
+                throw Fail(index, $"completion {g} finished with reason \"stop\" at {last}, which is not in SamplingOptions.StopTokenIds; add the model's EOS ids to StopTokenIds (GenerationConfig.ToSamplingOptions does).");
+            }
+
             if (_options.Tokenizer is null && group[g].Text is null)
             {
                 throw Fail(index, string.Create(CultureInfo.InvariantCulture, $"completion {g} has no text, and EngineSamplerOptions.Tokenizer is not set to decode it."));

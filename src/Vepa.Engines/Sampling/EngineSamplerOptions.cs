@@ -86,6 +86,11 @@ public sealed class EngineSamplerOptions : IValidatableObject
         {
             yield return new ValidationResult($"BaseAddress must be an absolute http:// or https:// address; got \"{address}\".", [nameof(BaseAddress)]);
         }
+        else if (BaseAddress is { UserInfo.Length: > 0 })
+        {
+            // The endpoint is named in every error message and in the sampler's metadata: credentials there would leak. Not quoted here either.
+            yield return new ValidationResult("BaseAddress must not carry credentials (user:password@); set ApiKey instead.", [nameof(BaseAddress)]);
+        }
 
         if (WeightSync is not null && LoraSync is not null)
         {

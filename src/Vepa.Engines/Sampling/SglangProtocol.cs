@@ -30,9 +30,12 @@ internal sealed class SglangProtocol : EngineProtocol
                 ["temperature"] = options.Temperature,
                 ["top_p"] = options.TopP,
                 ["top_k"] = TopKOrOff(options),
-                ["ignore_eos"] = true,
+                // SGLang checks stop_token_ids only when ignore_eos is false; it then also stops on the model's own EOS ids, which a
+                // completion check refuses unless they are among the options' stop ids (Qwen's GenerationConfig puts them there).
+                ["ignore_eos"] = false,
                 ["stop_token_ids"] = new JsonArray([.. options.StopTokenIds.Select(id => (JsonNode)id)]),
             };
+            AddNeutralProcessors(sampling, "repetition_penalty", "min_p", "frequency_penalty", "presence_penalty");
             if (seed is long value)
             {
                 sampling["sampling_seed"] = unchecked(value + g);

@@ -35,6 +35,7 @@ internal sealed class VllmProtocol : EngineProtocol
         body["return_token_ids"] = true;
         body["ignore_eos"] = true;
         body["stop_token_ids"] = new JsonArray([.. options.StopTokenIds.Select(id => (JsonNode)id)]);
+        AddNeutralProcessors(body, "repetition_penalty", "min_p", "frequency_penalty", "presence_penalty");
         if (seed is long value)
         {
             body["seed"] = value;
@@ -98,6 +99,12 @@ internal sealed class VllmProtocol : EngineProtocol
             }
 
             string? finish = choice["finish_reason"] is JsonValue f && f.TryGetValue(out string? reason) ? reason : null;
+            if (finish == "abort")
+            {
+                // A completion cut off by the engine (a pause in abort mode, a cancelled request) is not a sample of the policy.
+                throw new EngineSchemaException($"{at}.finish_reason is \"abort\": the engine aborted the completion.");
+            }
+
             string? text = choice["text"] is JsonValue tv && tv.TryGetValue(out string? s) ? s : null;
             completions[index] = new EngineCompletion(ids, values, finish, text);
         }
