@@ -60,7 +60,7 @@ public sealed class AdaptableLinearTests
     {
         manual_seed(3);
         using var module = new TwoLayerModule(vocabulary: 12, hidden: 8);
-        var adapters = LoraAdapters.Apply(module, new LoraOptions { TargetModules = { "proj" }, Rank = 2, Alpha = 6, Seed = 5 });
+        var adapters = LoraAdapters.Apply(module, new LoraOptions { TargetModules = ["proj"], Rank = 2, Alpha = 6, Seed = 5 });
         adapters.ModulePaths.Should().Equal("proj");
         module.Proj.HasAdapter.Should().BeTrue();
         module.Mlp.HasAdapter.Should().BeFalse("only the named layer is targeted");
@@ -99,7 +99,7 @@ public sealed class AdaptableLinearTests
     public void A_TorchSharp_Linear_target_is_refused_with_a_message_pointing_at_AdaptableLinear()
     {
         using var module = new TwoLayerModule(vocabulary: 12, hidden: 8);
-        var act = () => LoraAdapters.Apply(module, new LoraOptions { TargetModules = { "proj", "plain" } });
+        var act = () => LoraAdapters.Apply(module, new LoraOptions { TargetModules = ["proj", "plain"] });
         act.Should().Throw<ArgumentException>()
             .WithMessage("*'plain' (Linear)*Build your module's layers with AdaptableLinear instead of nn.Linear*");
         module.parameters().All(p => p.requires_grad).Should().BeTrue("a refused Apply changes nothing");
@@ -112,7 +112,7 @@ public sealed class AdaptableLinearTests
         var tokenizer = new WordTokenizer(["<eos>", "<bos>", "yes", "no", "maybe", "cat", "dog"]);
         manual_seed(1);
         var module = new TwoLayerModule(tokenizer.VocabularySize, hidden: 16);
-        using var policy = new LoraPolicy(new TorchPolicy(module, tokenizer), new LoraOptions { TargetModules = { "proj", "mlp" }, Rank = 4, Alpha = 8, Seed = 2 });
+        using var policy = new LoraPolicy(new TorchPolicy(module, tokenizer), new LoraOptions { TargetModules = ["proj", "mlp"], Rank = 4, Alpha = 8, Seed = 2 });
         policy.TrainableParameters.Should().HaveCount(4);
         var frozen = module.named_parameters().Where(p => !p.name.Contains(".lora_", StringComparison.Ordinal))
             .ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());

@@ -225,6 +225,18 @@ public sealed class LoraAdapterTests : IDisposable
         using var wrongRank = CreateModel(seed: 4);
         var act = () => LoraAdapters.Apply(wrongRank, new LoraOptions { Rank = 3, Alpha = 4, TargetModules = ["q_proj", "v_proj"] }).LoadPeft(adapterFolder);
         act.Should().Throw<SnapshotFormatException>().WithMessage("*has r = 2, lora_alpha = 4; these adapters have r = 3, lora_alpha = 4.");
+
+        // PEFT features these adapters do not implement would load and compute something else (rsLoRA scales by α/√r): refused.
+        string configPath = Path.Combine(adapterFolder, LoraAdapters.ConfigFileName);
+        var edited = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!;
+        edited["use_rslora"] = true;
+        edited["alpha_pattern"] = new System.Text.Json.Nodes.JsonObject { ["q_proj"] = 16 };
+        File.WriteAllText(configPath, edited.ToJsonString());
+        var read = () => LoraAdapters.ReadPeftOptions(adapterFolder);
+        read.Should().Throw<SnapshotFormatException>().WithMessage("*asks for PEFT features these adapters do not implement (use_rslora is true; alpha_pattern is not empty)*");
+        using var another = CreateModel(seed: 4);
+        act = () => LoraAdapters.Apply(another, options).LoadPeft(adapterFolder);
+        act.Should().Throw<SnapshotFormatException>().WithMessage("*use_rslora is true*");
     }
 
     [Fact]

@@ -339,6 +339,7 @@ public sealed class LoraAdapters
                 throw new SnapshotFormatException($"'{path}' has peft_type \"{type}\"; only LORA adapters are supported.", path, null);
             }
 
+            ThrowIfUnsupported(root, path);
             var options = new LoraOptions
             {
                 Rank = root["r"]?.GetValue<int>() ?? throw new SnapshotFormatException($"'{path}' has no \"r\".", path, null),
@@ -352,6 +353,51 @@ public sealed class LoraAdapters
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
             throw new SnapshotFormatException($"'{path}' has a field of the wrong type: {e.Message}", path, null, e);
+        }
+    }
+
+    /// <summary>
+    /// Refuses the PEFT features these adapters do not implement, which would otherwise load and compute something else: rsLoRA's
+    /// α/√r scale, DoRA, transposed weights, per-module ranks or alphas, trained biases, extra trained modules, or adapters on some layers only.
+    /// </summary>
+    private static void ThrowIfUnsupported(JsonNode root, string path)
+    {
+        var problems = new List<string>();
+        foreach (string flag in new[] { "use_rslora", "use_dora", "fan_in_fan_out" })
+        {
+            if (root[flag] is JsonValue value && value.TryGetValue(out bool on) && on)
+            {
+                problems.Add($"{flag} is true");
+            }
+        }
+
+        foreach (string map in new[] { "rank_pattern", "alpha_pattern" })
+        {
+            if (root[map] is JsonObject entries && entries.Count > 0)
+            {
+                problems.Add($"{map} is not empty");
+            }
+        }
+
+        if (root["bias"] is JsonValue bias && bias.TryGetValue(out string? kind) && kind != "none")
+        {
+            problems.Add($"bias is \"{kind}\"");
+        }
+
+        foreach (string field in new[] { "modules_to_save", "layers_to_transform" })
+        {
+            if (root[field] is { } node && node.GetValueKind() != JsonValueKind.Null)
+            {
+                problems.Add($"{field} is set");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new SnapshotFormatException(
+                $"'{path}' asks for PEFT features these adapters do not implement ({string.Join("; ", problems)}); only plain LoRA (α / r scale, one rank and alpha, bias \"none\") loads.",
+                path,
+                null);
         }
     }
 

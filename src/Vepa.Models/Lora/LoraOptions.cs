@@ -36,8 +36,8 @@ public sealed class LoraOptions : IValidatableObject
     public double Dropout { get; set; }
 
     /// <summary>Gets the names of the linear layers that get adapters (PEFT's <c>target_modules</c> as a list): a module path matches a name it equals or ends with after a dot.</summary>
-    /// <value>The default is Qwen's seven projections: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>, <c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c>. Ignored when <see cref="TargetModulesPattern"/> is set; otherwise must not be empty.</value>
-    public IList<string> TargetModules { get; init; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    /// <value>The default is Qwen's seven projections: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>, <c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c>. Ignored when <see cref="TargetModulesPattern"/> is set; otherwise must not be empty. Assign a whole list (<c>TargetModules = ["proj"]</c>): the list replaces the default, it is not added to it.</value>
+    public IReadOnlyList<string> TargetModules { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
     /// <summary>Gets or sets a regular expression that selects the targeted layers by their whole module path (PEFT's <c>target_modules</c> as a string); it replaces <see cref="TargetModules"/>.</summary>
     /// <value>The default is <see langword="null"/> (use <see cref="TargetModules"/>). Must be a valid .NET regular expression.</value>
