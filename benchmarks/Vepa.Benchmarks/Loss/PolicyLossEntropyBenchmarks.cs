@@ -64,7 +64,7 @@ public class PolicyLossEntropyBenchmarks
     [Benchmark]
     public float EntropyBonus() => Run(_bonus, withEntropyGradient: true);
 
-    /// <summary>TRL's top-entropy mask, ρ = 0.2: torch.quantile over the valid entropies, then the masked sweep.</summary>
+    /// <summary>TRL's top-entropy mask, ρ = 0.2: the threshold torch.quantile would give (two kthvalue selections and a lerp) over the valid entropies, then the masked sweep.</summary>
     [Benchmark]
     public float TopEntropyQuantile() => Run(_top, withEntropyGradient: false);
 

@@ -72,6 +72,15 @@ internal sealed class CudaPolicyLossKernel : IValidatedPolicyLossKernel
 
     public bool Supports(PolicyLossInputs inputs, PolicyLossOptions options, out string? reason)
     {
+        // On a CUDA device the entropy terms are a case this kernel does not implement: reported (the gate skips the case, a kernel
+        // picked by name refuses it) rather than computed by the fallback under this kernel's name. Without a device every case
+        // falls back, as documented.
+        if (CudaRuntime.IsKernelDevice(inputs.LogProbs.device_type) && EntropyTerms.Active(options))
+        {
+            reason = "EntropyCoefficient or TopEntropyQuantile is set; the CUDA kernel has no entropy terms";
+            return false;
+        }
+
         reason = null;
         return true;
     }

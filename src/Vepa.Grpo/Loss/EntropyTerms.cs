@@ -73,13 +73,13 @@ internal static class EntropyTerms
         Tensor valid = Valid(inputs.Mask);
         Tensor entropy = inputs.Entropy!;
         ScalarType compute = ComputeType(inputs.LogProbs.dtype);
-        Tensor clean = entropy.to(compute).masked_fill(valid.logical_not(), 0.0);
         Tensor bad = entropy.detach().isfinite().logical_not().logical_and(valid).sum().to(ScalarType.Float64);
         Tensor kept = inputs.PolicyTokenMask is Tensor keep ? keep.logical_and(valid).sum().to(ScalarType.Float64) : valid.sum().to(ScalarType.Float64);
         Tensor loss = result.Loss;
         Tensor aggregate = zeros([], ScalarType.Float64, entropy.device);
         if (options.EntropyCoefficient > 0)
         {
+            Tensor clean = entropy.to(compute).masked_fill(valid.logical_not(), 0.0);
             Tensor entropyMean = Aggregate(clean, valid, options);
             loss = loss - (options.EntropyCoefficient * entropyMean).to(loss.dtype);
             aggregate = entropyMean.detach().to(ScalarType.Float64);

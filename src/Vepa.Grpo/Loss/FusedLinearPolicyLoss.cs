@@ -26,6 +26,8 @@ namespace Vepa.Grpo;
 /// </remarks>
 public static class FusedLinearPolicyLoss
 {
+    private static readonly PolicyLossOptions Defaults = new();
+
     /// <summary>Computes the loss and its statistics, and (when an input requires grad) the gradients in the same pass.</summary>
     /// <param name="inputs">The hidden states, LM head, targets and the policy-loss constants.</param>
     /// <param name="options">The loss settings; <see langword="null"/> uses the defaults.</param>
@@ -36,7 +38,7 @@ public static class FusedLinearPolicyLoss
     public static PolicyLossResult Compute(FusedLinearPolicyLossInputs inputs, PolicyLossOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        options ??= new PolicyLossOptions();
+        options ??= Defaults;
         options.ValidatedKernel(); // validated once per change of settings; the kernel it names is not used here
         if (EntropyTerms.Active(options))
         {

@@ -95,7 +95,8 @@ public sealed class PolicyLossOptions : IValidatableObject
     /// float32/float64), otherwise the fused tensor kernel (the CUDA kernel for CUDA tensors with <c>VEPA_CUDA_KERNELS=1</c>).</summary>
     /// <value>The default is <see langword="null"/> (the automatic choice). Must name a registered policy-loss kernel.</value>
     /// <remarks>A kernel chosen by name that cannot run the inputs (its <see cref="IPolicyLossKernel.Supports"/> says why)
-    /// fails the call with that reason; it never falls back silently.</remarks>
+    /// fails the call with that reason; it never falls back silently (Vepa's "cuda" kernel is the exception its contract states:
+    /// without a CUDA device or NVRTC it runs the fused tensor kernel, logged once).</remarks>
     public string? Kernel { get; set; }
 
     /// <summary>Gets or sets the registry <see cref="Kernel"/> is looked up in; <see langword="null"/> uses Vepa's kernels
