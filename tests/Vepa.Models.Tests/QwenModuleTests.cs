@@ -61,4 +61,18 @@ public class QwenModuleTests
         var badCos = () => model.Model.Forward(zeros(1, 2, 64), zeros(1, 2, 8), zeros(1, 2, 16));
         badCos.Should().Throw<ArgumentException>().WithParameterName("cos");
     }
+
+    [Fact]
+    public void Int32_ids_are_embedded_as_int64_ids_are_and_checked_against_the_vocabulary()
+    {
+        using var scope = NewDisposeScope();
+        using var model = QwenForCausalLM.FromPretrained(TextFixtures.Folder("qwen2-untied"));
+        var ids = tensor(new long[,] { { 1, 7, 255 }, { 3, 0, 42 } });
+
+        model.Model.EmbedTokens(ids.to(ScalarType.Int32)).equal(model.Model.EmbedTokens(ids)).all().item<bool>().Should().BeTrue();
+        var tooLarge = () => model.Model.EmbedTokens(tensor(new int[,] { { 1, 256 } }));
+        tooLarge.Should().Throw<ArgumentException>().WithMessage("inputIds must lie in [0, 256); found 256.*").WithParameterName("inputIds");
+        var negative = () => model.Model.EmbedTokens(tensor(new int[,] { { -1, 2 } }));
+        negative.Should().Throw<ArgumentException>().WithMessage("inputIds must lie in [0, 256); found -1.*");
+    }
 }

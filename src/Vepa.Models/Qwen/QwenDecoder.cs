@@ -72,15 +72,17 @@ public sealed class QwenDecoder : nn.Module
         ArgumentNullException.ThrowIfNull(inputIds);
         if (inputIds.dim() != 2 || inputIds.dtype is not (ScalarType.Int64 or ScalarType.Int32))
         {
-            throw new ArgumentException($"inputIds must be int64 [B, L]; got {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+            throw new ArgumentException($"inputIds must be int64 or int32 [B, L]; got {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         }
 
         if (inputIds.NumberOfElements > 0)
         {
-            long min = inputIds.min().item<long>(), max = inputIds.max().item<long>();
-            if (min < 0 || max >= Config.VocabSize)
+            // One reduction and one host read for both bounds (each decoding step passes here), in int64 whatever the ids' type.
+            using var scope = NewDisposeScope();
+            long[] bounds = stack([inputIds.min(), inputIds.max()]).to(ScalarType.Int64).cpu().data<long>().ToArray();
+            if (bounds[0] < 0 || bounds[1] >= Config.VocabSize)
             {
-                throw new ArgumentException($"inputIds must lie in [0, {Config.VocabSize}); found {(min < 0 ? min : max)}.", nameof(inputIds));
+                throw new ArgumentException($"inputIds must lie in [0, {Config.VocabSize}); found {(bounds[0] < 0 ? bounds[0] : bounds[1])}.", nameof(inputIds));
             }
         }
 
