@@ -2,7 +2,7 @@ namespace Vepa.Grpo;
 
 /// <summary>
 /// Training stopped because <see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> steps in a row had no usable reward
-/// (every reward failed), so the run could not learn. The message carries the failure reason of the last such step.
+/// (every reward failed, or no group kept two scored rewards), so the run could not learn. The message carries the failure reason of the last such step.
 /// </summary>
 /// <remarks>Thrown by <c>GrpoTrainer.TrainAsync</c> after it wrote a checkpoint (when a checkpoint folder is set). The failed steps
 /// did not change the policy.</remarks>
@@ -34,7 +34,7 @@ public sealed class GrpoRewardFailureException : Exception
     /// <param name="consecutiveSteps">How many steps in a row had no usable reward.</param>
     /// <param name="reason">The failure reason of the last such step (safe to log).</param>
     public GrpoRewardFailureException(int step, int consecutiveSteps, string? reason)
-        : base($"GRPO training stopped at step {step}: {consecutiveSteps} steps in a row had no usable reward (every reward failed). Last failure: {reason ?? "(no reason given)"}.")
+        : base($"GRPO training stopped at step {step}: {consecutiveSteps} steps in a row had no usable reward (every reward failed, or no group kept two scored rewards). Last failure: {reason ?? "(no reason given)"}.")
     {
         Step = step;
         ConsecutiveSteps = consecutiveSteps;

@@ -41,6 +41,7 @@ public sealed partial class GrpoTrainer : IDisposable
     private IPolicy? _reference;
     private string _runId = Guid.NewGuid().ToString("N");
     private int _consecutiveFailedSteps;
+    private int _consecutiveNonFiniteSteps;
     private string? _lastFailureReason;
     private long _updates;
     private StepLogWriter? _stepLog;
@@ -213,6 +214,7 @@ public sealed partial class GrpoTrainer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="batches"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException">A fresh run's <see cref="GrpoTrainerOptions.CheckpointDirectory"/> holds another run's checkpoints and <see cref="GrpoTrainerOptions.OverwriteCheckpoints"/> is not set (thrown before the first step).</exception>
     /// <exception cref="GrpoRewardFailureException"><see cref="GrpoTrainerOptions.MaxConsecutiveFailedRewardSteps"/> steps in a row had no usable reward (a checkpoint is written first).</exception>
+    /// <exception cref="GrpoNonFiniteGradientException"><see cref="GrpoTrainerOptions.MaxConsecutiveNonFiniteGradientSteps"/> steps in a row skipped every update on a non-finite gradient norm (a checkpoint is written first).</exception>
     /// <exception cref="GrpoWeightSyncException">The sampler's <see cref="IWeightSynchronizer"/> failed (a checkpoint of the last completed step is written first).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async IAsyncEnumerable<GrpoStepRecord> TrainStreamAsync(
@@ -262,6 +264,12 @@ public sealed partial class GrpoTrainer : IDisposable
             {
                 await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
                 throw new GrpoRewardFailureException(CompletedSteps, _consecutiveFailedSteps, _lastFailureReason);
+            }
+
+            if (_consecutiveNonFiniteSteps >= _options.MaxConsecutiveNonFiniteGradientSteps)
+            {
+                await FinalCheckpointAsync(lastCheckpoint).ConfigureAwait(false);
+                throw new GrpoNonFiniteGradientException(CompletedSteps, _consecutiveNonFiniteSteps);
             }
         }
 
@@ -491,6 +499,9 @@ public sealed partial class GrpoTrainer : IDisposable
             {
                 _consecutiveFailedSteps = 0;
             }
+
+            // A step that tried to update and skipped every update (non-finite gradient norm) learned nothing either.
+            _consecutiveNonFiniteSteps = record.OptimizerSteps == 0 && record.SkippedOptimizerSteps > 0 ? _consecutiveNonFiniteSteps + 1 : 0;
 
             try
             {
@@ -865,6 +876,7 @@ public sealed partial class GrpoTrainer : IDisposable
         _updates = checkpoint.Updates;
         OnResumedRollouts();
         _consecutiveFailedSteps = 0;
+        _consecutiveNonFiniteSteps = 0;
 
         random.set_rng_state(checkpoint.RngState);
         if (_stepLog is not null)

@@ -172,6 +172,11 @@ public sealed class GrpoTrainerOptions : IValidatableObject
     [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
     public int MaxConsecutiveFailedRewardSteps { get; set; } = 3;
 
+    /// <summary>Gets or sets after how many steps in a row whose every optimizer update was skipped (the gradient norm was not finite) <c>TrainAsync</c> stops with a <see cref="GrpoNonFiniteGradientException"/>.</summary>
+    /// <value>The default is 3. Must be ≥ 1. A skipped update never changes the weights; a run that skips them all cannot learn.</value>
+    [Range(1, int.MaxValue, ErrorMessage = "{0} must be >= 1")]
+    public int MaxConsecutiveNonFiniteGradientSteps { get; set; } = 3;
+
     /// <summary>Gets or sets whether a fresh run may write into a checkpoint folder that holds another run's checkpoints; those are then deleted when the first checkpoint is written.</summary>
     /// <value>The default is <see langword="false"/>: the first save into such a folder (and <c>TrainAsync</c> at its start) throws <see cref="InvalidOperationException"/>.</value>
     public bool OverwriteCheckpoints { get; set; }

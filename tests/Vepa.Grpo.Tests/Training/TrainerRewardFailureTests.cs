@@ -51,6 +51,38 @@ public sealed class TrainerRewardFailureTests
     }
 
     [Fact]
+    public async Task TrainAsync_stops_after_the_configured_number_of_steps_whose_every_update_was_skipped_on_a_non_finite_gradient()
+    {
+        // The log-probs stay finite, their gradient does not (0 · d sqrt(x)/dx at x = 0 is 0 · ∞ = NaN): each update is skipped,
+        // which only logged a warning before; a run that can skip every update forever cannot learn.
+        using var folder = new TempFolder();
+        using var inner = NewPolicy();
+        using var policy = new NonFiniteGradientPolicy(inner);
+        using var reward = new ExactAnswerRewardModel(TrainerFaultTests.Words);
+        var options = Options();
+        options.MaxConsecutiveNonFiniteGradientSteps = 2;
+        options.CheckpointDirectory = folder.Path;
+        using var trainer = new GrpoTrainer(policy, reward, options);
+        var before = Snapshot(inner);
+        var records = new List<GrpoStepRecord>();
+
+        var train = async () =>
+        {
+            await foreach (var record in trainer.TrainStreamAsync(Batches(10)))
+            {
+                records.Add(record);
+            }
+        };
+
+        var error = (await train.Should().ThrowAsync<GrpoNonFiniteGradientException>()).Which;
+        error.Step.Should().Be(2);
+        error.ConsecutiveSteps.Should().Be(2);
+        records.Should().HaveCount(2).And.OnlyContain(r => r.OptimizerSteps == 0 && r.SkippedOptimizerSteps == 1);
+        Snapshot(inner).Should().Equal(before, "a skipped update changes nothing");
+        Directory.GetDirectories(folder.Path, "step-*").Should().ContainSingle("a checkpoint is written before the error");
+    }
+
+    [Fact]
     public async Task A_step_that_keeps_one_scored_reward_per_group_has_no_usable_reward_and_does_not_move_the_policy()
     {
         // G = 4, three groups: every group keeps one reward, so no group has two to compare and every advantage is 0. With β > 0
@@ -206,6 +238,33 @@ public sealed class TrainerRewardFailureTests
             => Task.FromResult(results(requests)!);
 
         public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>A policy whose log-probs are finite and whose log-prob gradient is NaN.</summary>
+    private sealed class NonFiniteGradientPolicy(TorchPolicy inner) : IPolicy
+    {
+        public IRolloutSampler Sampler => inner.Sampler;
+
+        public IReadOnlyList<TorchSharp.Modules.Parameter> TrainableParameters => inner.TrainableParameters;
+
+        public PolicyLogProbs ComputeLogProbs(RolloutBatch rollouts, PolicyLogProbOptions options)
+        {
+            var result = inner.ComputeLogProbs(rollouts, options);
+            var lp = result.LogProbs;
+            return new PolicyLogProbs(lp + (0.0 * (lp - lp.detach()).sqrt()), result.Entropy);
+        }
+
+        public IPolicy CreateReference() => inner.CreateReference();
+
+        public IReadOnlyDictionary<string, torch.Tensor> GetState() => inner.GetState();
+
+        public void LoadState(IReadOnlyDictionary<string, torch.Tensor> state) => inner.LoadState(state);
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => inner.GetService(serviceType, serviceKey);
 
         public void Dispose()
         {
