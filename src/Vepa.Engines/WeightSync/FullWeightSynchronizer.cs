@@ -134,13 +134,25 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
             await Http.PostAsync("collective_rpc", new JsonObject { ["method"] = "reload_weights" }, null, "reloading weights", cancellationToken).ConfigureAwait(false);
             await Http.PostAsync("reset_prefix_cache", null, null, "resetting the prefix cache", cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (Exception e) when (paused)
         {
-            if (paused)
+            // Resume even after a failed reload, so the engine is not left paused. The reload's failure is the one reported; a
+            // resume that fails too is named in its message, never in its place.
+            try
             {
-                // Resume even after a failed reload, so the engine is not left paused; the failure is still thrown.
                 await Http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
             }
+            catch (EngineRequestException resume)
+            {
+                throw new EngineRequestException($"{e.Message} Resuming generation afterwards failed too ({resume.Message}); the engine may be left paused.", (e as EngineRequestException)?.Endpoint ?? resume.Endpoint ?? Http.BaseAddress, null, (e as EngineRequestException)?.StatusCode, e);
+            }
+
+            throw;
+        }
+
+        if (paused)
+        {
+            await Http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
         }
     }
 
