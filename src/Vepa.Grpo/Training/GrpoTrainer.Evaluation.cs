@@ -102,6 +102,14 @@ public sealed partial class GrpoTrainer
     private async Task<GrpoEvaluationResult> RunEvaluationAsync(IReadOnlyList<PolicyPrompt> prompts, int n, CancellationToken cancellationToken)
     {
         long start = _timeProvider.GetTimestamp();
+        if (_prefetch is null)
+        {
+            // A sampler with weights of its own gets the updates its sync schedule has due now, which the next step would send anyway:
+            // the evaluation samples the weights the schedule allows, and training sees the same sequence of syncs. While a batch is
+            // being sampled ahead (OverlapGeneration) the engine's weights are left alone.
+            await SyncWeightsIfDueAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var sampling = _options.Sampling.Clone();
         sampling.Seed = StepSeeds.Derive(_options.Seed, CompletedSteps, StepSeeds.Evaluation, 0);
 

@@ -35,6 +35,28 @@ public sealed class TrainerWeightSyncTests
     }
 
     [Fact]
+    public async Task A_periodic_evaluation_samples_after_the_sync_its_schedule_has_due_and_training_sees_the_same_syncs()
+    {
+        using var threads = new SingleThreadedTorch();
+        using var policy = NewPolicy();
+        using var engine = new FakeEngine(policy, tagsVersion: true);
+        var options = Options();
+        options.WeightSyncEvery = 2;
+        options.EvaluateEvery = 1;
+        options.EvaluationPrompts = [ToyTask.Prompt(0)];
+        using var trainer = new GrpoTrainer(policy, Reward(), options, sampler: engine);
+
+        var records = await trainer.TrainAsync(Enumerable.Range(0, 5).Select(s => ToyTask.Batch(s, 3)));
+
+        // Training batches and evaluations interleave: step k's batch, then its evaluation after k updates. The syncs are the schedule's
+        // (versions 2 and 4), sent before the evaluation that first sees them due, so evaluations 2 and 4 sample the updated weights.
+        engine.SyncedVersions.Should().Equal(2, 4);
+        engine.SampledVersions.Should().Equal(0, 0, 0, 2, 2, 2, 2, 4, 4, 4);
+        records.Select(r => r.RolloutWeightVersion).Should().Equal([0, 0, 2, 2, 4], "training sees the versions it would without evaluations");
+        records.Should().OnlyContain(r => r.Evaluation != null);
+    }
+
+    [Fact]
     public async Task A_failed_sync_stops_training_with_an_exception_that_says_why_after_writing_a_checkpoint()
     {
         using var threads = new SingleThreadedTorch();
