@@ -54,6 +54,38 @@ public sealed class QwenPolicyTests
     }
 
     [Fact]
+    public void Without_eos_token_id_in_the_generation_config_the_tokenizers_EOS_is_a_stop()
+    {
+        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vepa-qwen-no-eos-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            foreach (string file in Directory.GetFiles(QwenPolicySnapshot.Path))
+            {
+                File.Copy(file, System.IO.Path.Combine(folder, System.IO.Path.GetFileName(file)));
+            }
+
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(System.IO.Path.Combine(folder, "generation_config.json")))!.AsObject();
+            config.Remove("eos_token_id");
+            File.WriteAllText(System.IO.Path.Combine(folder, "generation_config.json"), config.ToJsonString());
+
+            // A base-model tokenizer whose EOS is <|endoftext|>, not the chat turn's end (which is a stop anyway).
+            string tokenizerConfig = System.IO.Path.Combine(folder, "tokenizer_config.json");
+            var tokenizer = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(tokenizerConfig))!.AsObject();
+            tokenizer["eos_token"] = "<|endoftext|>";
+            File.WriteAllText(tokenizerConfig, tokenizer.ToJsonString());
+            using var policy = QwenPolicy.FromPretrained(folder);
+
+            policy.Tokenizer.EosTokenId.Should().Be((int)QwenPolicySnapshot.EndOfText);
+            policy.CreateSamplingOptions().StopTokenIds.Should().Equal(QwenPolicySnapshot.ImEnd, QwenPolicySnapshot.EndOfText);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Prompts_of_different_lengths_score_in_one_padded_batch_exactly_as_each_alone()
     {
         using var policy = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, dtype: ScalarType.Float64);

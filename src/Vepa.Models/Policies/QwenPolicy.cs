@@ -284,11 +284,14 @@ public sealed class QwenPolicy : IPolicy
             sampling.StopTokenIds.Add(imEnd);
         }
 
-        if (File.Exists(Path.Combine(folder, "generation_config.json")))
+        GenerationConfig? generation = File.Exists(Path.Combine(folder, "generation_config.json")) ? GenerationConfig.FromPretrained(folder) : null;
+        if (generation is not null)
         {
-            sampling = GenerationConfig.FromPretrained(folder).ToSamplingOptions(sampling);
+            sampling = generation.ToSamplingOptions(sampling);
         }
-        else if (tokenizer.EosTokenId is int eos && !sampling.StopTokenIds.Contains(eos))
+
+        // Without eos_token_id in generation_config.json (or without the file), the tokenizer's EOS is a stop, as in transformers.
+        if ((generation?.EosTokenIds.Count ?? 0) == 0 && tokenizer.EosTokenId is int eos && !sampling.StopTokenIds.Contains(eos))
         {
             sampling.StopTokenIds.Add(eos);
         }
