@@ -26,7 +26,7 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
 #pragma warning disable IDE1006, SA1307, SA1309 // Field names are the Hugging Face parameter names (TorchSharp registers fields by name).
     private readonly Qwen2VLVisionTransformer visual;
     private readonly QwenDecoder model;
-    private readonly Linear? lm_head;
+    private readonly QwenLinear? lm_head;
 #pragma warning restore IDE1006, SA1307, SA1309
 
     /// <summary>Initializes a new instance of the <see cref="Qwen2VLForConditionalGeneration"/> class.</summary>
@@ -75,7 +75,8 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
         model = new QwenDecoder(config, device, dtype);
         if (!config.TieWordEmbeddings)
         {
-            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device, dtype: dtype);
+            // Allocated, not initialised: a load overwrites it (nn.Linear would initialise V × H values first).
+            lm_head = new QwenLinear(config.HiddenSize, config.VocabSize, false, device, dtype);
         }
 
         RegisterComponents();
@@ -107,7 +108,7 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
     public long VisionStartTokenId { get; }
 
     /// <summary>Gets the LM head's weight [V, H]: <c>lm_head.weight</c>, or the token embedding when tied.</summary>
-    public Tensor LmHeadWeight => lm_head?.weight ?? model.EmbeddingWeight;
+    public Tensor LmHeadWeight => lm_head?.Weight ?? model.EmbeddingWeight;
 
     /// <summary>Gets or sets whether training passes recompute each decoder layer and each vision block in the backward pass (gradient checkpointing).</summary>
     /// <value>The default is <see langword="false"/>.</value>
