@@ -82,6 +82,7 @@ public class ImageProcessorTests
     [InlineData(500, 700, 3136, 1003520, 504, 700)] // rounded to the nearest multiple of 28
     [InlineData(98, 70, 3136, 1003520, 112, 56)] // 3.5 and 2.5 patches: Python's round() goes half to even
     [InlineData(42, 210, 3136, 1003520, 56, 224)]
+    [InlineData(20, 4000, 3136, 3136, 28, 784)] // aspect 200 shrunk: floor(20 / 5.05 / 28) = 0 is clamped to one factor, as transformers does
     public void Smart_resize_follows_the_reference_formula(int h, int w, int min, int max, int eh, int ew)
     {
         var processor = new Qwen2VLImageProcessor { MinPixels = min, MaxPixels = max };

@@ -182,8 +182,9 @@ public sealed class Qwen2VLImageProcessor
         if (hBar * wBar > MaxPixels)
         {
             double beta = Math.Sqrt((double)height * width / MaxPixels);
-            hBar = (long)Math.Floor(height / beta / factor) * factor;
-            wBar = (long)Math.Floor(width / beta / factor) * factor;
+            // At least one factor per side, as transformers clamps it (a very long image would otherwise get a side of 0).
+            hBar = Math.Max(factor, (long)Math.Floor(height / beta / factor) * factor);
+            wBar = Math.Max(factor, (long)Math.Floor(width / beta / factor) * factor);
         }
         else if (hBar * wBar < MinPixels)
         {
