@@ -579,8 +579,10 @@ public sealed partial class GrpoTrainer : IDisposable
             mask = mask.logical_and(truncated.logical_not().unsqueeze(1));
         }
 
+        // The sampler's log-probs on the trainer's device, moved once for both the correction and the mismatch metrics.
+        var samplerOnDevice = batch.SamplerLogProbs?.to(device);
         var samplerLogProbs = loss.SamplerCorrection == SamplerCorrectionMode.None ? null
-            : batch.SamplerLogProbs?.to(device) ?? throw new InvalidOperationException(
+            : samplerOnDevice ?? throw new InvalidOperationException(
                 $"Loss.SamplerCorrection is {loss.SamplerCorrection}, but the sampler reported no log-probs (RolloutBatch.SamplerLogProbs is null).");
 
         // Tokens per row, read once: micro-batches of a token-normalised loss are weighted by their share of the minibatch's tokens.
@@ -610,7 +612,7 @@ public sealed partial class GrpoTrainer : IDisposable
 
         phases.LogProbs += _timeProvider.GetElapsedTime(t0);
         old ??= BehaviourLogProbs(device);
-        var mismatch = SamplerMismatch.For(batch, loss, device);
+        var mismatch = SamplerMismatch.For(samplerOnDevice, loss);
 
         t0 = _timeProvider.GetTimestamp();
         double learningRate = _options.SchedulePer == LearningRateScheduleUnit.Step ? LearningRates.At(_options, step) : LearningRates.At(_options, _updates + 1);

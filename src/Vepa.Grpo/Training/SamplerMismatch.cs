@@ -39,11 +39,10 @@ internal sealed class SamplerMismatch
     public double OutsideFraction => _tokens == 0 ? double.NaN : _outside / _tokens;
 
     /// <summary>Starts the sums for a batch; <see langword="null"/> when the sampler reported no log-probs.</summary>
-    /// <param name="batch">The step's rollouts.</param>
+    /// <param name="samplerLogProbs">The sampler's log-probs [B, T] on the trainer's device (a tensor of the step's scope), or <see langword="null"/>.</param>
     /// <param name="loss">The step's loss settings (the correction's bounds and granularity).</param>
-    /// <param name="device">The device the trainer's log-probs live on; the sampler's are moved there (a tensor of the step's scope).</param>
-    public static SamplerMismatch? For(RolloutBatch batch, PolicyLossOptions loss, Device device)
-        => batch.SamplerLogProbs is null ? null : new SamplerMismatch(batch.SamplerLogProbs.to(device), loss);
+    public static SamplerMismatch? For(Tensor? samplerLogProbs, PolicyLossOptions loss)
+        => samplerLogProbs is null ? null : new SamplerMismatch(samplerLogProbs, loss);
 
     /// <summary>Adds a micro-batch of the first pass (iteration 0); later passes would count rows twice and are ignored.</summary>
     /// <param name="iteration">The pass over the batch (0-based).</param>
