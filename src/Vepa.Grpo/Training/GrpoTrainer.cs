@@ -849,6 +849,22 @@ public sealed partial class GrpoTrainer : IDisposable
 
     private void ApplyCheckpoint(GrpoCheckpoint checkpoint)
     {
+        if (_optimizer.Adam is null)
+        {
+            // A host optimizer's state is read by TorchSharp, which checks it only while loading: first, so that a state that does not
+            // fit fails before the policy, the masters and the reference are overwritten.
+            try
+            {
+                _optimizer.LoadState(checkpoint.HostOptimizerPath!);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not InvalidDataException)
+            {
+                throw new InvalidDataException(
+                    $"The checkpoint's optimizer state '{checkpoint.HostOptimizerPath}' does not load into this trainer's optimizer ({e.GetType().Name}: {e.Message}); the policy was not restored.",
+                    e);
+            }
+        }
+
         _policy.LoadState(checkpoint.Policy);
         RestoreMasters(checkpoint);
         if (_reference is not null)
@@ -868,10 +884,6 @@ public sealed partial class GrpoTrainer : IDisposable
                     states[i].exp_avg_sq.copy_(checkpoint.ExpAvgSq[i]);
                 }
             }
-        }
-        else
-        {
-            _optimizer.LoadState(checkpoint.HostOptimizerPath!);
         }
 
         _runId = checkpoint.RunId;

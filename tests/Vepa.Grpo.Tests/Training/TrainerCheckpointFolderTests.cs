@@ -187,6 +187,18 @@ public sealed class TrainerCheckpointFolderTests
         using var adam = new GrpoTrainer(policy, Reward(), Options(null));
         var resume = () => adam.ResumeAsync(checkpoint);
         (await resume.Should().ThrowAsync<InvalidDataException>()).Which.Message.Should().Contain("SGD").And.Contain("AdamW");
+
+        // A host optimizer whose state does not fit the checkpoint's (the same type over fewer parameters) fails the resume before
+        // anything is restored.
+        var fewer = options.Clone();
+        fewer.OptimizerFactory = parameters => torch.optim.SGD(parameters.Take(2), 0.05, momentum: 0.9);
+        using var fresh = NewPolicy(seed: 1);
+        var before = Snapshot(fresh);
+        using var sgd = new GrpoTrainer(fresh, Reward(), fewer);
+        resume = () => sgd.ResumeAsync(checkpoint);
+        (await resume.Should().ThrowAsync<InvalidDataException>()).Which.Message.Should().Contain("does not load into this trainer's optimizer");
+        Snapshot(fresh).Should().Equal(before, "the policy is not touched when the optimizer state fails");
+        sgd.CompletedSteps.Should().Be(0);
     }
 
     internal static GrpoTrainerOptions Options(string? folder) => new()
