@@ -105,24 +105,36 @@ public sealed partial class GrpoTrainer : IDisposable
         _policy = policy;
         _sampler = sampler ?? policy.Sampler ?? throw new ArgumentException("The policy's Sampler is null and no sampler was given.", nameof(policy));
         _options = options;
-        ThrowIfOverlapUnsupported();
         _logger = loggerFactory?.CreateLogger<GrpoTrainer>() ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _metrics = new GrpoMetrics(meterFactory);
         TokenIdChecks.ThrowIfOutsideVocabulary(policy, options.Sampling);
-        ConfigureHeadPrecision(policy, options);
-        _optimizer = GrpoOptimizer.Create(_parameters, options);
-        _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
-        if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)
+        try
         {
-            _reference.Dispose();
-            throw new ArgumentException("ReferenceSyncSteps needs a reference with weights of its own; this policy's reference has none (a LoRA policy's reference is its base model with the adapters off).", nameof(options));
-        }
+            // What is allocated from here on is released again if a later check fails: a trainer that was never built owns nothing.
+            ThrowIfOverlapUnsupported();
+            _metrics = new GrpoMetrics(meterFactory);
+            ConfigureHeadPrecision(policy, options);
+            _optimizer = GrpoOptimizer.Create(_parameters, options);
+            _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
+            if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)
+            {
+                throw new ArgumentException("ReferenceSyncSteps needs a reference with weights of its own; this policy's reference has none (a LoRA policy's reference is its base model with the adapters off).", nameof(options));
+            }
 
-        _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
-        if (options.CheckpointDirectory is not null)
+            _stepLog = options.StepLogPath is null ? null : new StepLogWriter(options.StepLogPath);
+            if (options.CheckpointDirectory is not null)
+            {
+                GrpoCheckpoint.CleanTemporaries(options.CheckpointDirectory);
+            }
+        }
+        catch
         {
-            GrpoCheckpoint.CleanTemporaries(options.CheckpointDirectory);
+            _stepLog?.Dispose();
+            _reference?.Dispose();
+            _optimizer?.Dispose();
+            _snapshot?.Dispose();
+            _metrics?.Dispose();
+            throw;
         }
     }
 
