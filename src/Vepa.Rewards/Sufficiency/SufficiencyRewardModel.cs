@@ -213,6 +213,12 @@ public sealed class SufficiencyRewardModel : IRewardModel
             .ConfigureAwait(false);
         if (failure is not null)
         {
+            if (IsReaderReply(failure))
+            {
+                // A malformed or refused reply is still the reader answering: it counts for the timeout rule as a scored one does.
+                Interlocked.Exchange(ref _lastReplyTimestamp, Stopwatch.GetTimestamp());
+            }
+
             return failure.Kind == RewardFailureKind.Evidence
                 ? (RewardResult.Penalized(EvidenceFailureReward, failure, Components(0, 1, gamma, ratio), new Dictionary<string, string> { [SufficiencyRewardKeys.Penalty] = failure.Reason }), IsReaderReply(failure) ? ReadOutcome.Read : ReadOutcome.NotRead)
                 : (RewardResult.Failed(failure), IsTimeout(failure) ? ReadOutcome.TimedOut : ReadOutcome.NotRead);
