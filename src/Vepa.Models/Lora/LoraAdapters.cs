@@ -168,9 +168,23 @@ public sealed class LoraAdapters
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        foreach (var layer in _layers)
+        int merged = 0;
+        try
         {
-            AddDelta(layer, sign: 1);
+            for (; merged < _layers.Length; merged++)
+            {
+                AddDelta(_layers[merged], sign: 1);
+            }
+        }
+        catch
+        {
+            // All or nothing: a layer left merged while the adapters still run would add its ΔW twice.
+            for (int i = merged - 1; i >= 0; i--)
+            {
+                AddDelta(_layers[i], sign: -1);
+            }
+
+            throw;
         }
 
         IsMerged = true;
