@@ -246,16 +246,15 @@ public sealed class LoraAdapters
         }
 
         Directory.CreateDirectory(directory);
-        using (var scope = NewDisposeScope())
-        {
-            var tensors = GetPeftState().Select(p => KeyValuePair.Create(p.Key, p.Value.detach().cpu().contiguous())).ToList();
-            string weights = Path.Combine(directory, WeightsFileName);
-            string temp = weights + ".tmp";
-            SafetensorsCheckpoint.WriteFile(temp, tensors);
-            File.Move(temp, weights, overwrite: true);
-        }
 
-        File.WriteAllText(Path.Combine(directory, ConfigFileName), PeftConfig(baseModelNameOrPath ?? SourceFolder()).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        // Each file is written under a temporary name and renamed, so a reader never sees half of one. The writer copies each tensor
+        // to the host itself, one at a time.
+        string weights = Path.Combine(directory, WeightsFileName);
+        SafetensorsCheckpoint.WriteFile(weights + ".tmp", [.. GetPeftState()]);
+        File.Move(weights + ".tmp", weights, overwrite: true);
+        string config = Path.Combine(directory, ConfigFileName);
+        File.WriteAllText(config + ".tmp", PeftConfig(baseModelNameOrPath ?? SourceFolder()).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.Move(config + ".tmp", config, overwrite: true);
     }
 
     /// <summary>Loads A and B from a PEFT adapter folder written for these adapters (the same layers, rank and α).</summary>
