@@ -10,6 +10,7 @@ namespace Vepa.Models.Tests;
 /// plain-op references (x·Wᵀ + b, and + (α / r)·x·Aᵀ·Bᵀ with the adapter), and trained through <see cref="LoraPolicy"/> over a
 /// <see cref="TorchPolicy"/>.
 /// </summary>
+[Collection("Global random generator")]
 public sealed class AdaptableLinearTests
 {
     [Fact]
