@@ -217,6 +217,59 @@ public class Qwen2VLTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_model_built_from_a_config_in_code_saves_a_snapshot_that_reloads()
+    {
+        using var scope = NewDisposeScope();
+        var dir = Directory.CreateTempSubdirectory("vepa-vl-code-");
+        try
+        {
+            // The fixture's architecture, typed in code; Json holds only what has no typed property (no model_type).
+            var config = new QwenConfig
+            {
+                ModelType = "qwen2_vl", VocabSize = 160, HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2,
+                NumAttentionHeads = 4, NumKeyValueHeads = 2, RopeTheta = 1e6, MaxPositionEmbeddings = 4096, MropeSection = [2, 3, 3],
+                Json = System.Text.Json.Nodes.JsonNode.Parse("""
+                    {"image_token_id": 152, "vision_start_token_id": 150,
+                     "vision_config": {"depth": 2, "embed_dim": 32, "num_heads": 4, "hidden_size": 64}}
+                    """)!.AsObject(),
+            };
+            using var fixture = Qwen2VLForConditionalGeneration.FromPretrained(VisionFixtures.TinySnapshot);
+            using var built = new Qwen2VLForConditionalGeneration(config, initialize: false);
+            built.load_state_dict(fixture.state_dict());
+            built.SavePretrained(dir.FullName);
+
+            using var again = Qwen2VLForConditionalGeneration.FromPretrained(dir.FullName);
+            again.Config.MropeSection.Should().Equal(2, 3, 3);
+            again.Config.NumHiddenLayers.Should().Be(2);
+            (again.Visual.Config.Depth, again.Visual.Config.EmbedDim, again.Visual.Config.MlpRatio).Should().Be((2, 32, 4.0));
+            (again.ImageTokenId, again.VisionStartTokenId).Should().Be((152L, 150L));
+            var (pixels, grid) = Images("one_image");
+            using var noGrad = no_grad();
+            var logits = again.ComputeLogits(again.Forward(Expected["one_image.input_ids"], null, pixels, grid));
+            VisionFixtures.RelativeError(logits, Expected["one_image.logits_f32"]).Should().BeLessThan(1e-4);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void A_code_built_config_writes_its_multimodal_rope_sections()
+    {
+        var config = new QwenConfig
+        {
+            ModelType = "qwen2_vl", VocabSize = 160, HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2,
+            NumAttentionHeads = 4, NumKeyValueHeads = 2, MropeSection = [4, 2, 2],
+        };
+        var parsed = QwenConfig.Parse(config.ToJson());
+        parsed.MropeSection.Should().Equal(4, 2, 2);
+        parsed.ArchitectureName.Should().Be("Qwen2VLForConditionalGeneration");
+        QwenConfig.Parse(new QwenConfig { ModelType = "qwen2", VocabSize = 8, HiddenSize = 8, IntermediateSize = 8, NumHiddenLayers = 1,
+            NumAttentionHeads = 2, NumKeyValueHeads = 2 }.ToJson()).MropeSection.Should().BeNull();
+    }
+
+    [Fact]
     public void Image_token_and_feature_counts_must_agree()
     {
         using var scope = NewDisposeScope();

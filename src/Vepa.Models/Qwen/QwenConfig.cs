@@ -76,7 +76,9 @@ public sealed class QwenConfig
     public IReadOnlyList<int>? MropeSection { get; init; }
 
     /// <summary>Gets the parsed <c>config.json</c> this config came from (all fields, including those Vepa does not use), or <see langword="null"/>.</summary>
-    /// <remarks>Saving writes it back (with <c>torch_dtype</c> updated), so a saved snapshot keeps fields such as <c>vision_config</c>.</remarks>
+    /// <remarks>Saving writes it back (with <c>torch_dtype</c> updated), so a saved snapshot keeps fields such as <c>vision_config</c>.
+    /// A config built in code may set it to an object without <c>model_type</c> that holds only extra fields (for example a
+    /// Qwen2-VL <c>vision_config</c> and token ids): saving then writes the typed properties and adds those fields.</remarks>
     public JsonObject? Json { get; init; }
 
     /// <summary>Gets the effective per-head size: <see cref="HeadDim"/>, or <see cref="HiddenSize"/> / <see cref="NumAttentionHeads"/>.</summary>
@@ -309,7 +311,7 @@ public sealed class QwenConfig
     public string ToJson(string? torchDtype = null)
     {
         JsonObject json;
-        if (Json is not null)
+        if (Json?["model_type"] is not null)
         {
             json = (JsonObject)Json.DeepClone();
         }
@@ -328,7 +330,9 @@ public sealed class QwenConfig
                 ["hidden_act"] = "silu",
                 ["rms_norm_eps"] = RmsNormEps,
                 ["rope_theta"] = RopeTheta,
-                ["rope_scaling"] = null,
+                ["rope_scaling"] = ModelType == "qwen2_vl" && MropeSection is { } section
+                    ? new JsonObject { ["type"] = "mrope", ["mrope_section"] = new JsonArray(section.Select(s => (JsonNode?)s).ToArray()) }
+                    : null,
                 ["tie_word_embeddings"] = TieWordEmbeddings,
                 ["max_position_embeddings"] = MaxPositionEmbeddings,
                 ["use_sliding_window"] = false,
@@ -338,6 +342,15 @@ public sealed class QwenConfig
             {
                 json["head_dim"] = EffectiveHeadDim;
                 json["attention_bias"] = Qwen3AttentionBias;
+            }
+
+            // A config built in code may carry extra fields in Json (for example a Qwen2-VL vision_config); the typed ones win.
+            foreach (var (key, value) in Json?.ToList() ?? [])
+            {
+                if (!json.ContainsKey(key))
+                {
+                    json[key] = value?.DeepClone();
+                }
             }
         }
 

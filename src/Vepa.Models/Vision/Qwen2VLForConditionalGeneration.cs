@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -211,7 +212,7 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
     {
         ArgumentNullException.ThrowIfNull(folder);
         SafetensorsCheckpoint.Save(folder, HuggingFaceParameters(), maxShardBytes);
-        File.WriteAllText(Path.Combine(folder, "config.json"), Config.ToJson(SafetensorsDtypes.ConfigName(LmHeadWeight.dtype)));
+        File.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson());
         if (GenerationConfigJson is not null)
         {
             File.WriteAllText(Path.Combine(folder, "generation_config.json"), GenerationConfigJson);
@@ -318,6 +319,27 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
     {
         ArgumentNullException.ThrowIfNull(hidden);
         return nn.functional.linear(hidden, LmHeadWeight);
+    }
+
+    /// <summary>
+    /// The <c>config.json</c> text to save: the language model's fields, plus what this model was built with and a config built in
+    /// code does not carry (the vision tower and the image and vision-start token ids), so that the saved snapshot loads back.
+    /// </summary>
+    private string ConfigJson()
+    {
+        var json = (JsonObject)JsonNode.Parse(Config.ToJson(SafetensorsDtypes.ConfigName(LmHeadWeight.dtype)))!;
+        json["vision_config"] ??= visual.Config.ToJsonObject();
+        if (json["image_token_id"] is null && (json["text_config"] as JsonObject)?["image_token_id"] is null)
+        {
+            json["image_token_id"] = ImageTokenId;
+        }
+
+        if (json["vision_start_token_id"] is null && (json["text_config"] as JsonObject)?["vision_start_token_id"] is null)
+        {
+            json["vision_start_token_id"] = VisionStartTokenId;
+        }
+
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
     private static long TokenId(QwenConfig config, string name, long fallback)

@@ -121,6 +121,22 @@ public sealed class Qwen2VLVisionConfig
         return config;
     }
 
+    /// <summary>Writes the config as a <c>vision_config</c> object with Hugging Face's field names, which <see cref="Parse"/> reads back.</summary>
+    /// <returns>A new JSON object.</returns>
+    internal JsonObject ToJsonObject() => new()
+    {
+        ["depth"] = Depth,
+        ["embed_dim"] = EmbedDim,
+        ["num_heads"] = NumHeads,
+        ["mlp_ratio"] = MlpRatio,
+        ["in_chans"] = InChannels,
+        ["patch_size"] = PatchSize,
+        ["spatial_merge_size"] = SpatialMergeSize,
+        ["temporal_patch_size"] = TemporalPatchSize,
+        ["hidden_size"] = HiddenSize,
+        ["hidden_act"] = HiddenAct,
+    };
+
     /// <summary>Checks the sizes and the activation.</summary>
     /// <exception cref="ArgumentException">A size is invalid or the activation is not implemented (every problem listed).</exception>
     public void Validate()
