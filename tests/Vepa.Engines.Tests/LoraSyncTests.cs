@@ -162,6 +162,28 @@ public sealed class LoraSyncTests(ITestOutputHelper output)
         setup.Server.Calls("/load_lora_adapter").Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(Engine.Vllm)]
+    [InlineData(Engine.Sglang)]
+    public async Task Full_weight_sync_of_a_LoRA_policy_fails_loudly_instead_of_sending_the_base_weights(Engine kind)
+    {
+        await using var setup = await EngineSetup.StartAsync(kind);
+        using var sampler = (EngineRolloutSampler)setup.CreateSampler();    // full-weight sync
+        var sync = (IWeightSynchronizer)sampler.GetService(typeof(IWeightSynchronizer))!;
+        using var policy = CreateLoraPolicy();
+
+        var act = () => sync.SynchronizeAsync(policy, 1);
+
+        (await act.Should().ThrowAsync<WeightSyncException>()).Which.Message.Should().Contain("trains LoRA adapters")
+            .And.Contain("EngineSamplerOptions.LoraSync");
+        setup.Server.Calls(kind == Engine.Vllm ? "/collective_rpc" : "/update_weights_from_disk").Should().Be(0);
+
+        // Merged, the model itself computes the adapted output, and its full snapshot is what the engine should serve.
+        policy.Adapters.Merge();
+        await sync.SynchronizeAsync(policy, 2);
+        sampler.WeightVersion.Should().Be(2);
+    }
+
     [Fact]
     public async Task A_request_naming_an_adapter_the_engine_lacks_gets_the_engines_error()
     {

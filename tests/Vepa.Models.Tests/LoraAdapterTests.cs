@@ -249,9 +249,26 @@ public sealed class LoraAdapterTests : IDisposable
         var ids = randint(0, 40, [1, 7], ScalarType.Int64, generator: generator);
         var adapted = Hidden(model, ids);
 
-        string plain = Path.Combine(_folder, "with-adapters");
-        model.SavePretrained(plain);
+        // Active, unmerged adapters: the snapshot would lack them, so the save refuses (and writes nothing).
+        string refused = Path.Combine(_folder, "with-adapters");
+        var save = () => model.SavePretrained(refused);
+        save.Should().Throw<InvalidOperationException>().WithMessage("*LoRA adapter(s) (first 'model.layers.0.*') are switched on and not merged*Merge()*");
+        Directory.Exists(refused).Should().BeFalse();
+
+        // Inside DisableAdapters the base weights are what the model computes, and what the snapshot holds.
+        string plain = Path.Combine(_folder, "base");
+        var baseHidden = default(Tensor);
+        using (adapters.DisableAdapters())
+        {
+            model.SavePretrained(plain);
+            baseHidden = Hidden(model, ids);
+        }
+
         IndependentSafetensors.Read(Path.Combine(plain, "model.safetensors")).Keys.Should().NotContain(k => k.Contains("lora", StringComparison.Ordinal), "a Hugging Face snapshot holds the base weights only");
+        using (var reloadedBase = QwenForCausalLM.FromPretrained(plain, dtype: ScalarType.Float64))
+        {
+            (Hidden(reloadedBase, ids) - baseHidden).abs().max().item<double>().Should().BeLessThan(1e-12);
+        }
 
         string merged = Path.Combine(_folder, "merged");
         adapters.Merge();

@@ -85,6 +85,14 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
     /// <summary>The default writer: a Qwen policy or model found through the policy's services, saved with Hugging Face names.</summary>
     private static void WriteQwenSnapshot(IPolicy policy, string folder)
     {
+        if (policy.GetService(typeof(LoraAdapters)) is LoraAdapters { IsMerged: false, Enabled: true })
+        {
+            throw new NotSupportedException(
+                $"The policy ({policy.GetType().Name}) trains LoRA adapters, and a full-weight snapshot holds the base weights without them: the engine "
+                + "would keep sampling the untrained model. Sync the adapters instead (EngineSamplerOptions.LoraSync), or set "
+                + "FullWeightSyncOptions.WriteSnapshot to write merged weights yourself.");
+        }
+
         switch (policy.GetService(typeof(QwenPolicy)) ?? policy.GetService(typeof(QwenForCausalLM)) ?? policy.GetService(typeof(Qwen2VLForConditionalGeneration)))
         {
             case QwenPolicy qwen:

@@ -19,7 +19,9 @@ namespace Vepa.Models;
 /// target that resolves to one (or to any other module) is rejected with an error naming it.</para>
 /// <para><b>State names.</b> The adapters are children of their layer: <c>model.layers.0.self_attn.q_proj.lora_A.weight</c> in
 /// <c>state_dict()</c> (and the policy's state and checkpoints); <see cref="SavePeft"/> writes them with PEFT's prefix
-/// <c>base_model.model.</c>. A Hugging Face snapshot save (<see cref="QwenForCausalLM.SavePretrained"/>) leaves them out.</para>
+/// <c>base_model.model.</c>. A Hugging Face snapshot save (<see cref="QwenForCausalLM.SavePretrained"/>) leaves them out, and
+/// refuses while they are switched on and not merged (the snapshot would silently lack them): <see cref="Merge"/> first to export the
+/// adapted model, or save inside <see cref="DisableAdapters"/> for the base.</para>
 /// <para>Not thread-safe: switching adapters off or merging changes what every forward pass of the model computes.</para>
 /// </remarks>
 public sealed class LoraAdapters
@@ -319,6 +321,24 @@ public sealed class LoraAdapters
     };
 
     /// <summary>W ← round(W ± ΔW), the sum formed in float32 for half-precision weights so W is rounded once.</summary>
+    /// <summary>
+    /// Throws when <paramref name="model"/> has LoRA adapters that are switched on and not merged: a Hugging Face snapshot holds
+    /// the base weights only, so saving it would silently drop what the adapters learned.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An adapter is active; the message names it and the three ways out.</exception>
+    internal static void ThrowIfActiveAdapters(nn.Module model)
+    {
+        var active = model.named_modules().Where(m => m.module is ILoraHost { Lora.Active: true }).Select(m => m.name).ToList();
+        if (active.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"Cannot save a Hugging Face snapshot: {active.Count} LoRA adapter(s) (first '{active[0]}') are switched on and not merged, so the "
+                + "snapshot would hold the base weights without what the adapters learned. Call LoraAdapters.Merge() before the save to export "
+                + "the adapted model (Unmerge() after it to train on), save the adapters with LoraAdapters.SavePeft, or save inside "
+                + "LoraAdapters.DisableAdapters() to write the base weights.");
+        }
+    }
+
     private static void AddDelta(LoraLayer layer, int sign)
     {
         var weight = layer.BaseWeight;

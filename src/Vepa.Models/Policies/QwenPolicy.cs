@@ -219,10 +219,12 @@ public sealed class QwenPolicy : IPolicy
 
     /// <summary>Saves the policy as a Hugging Face snapshot folder: safetensors with the published names, config, generation config, and the tokenizer files of the source folder.</summary>
     /// <param name="folder">The folder (created if needed).</param>
+    /// <exception cref="InvalidOperationException">The model has LoRA adapters switched on and not merged (<see cref="LoraAdapters.Merge"/> first, or save inside <see cref="LoraAdapters.DisableAdapters"/>).</exception>
     public void SavePretrained(string folder)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(folder);
+        LoraAdapters.ThrowIfActiveAdapters(Model);
         Directory.CreateDirectory(folder);
         if (Model is Qwen2VLForConditionalGeneration vl)
         {

@@ -208,9 +208,11 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module
     /// <param name="maxShardBytes">The largest shard in bytes.</param>
     /// <exception cref="ArgumentNullException"><paramref name="folder"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxShardBytes"/> is not positive.</exception>
+    /// <exception cref="InvalidOperationException">The model has LoRA adapters switched on and not merged (<see cref="LoraAdapters.Merge"/> first, or save inside <see cref="LoraAdapters.DisableAdapters"/>).</exception>
     public void SavePretrained(string folder, long maxShardBytes = SafetensorsCheckpoint.DefaultMaxShardBytes)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        LoraAdapters.ThrowIfActiveAdapters(this);
         SafetensorsCheckpoint.Save(folder, HuggingFaceParameters(), maxShardBytes);
         File.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson());
         if (GenerationConfigJson is not null)
