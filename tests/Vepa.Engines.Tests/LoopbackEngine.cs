@@ -108,6 +108,9 @@ internal sealed class LoopbackEngine : IAsyncDisposable
     /// <summary>Gets the adapter each generation request named (<see langword="null"/>: the base model), in arrival order.</summary>
     public ConcurrentQueue<string?> AdapterLog { get; } = new();
 
+    /// <summary>Gets or sets whether <c>/resume</c> answers HTTP 500 (vLLM's error shape) and leaves generation paused, for as long as it is set.</summary>
+    public bool ResumeFails { get; set; }
+
     /// <summary>Gets the model the engine samples from (read it only between requests).</summary>
     public QwenPolicy Model => _model;
 
@@ -378,11 +381,17 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         context.Response.StatusCode = 200;
     }
 
-    private void Resume(HttpContext context)
+    private Task Resume(HttpContext context)
     {
         Count(context);
+        if (ResumeFails)
+        {
+            return VllmErrorAsync(context, 500, "injected resume failure");
+        }
+
         _generation.Release();
         context.Response.StatusCode = 200;
+        return Task.CompletedTask;
     }
 
     private async Task CollectiveRpcAsync(HttpContext context)
