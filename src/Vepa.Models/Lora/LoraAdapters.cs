@@ -320,7 +320,6 @@ public sealed class LoraAdapters
         _ => null,
     };
 
-    /// <summary>W ← round(W ± ΔW), the sum formed in float32 for half-precision weights so W is rounded once.</summary>
     /// <summary>
     /// Throws when <paramref name="model"/> has LoRA adapters that are switched on and not merged: a Hugging Face snapshot holds
     /// the base weights only, so saving it would silently drop what the adapters learned.
@@ -339,6 +338,7 @@ public sealed class LoraAdapters
         }
     }
 
+    /// <summary>W ← round(W ± ΔW), the sum formed in float32 for half-precision weights so W is rounded once.</summary>
     private static void AddDelta(LoraLayer layer, int sign)
     {
         var weight = layer.BaseWeight;
