@@ -298,7 +298,7 @@ public sealed class LoraAdapterTests : IDisposable
             .Should().BeLessThanOrEqualTo(1e-7, "two roundings, half a unit each (float32 sums add at most 2⁻²⁴ relative)");
     }
 
-    private static QwenForCausalLM CreateModel(long seed)
+    internal static QwenForCausalLM CreateModel(long seed)
     {
         var model = new QwenForCausalLM(QwenConfig.Parse(Config), dtype: ScalarType.Float64, initialize: false);
         using var generator = new Generator((ulong)seed);
@@ -313,7 +313,7 @@ public sealed class LoraAdapterTests : IDisposable
         return model;
     }
 
-    private static Tensor Hidden(QwenForCausalLM model, Tensor ids)
+    internal static Tensor Hidden(QwenForCausalLM model, Tensor ids)
     {
         using var noGrad = no_grad();
         return model.Forward(ids, null, null, null);
@@ -321,7 +321,7 @@ public sealed class LoraAdapterTests : IDisposable
 
     private static QwenLinear Layer(nn.Module model, string path) => (QwenLinear)model.named_modules().Single(m => m.name == path).module;
 
-    private static void RandomiseB(LoraAdapters adapters, long seed)
+    internal static void RandomiseB(LoraAdapters adapters, long seed)
     {
         using var generator = new Generator((ulong)seed);
         using var noGrad = no_grad();

@@ -9,22 +9,14 @@ namespace Vepa.Models.Tests;
 /// </summary>
 public sealed class LoraMergeAtomicityTests
 {
-    private const string Config = """
-        {
-          "model_type": "qwen2", "vocab_size": 40, "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2,
-          "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
-          "tie_word_embeddings": false, "max_position_embeddings": 64
-        }
-        """;
-
     private const string Broken = "model.layers.1.self_attn.q_proj";
 
     [Fact]
     public void A_merge_that_fails_on_a_later_layer_leaves_every_weight_and_the_output_as_they_were()
     {
-        using var model = CreateModel(seed: 21);
+        using var model = LoraAdapterTests.CreateModel(seed: 21);
         var adapters = LoraAdapters.Apply(model, new LoraOptions { Rank = 4, Alpha = 8, Seed = 7 });
-        RandomiseB(adapters, seed: 5);
+        LoraAdapterTests.RandomiseB(adapters, seed: 5);
         adapters.ModulePaths.Should().HaveCount(14);
         int brokenIndex = adapters.ModulePaths.ToList().IndexOf(Broken);
         brokenIndex.Should().Be(7, "layer 0's seven projections come first and are merged before the failure");
@@ -41,7 +33,7 @@ public sealed class LoraMergeAtomicityTests
 
         using var idGenerator = new Generator(17);
         var ids = randint(0, 40, [2, 6], ScalarType.Int64, generator: idGenerator);
-        var adapted = Hidden(model, ids);
+        var adapted = LoraAdapterTests.Hidden(model, ids);
         var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
         var act = adapters.Merge;
@@ -53,38 +45,7 @@ public sealed class LoraMergeAtomicityTests
             (parameter.detach() - before[name]).abs().max().item<double>().Should().BeLessThanOrEqualTo(1e-12, $"{name} is as it was before Merge");
         }
 
-        var after = Hidden(model, ids);
+        var after = LoraAdapterTests.Hidden(model, ids);
         (after - adapted).abs().max().item<double>().Should().BeLessThan(1e-12, "the adapters still run and no merged ΔW is added a second time");
-    }
-
-    private static QwenForCausalLM CreateModel(long seed)
-    {
-        var model = new QwenForCausalLM(QwenConfig.Parse(Config), dtype: ScalarType.Float64, initialize: false);
-        using var generator = new Generator((ulong)seed);
-        using (no_grad())
-        {
-            foreach (var (_, parameter) in model.named_parameters())
-            {
-                parameter.copy_(randn(parameter.shape, ScalarType.Float64, generator: generator) * 0.3);
-            }
-        }
-
-        return model;
-    }
-
-    private static Tensor Hidden(QwenForCausalLM model, Tensor ids)
-    {
-        using var noGrad = no_grad();
-        return model.Forward(ids, null, null, null);
-    }
-
-    private static void RandomiseB(LoraAdapters adapters, long seed)
-    {
-        using var generator = new Generator((ulong)seed);
-        using var noGrad = no_grad();
-        foreach (var b in adapters.TrainableParameters.Where((_, i) => i % 2 == 1))
-        {
-            b.copy_(randn(b.shape, b.dtype, generator: generator) * 0.5);
-        }
     }
 }
