@@ -84,6 +84,10 @@ public sealed class EngineFailureTests
     [InlineData(Engine.Sglang, EngineFault.StopsOnForeignToken, "finished with reason \"stop\" at token 100, which is not in SamplingOptions.StopTokenIds")]
     [InlineData(Engine.Vllm, EngineFault.Abort, "].finish_reason is \"abort\": the engine aborted the completion")]
     [InlineData(Engine.Sglang, EngineFault.Abort, "[0].meta_info.finish_reason is \"abort\": the engine aborted the completion")]
+    [InlineData(Engine.Vllm, EngineFault.FinishError, "].finish_reason is \"error\"; only \"stop\" and \"length\" are samples of the policy")]
+    [InlineData(Engine.Sglang, EngineFault.FinishError, "[0].meta_info.finish_reason is \"error\"; only \"stop\" and \"length\" are samples of the policy")]
+    [InlineData(Engine.Vllm, EngineFault.WrongJsonKind, "The body has no \"choices\" array (got an array)")]
+    [InlineData(Engine.Sglang, EngineFault.WrongJsonKind, "[0] is number, not an object.")]
     public async Task An_answer_that_breaks_the_schema_fails_with_a_clear_error(Engine kind, EngineFault fault, string expected)
     {
         await using var setup = await EngineSetup.StartAsync(kind);

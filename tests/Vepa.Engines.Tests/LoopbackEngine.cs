@@ -45,6 +45,12 @@ public enum EngineFault
 
     /// <summary>The first completion reported as aborted by the engine.</summary>
     Abort,
+
+    /// <summary>The first completion reported with a finish reason that is no sample of the policy (vLLM's <c>error</c>).</summary>
+    FinishError,
+
+    /// <summary>A body of the wrong JSON kind: an array for vLLM (an object is expected), an array of numbers for SGLang (objects are expected).</summary>
+    WrongJsonKind,
 }
 
 /// <summary>
@@ -235,7 +241,7 @@ internal sealed class LoopbackEngine : IAsyncDisposable
                 ["logprobs"] = wantLogProbs && fault != EngineFault.MissingLogProbs
                     ? new JsonObject { ["token_logprobs"] = new JsonArray([.. logProbs.Select(l => (JsonNode)l)]), ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)("token_id:" + t.ToString(CultureInfo.InvariantCulture)))]) }
                     : null,
-                ["finish_reason"] = fault == EngineFault.Abort && g == 0 ? "abort" : truncated ? "length" : "stop",
+                ["finish_reason"] = fault == EngineFault.Abort && g == 0 ? "abort" : fault == EngineFault.FinishError && g == 0 ? "error" : truncated ? "length" : "stop",
                 ["stop_reason"] = truncated ? null : tokens[^1],
             };
             if (wantIds)
@@ -321,6 +327,7 @@ internal sealed class LoopbackEngine : IAsyncDisposable
             {
                 ["id"] = Guid.NewGuid().ToString("N"),
                 ["finish_reason"] = fault == EngineFault.Abort && i == 0 ? new JsonObject { ["type"] = "abort", ["message"] = "aborted" }
+                    : fault == EngineFault.FinishError && i == 0 ? new JsonObject { ["type"] = "error", ["message"] = "failed" }
                     : truncated ? new JsonObject { ["type"] = "length", ["length"] = tokens.Length } : new JsonObject { ["type"] = "stop", ["matched"] = tokens[^1] },
                 ["prompt_tokens"] = ids.Length,
                 ["completion_tokens"] = tokens.Length,
@@ -579,6 +586,9 @@ internal sealed class LoopbackEngine : IAsyncDisposable
                 return true;
             case EngineFault.Hang:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return true;
+            case EngineFault.WrongJsonKind:
+                await WriteAsync(context, 200, vllm ? new JsonArray() : new JsonArray(1, 2, 3));
                 return true;
             case EngineFault.MalformedJson:
                 context.Response.StatusCode = 200;

@@ -76,7 +76,12 @@ internal sealed class SglangProtocol : EngineProtocol
         for (int g = 0; g < groupSize; g++)
         {
             string at = $"[{g}]";
-            if (items[g]?["meta_info"] is not JsonObject meta)
+            if (items[g] is not JsonObject item)
+            {
+                throw new EngineSchemaException($"{at} is {Kind(items[g])}, not an object.");
+            }
+
+            if (item["meta_info"] is not JsonObject meta)
             {
                 throw new EngineSchemaException($"{at}.meta_info is missing.");
             }
@@ -94,6 +99,12 @@ internal sealed class SglangProtocol : EngineProtocol
             if (finish == "abort")
             {
                 throw new EngineSchemaException($"{at}.meta_info.finish_reason is \"abort\": the engine aborted the completion (its message is not shown).");
+            }
+
+            if (finish is not (null or "stop" or "length"))
+            {
+                // Only a completion that ended on a stop token or at the length limit is a sample of the policy.
+                throw new EngineSchemaException($"{at}.meta_info.finish_reason is \"{finish}\"; only \"stop\" and \"length\" are samples of the policy.");
             }
 
             if (meta["output_token_logprobs"] is not JsonArray entries)
@@ -114,12 +125,12 @@ internal sealed class SglangProtocol : EngineProtocol
                 ids[t] = ReadLong(entry[1], $"{at}.meta_info.output_token_logprobs[{t}][1]");
             }
 
-            if (items[g]?["output_ids"] is JsonArray outputIds && !ReadIds(outputIds, $"{at}.output_ids").AsSpan().SequenceEqual(ids))
+            if (item["output_ids"] is JsonArray outputIds && !ReadIds(outputIds, $"{at}.output_ids").AsSpan().SequenceEqual(ids))
             {
                 throw new EngineSchemaException($"{at}.output_ids differs from the token ids in {at}.meta_info.output_token_logprobs.");
             }
 
-            string? text = items[g]?["text"] is JsonValue tv && tv.TryGetValue(out string? s) ? s : null;
+            string? text = item["text"] is JsonValue tv && tv.TryGetValue(out string? s) ? s : null;
             completions[g] = new EngineCompletion(ids, logProbs, finish, text);
         }
 

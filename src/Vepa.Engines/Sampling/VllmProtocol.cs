@@ -46,7 +46,7 @@ internal sealed class VllmProtocol : EngineProtocol
 
     public override EngineCompletion[] ParseResponse(JsonNode? response, IReadOnlyList<long> promptIds, int groupSize)
     {
-        if (response?["choices"] is not JsonArray choices)
+        if ((response as JsonObject)?["choices"] is not JsonArray choices)
         {
             throw new EngineSchemaException($"The body has no \"choices\" array (got {Kind(response is JsonObject o ? o["choices"] : response)}).");
         }
@@ -82,7 +82,7 @@ internal sealed class VllmProtocol : EngineProtocol
                 throw new EngineSchemaException($"{at}.prompt_token_ids differs from the prompt sent ({promptIds.Count} ids): the engine did not sample from the given ids.");
             }
 
-            if (choice["logprobs"]?["token_logprobs"] is not JsonArray logProbs)
+            if ((choice["logprobs"] as JsonObject)?["token_logprobs"] is not JsonArray logProbs)
             {
                 throw new EngineSchemaException($"{at}.logprobs.token_logprobs is missing: the engine did not return log-probs (logprobs: 0 was asked for).");
             }
@@ -103,6 +103,12 @@ internal sealed class VllmProtocol : EngineProtocol
             {
                 // A completion cut off by the engine (a pause in abort mode, a cancelled request) is not a sample of the policy.
                 throw new EngineSchemaException($"{at}.finish_reason is \"abort\": the engine aborted the completion.");
+            }
+
+            if (finish is not (null or "stop" or "length"))
+            {
+                // vLLM also reports "error" (a failed request) and "repetition" (its repetition detector): not samples of the policy.
+                throw new EngineSchemaException($"{at}.finish_reason is \"{finish}\"; only \"stop\" and \"length\" are samples of the policy.");
             }
 
             string? text = choice["text"] is JsonValue tv && tv.TryGetValue(out string? s) ? s : null;

@@ -47,6 +47,7 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
         var (root, folder, engineFolder) = VersionFolders(_options.SnapshotDirectory!, _options.EngineSnapshotDirectory, version);
         Write(policy, version, root, folder);
         cancellationToken.ThrowIfCancellationRequested();
+        EngineRequestException? resumeFailure = null;
         try
         {
             if (Engine == EngineKind.Sglang)
@@ -55,7 +56,7 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
             }
             else
             {
-                await ReloadVllmAsync(root, version, cancellationToken).ConfigureAwait(false);
+                resumeFailure = await ReloadVllmAsync(root, version, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (EngineRequestException e)
@@ -69,6 +70,12 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
 
         MarkSynced(version);
         _synced(version);
+        if (resumeFailure is not null)
+        {
+            // The engine holds the new weights (so the version is marked synced), but it no longer generates: the run must stop.
+            throw new WeightSyncException($"Weight sync to version {version}: the engine loaded it, but resuming generation afterwards failed, so the engine is left paused. {resumeFailure.Message}", version, resumeFailure);
+        }
+
         DeleteOldVersions(root, version, _options.KeepVersions);
     }
 
@@ -120,14 +127,15 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
         };
         const string Path = "update_weights_from_disk";
         var answer = await Http.PostAsync(Path, body, promptIndex: null, "reloading weights", cancellationToken).ConfigureAwait(false);
-        if (answer?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok)
+        if ((answer as JsonObject)?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok)
         {
             var endpoint = new Uri(Http.BaseAddress, Path);
             throw new EngineRequestException($"Reloading weights at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log).", endpoint, null, 200);
         }
     }
 
-    private async Task ReloadVllmAsync(string root, long version, CancellationToken cancellationToken)
+    /// <summary>Reloads vLLM from the re-pointed link; returns the error of the final resume when only that failed (the weights are loaded).</summary>
+    private async Task<EngineRequestException?> ReloadVllmAsync(string root, long version, CancellationToken cancellationToken)
     {
         bool paused = false;
         try
@@ -160,8 +168,17 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
 
         if (paused)
         {
-            await Http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await Http.PostAsync("resume", null, null, "resuming generation", CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (EngineRequestException resume)
+            {
+                return resume;
+            }
         }
+
+        return null;
     }
 
     /// <summary>Re-points <c>{root}/current</c> at a version folder: a new link renamed over the old one (rename(2) is atomic on POSIX).</summary>

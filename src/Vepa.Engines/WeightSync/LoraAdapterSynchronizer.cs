@@ -85,7 +85,7 @@ internal sealed class LoraAdapterSynchronizer : VersionFolderSynchronizer
     {
         bool vllm = Engine == EngineKind.Vllm;
         var answer = await Http.PostAsync(path, body, promptIndex: null, what, cancellationToken, plainTextAnswer: vllm).ConfigureAwait(false);
-        if (!vllm && (answer?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok))
+        if (!vllm && ((answer as JsonObject)?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok))
         {
             var endpoint = new Uri(Http.BaseAddress, path);
             throw new EngineRequestException(
