@@ -222,6 +222,11 @@ public sealed class LoraAdapterTests : IDisposable
         copy.eval();
         Hidden(copy, ids).equal(Hidden(model, ids)).all().item<bool>().Should().BeTrue();
 
+        // Loading over merged adapters would leave W holding the old ΔW while Unmerge subtracts the new one: refused.
+        loaded.Merge();
+        loaded.Invoking(l => l.LoadPeft(adapterFolder)).Should().Throw<InvalidOperationException>().WithMessage("*merged*Unmerge before you load adapter weights*");
+        loaded.Unmerge();
+
         using var wrongRank = CreateModel(seed: 4);
         var act = () => LoraAdapters.Apply(wrongRank, new LoraOptions { Rank = 3, Alpha = 4, TargetModules = ["q_proj", "v_proj"] }).LoadPeft(adapterFolder);
         act.Should().Throw<SnapshotFormatException>().WithMessage("*has r = 2, lora_alpha = 4; these adapters have r = 3, lora_alpha = 4.");
@@ -237,6 +242,12 @@ public sealed class LoraAdapterTests : IDisposable
         using var another = CreateModel(seed: 4);
         act = () => LoraAdapters.Apply(another, options).LoadPeft(adapterFolder);
         act.Should().Throw<SnapshotFormatException>().WithMessage("*use_rslora is true*");
+
+        edited["use_rslora"] = false;
+        edited["alpha_pattern"] = new System.Text.Json.Nodes.JsonObject();
+        edited["target_modules"] = new System.Text.Json.Nodes.JsonArray("q_proj", null);
+        File.WriteAllText(configPath, edited.ToJsonString());
+        read.Should().Throw<SnapshotFormatException>().WithMessage("*has a null entry in \"target_modules\"*");
     }
 
     [Fact]

@@ -48,4 +48,36 @@ public sealed class LoraMergeAtomicityTests
         var after = LoraAdapterTests.Hidden(model, ids);
         (after - adapted).abs().max().item<double>().Should().BeLessThan(1e-12, "the adapters still run and no merged ΔW is added a second time");
     }
+
+    [Fact]
+    public void An_unmerge_that_fails_on_a_later_layer_leaves_the_adapters_merged_and_every_weight_as_it_was()
+    {
+        using var model = LoraAdapterTests.CreateModel(seed: 22);
+        var adapters = LoraAdapters.Apply(model, new LoraOptions { Rank = 4, Alpha = 8, Seed = 8 });
+        LoraAdapterTests.RandomiseB(adapters, seed: 6);
+        using var idGenerator = new Generator(18);
+        var ids = randint(0, 40, [2, 6], ScalarType.Int64, generator: idGenerator);
+        adapters.Merge();
+
+        // Merged, then the later layer's weight becomes a broadcast view of one of its columns: readable, not writable in place.
+        var weight = model.named_parameters().Single(p => p.name == Broken + ".weight").parameter;
+        using (no_grad())
+        {
+            weight.set_(weight.detach()[.., ..1].clone().expand(weight.shape));
+        }
+
+        var merged = LoraAdapterTests.Hidden(model, ids);
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+
+        var act = adapters.Unmerge;
+
+        act.Should().Throw<Exception>("the broadcast weight cannot be written in place").WithMessage("*memory location*");
+        adapters.IsMerged.Should().BeTrue("a retry must find every layer still merged");
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            (parameter.detach() - before[name]).abs().max().item<double>().Should().BeLessThanOrEqualTo(1e-12, $"{name} is as it was before Unmerge");
+        }
+
+        (LoraAdapterTests.Hidden(model, ids) - merged).abs().max().item<double>().Should().BeLessThan(1e-12, "no layer lost its ΔW");
+    }
 }

@@ -149,11 +149,18 @@ public sealed class LoraPolicyTests : IDisposable
     {
         using var policy = CreatePolicy();
         policy.TrainableParameters.Should().HaveCount(2 * 7 * 2, "A and B for seven projections in each of the two layers");
-        policy.TrainableParameters.Should().BeEquivalentTo(policy.Adapters.TrainableParameters);
         policy.InnerPolicy.TrainableParameters.Should().Equal(policy.Adapters.TrainableParameters, ReferenceEquals, "a TorchPolicy reads which parameters require gradient when asked");
         policy.GetService(typeof(LoraAdapters)).Should().BeSameAs(policy.Adapters);
         policy.GetService(typeof(QwenPolicy)).Should().BeSameAs(policy.InnerPolicy);
         policy.GetState().Keys.Should().Contain(["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.1.mlp.down_proj.lora_B.weight"]);
+
+        // Merged, the state would hold W + ΔW beside A and B (a resume adds ΔW twice), and a loaded state would be unmerged wrongly.
+        var state = policy.GetState().ToDictionary(p => p.Key, p => p.Value.clone());
+        policy.Adapters.Merge();
+        policy.Invoking(p => p.GetState()).Should().Throw<InvalidOperationException>().WithMessage("*merged*Unmerge before you take the policy's state*");
+        policy.Invoking(p => p.LoadState(state)).Should().Throw<InvalidOperationException>().WithMessage("*merged*Unmerge before you load a state*");
+        policy.Adapters.Unmerge();
+        policy.LoadState(state);
         var act = () => new LoraPolicy(new ModuleLessPolicy());
         act.Should().Throw<ArgumentException>().WithMessage("ModuleLessPolicy offers no PolicyModule*");
     }

@@ -86,6 +86,49 @@ public sealed class QwenPolicyTests
     }
 
     [Fact]
+    public void Without_eos_token_id_and_without_im_end_the_tokenizers_EOS_is_the_only_stop()
+    {
+        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vepa-qwen-base-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            foreach (string file in Directory.GetFiles(QwenPolicySnapshot.Path))
+            {
+                File.Copy(file, System.IO.Path.Combine(folder, System.IO.Path.GetFileName(file)));
+            }
+
+            static void Edit(string path, Action<System.Text.Json.Nodes.JsonObject> edit)
+            {
+                var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+                edit(json);
+                File.WriteAllText(path, json.ToJsonString());
+            }
+
+            // A base model's snapshot: no eos_token_id in generation_config.json, and a tokenizer without the chat turn's end.
+            Edit(System.IO.Path.Combine(folder, "generation_config.json"), c => c.Remove("eos_token_id"));
+            Edit(System.IO.Path.Combine(folder, "tokenizer_config.json"), c =>
+            {
+                c["eos_token"] = "<|endoftext|>";
+                (c["added_tokens_decoder"] as System.Text.Json.Nodes.JsonObject)?.Remove(QwenPolicySnapshot.ImEnd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            });
+            Edit(System.IO.Path.Combine(folder, "tokenizer.json"), t =>
+            {
+                var added = t["added_tokens"]!.AsArray();
+                added.Remove(added.Single(a => a!["content"]!.GetValue<string>() == "<|im_end|>"));
+            });
+
+            using var policy = QwenPolicy.FromPretrained(folder);
+
+            policy.Tokenizer.TryGetTokenId("<|im_end|>", out _).Should().BeFalse();
+            policy.CreateSamplingOptions().StopTokenIds.Should().Equal(QwenPolicySnapshot.EndOfText);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Prompts_of_different_lengths_score_in_one_padded_batch_exactly_as_each_alone()
     {
         using var policy = QwenPolicy.FromPretrained(QwenPolicySnapshot.Path, dtype: ScalarType.Float64);

@@ -205,9 +205,23 @@ public sealed class LoraAdapters
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        foreach (var layer in _layers)
+        int unmerged = 0;
+        try
         {
-            AddDelta(layer, sign: -1);
+            for (; unmerged < _layers.Length; unmerged++)
+            {
+                AddDelta(_layers[unmerged], sign: -1);
+            }
+        }
+        catch
+        {
+            // All or nothing, as Merge: a retry must not subtract ΔW twice from the layers already done.
+            for (int i = unmerged - 1; i >= 0; i--)
+            {
+                AddDelta(_layers[i], sign: 1);
+            }
+
+            throw;
         }
 
         IsMerged = false;
@@ -263,9 +277,11 @@ public sealed class LoraAdapters
     /// <param name="directory">The folder with <see cref="ConfigFileName"/> and <see cref="WeightsFileName"/>.</param>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is <see langword="null"/> or blank.</exception>
     /// <exception cref="SnapshotFormatException">A file is missing or invalid, the config's <c>peft_type</c>, <c>r</c> or <c>lora_alpha</c> differs from these adapters', or a tensor is missing, unexpected or mis-shaped (the message names it).</exception>
+    /// <exception cref="InvalidOperationException">The adapters are merged (a later <see cref="Unmerge"/> would subtract the new ΔW from weights that hold the old one).</exception>
     public void LoadPeft(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ThrowIfMerged("load adapter weights");
         var config = ReadConfig(directory);
         string configPath = Path.Combine(directory, ConfigFileName);
         if (config.Rank != _options.Rank || config.Alpha != _options.Alpha)
@@ -338,6 +354,15 @@ public sealed class LoraAdapters
         }
     }
 
+    /// <summary>Throws while the adapters are merged, naming what cannot be done then.</summary>
+    internal void ThrowIfMerged(string action)
+    {
+        if (IsMerged)
+        {
+            throw new InvalidOperationException($"The LoRA adapters are merged into the base weights; Unmerge before you {action}.");
+        }
+    }
+
     /// <summary>W ← round(W ± ΔW), the sum formed in float32 for half-precision weights so W is rounded once.</summary>
     private static void AddDelta(LoraLayer layer, int sign)
     {
@@ -378,7 +403,9 @@ public sealed class LoraAdapters
                 Rank = root["r"]?.GetValue<int>() ?? throw new SnapshotFormatException($"'{path}' has no \"r\".", path, null),
                 Alpha = root["lora_alpha"]?.GetValue<double>() ?? throw new SnapshotFormatException($"'{path}' has no \"lora_alpha\".", path, null),
                 Dropout = root["lora_dropout"]?.GetValue<double>() ?? 0,
-                TargetModules = root["target_modules"] is JsonArray list ? [.. list.Select(n => n!.GetValue<string>())] : [],
+                TargetModules = root["target_modules"] is JsonArray list
+                    ? [.. list.Select(n => n?.GetValue<string>() ?? throw new SnapshotFormatException($"'{path}' has a null entry in \"target_modules\".", path, null))]
+                    : [],
                 TargetModulesPattern = root["target_modules"] is JsonValue pattern ? pattern.GetValue<string>() : null,
             };
             return (options.Rank, options.Alpha, options);

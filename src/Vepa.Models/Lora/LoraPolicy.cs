@@ -84,16 +84,20 @@ public sealed class LoraPolicy : IPolicy
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The adapters are merged: the state would hold W + ΔW beside A and B, and a resume would add ΔW twice.</exception>
     public IReadOnlyDictionary<string, Tensor> GetState()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Adapters.ThrowIfMerged("take the policy's state (it would hold W + ΔW beside A and B)");
         return _inner.GetState();
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The adapters are merged: a later Unmerge would subtract the loaded ΔW from the loaded base weights.</exception>
     public void LoadState(IReadOnlyDictionary<string, Tensor> state)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Adapters.ThrowIfMerged("load a state into the policy");
         _inner.LoadState(state);
     }
 

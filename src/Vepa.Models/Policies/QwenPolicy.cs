@@ -287,15 +287,17 @@ public sealed class QwenPolicy : IPolicy
         }
 
         GenerationConfig? generation = File.Exists(Path.Combine(folder, "generation_config.json")) ? GenerationConfig.FromPretrained(folder) : null;
-        if (generation is not null)
-        {
-            sampling = generation.ToSamplingOptions(sampling);
-        }
 
         // Without eos_token_id in generation_config.json (or without the file), the tokenizer's EOS is a stop, as in transformers.
+        // Added before the config's own stops are merged in, which refuses a result with no stop at all.
         if ((generation?.EosTokenIds.Count ?? 0) == 0 && tokenizer.EosTokenId is int eos && !sampling.StopTokenIds.Contains(eos))
         {
             sampling.StopTokenIds.Add(eos);
+        }
+
+        if (generation is not null)
+        {
+            sampling = generation.ToSamplingOptions(sampling);
         }
 
         if (sampling.PadTokenId == 0 && tokenizer.PadTokenId is int pad)
