@@ -57,6 +57,15 @@ public sealed class BlindReaderException : Exception
     /// <value>The default is <see cref="RewardFailureKind.Infrastructure"/>.</value>
     public RewardFailureKind Kind { get; }
 
+    /// <summary>
+    /// Gets whether the reader did answer and the failure is in its reply (malformed, or stopped by a content filter): the reader is
+    /// up, which the rule that charges repeated timeouts to the evidence needs to know. Vepa's chat reader sets it; a host's reader
+    /// sets it only for a reply it received and could not use, never for a failed call, or an outage would be taken for the reader
+    /// answering.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool IsReply { get; init; }
+
     /// <summary>Returns the type, the message and the stack trace; the inner exception is named by type only, because its message may quote a server's response.</summary>
     /// <returns>The text.</returns>
     public override string ToString() => SafeExceptionText.Format(this);

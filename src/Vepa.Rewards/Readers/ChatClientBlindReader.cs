@@ -69,7 +69,7 @@ internal sealed class ChatClientBlindReader : IBlindReader
             throw new BlindReaderException(
                 "The reader's reply was stopped by the endpoint's content filter.",
                 RewardFailureKind.Evidence,
-                isTransient: false);
+                isTransient: false) { IsReply = true };
         }
 
         ChatClientBlindReaderParseResult parsed = ChatClientBlindReaderReplyParser.Parse(text, _missingTagPolicy);
@@ -118,6 +118,6 @@ internal sealed class ChatClientBlindReader : IBlindReader
     }
 
     private BlindReaderException Malformed(string message) => _malformedReplyIsTransient
-        ? new BlindReaderException(message, RewardFailureKind.Infrastructure, isTransient: true)
-        : new BlindReaderException(message, RewardFailureKind.Evidence, isTransient: false);
+        ? new BlindReaderException(message, RewardFailureKind.Infrastructure, isTransient: true) { IsReply = true }
+        : new BlindReaderException(message, RewardFailureKind.Evidence, isTransient: false) { IsReply = true };
 }

@@ -266,7 +266,7 @@ public sealed class SufficiencyRewardModel : IRewardModel
     }
 
     /// <summary>Gets whether an evidence failure came from a reply of the reader (a malformed one), not from a rejected request.</summary>
-    private static bool IsReaderReply(RewardFailure failure) => failure.Exception is BlindReaderException { InnerException: null };
+    private static bool IsReaderReply(RewardFailure failure) => failure.Exception is BlindReaderException { IsReply: true };
 
     /// <summary>Gets the reward of evidence that made the reader fail: the configured value, or the formula's minimum.</summary>
     private double EvidenceFailureReward => _options.EvidenceFailureReward

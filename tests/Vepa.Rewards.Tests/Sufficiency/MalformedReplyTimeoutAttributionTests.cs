@@ -47,7 +47,25 @@ public sealed class MalformedReplyTimeoutAttributionTests
         result.Failure.IsTransient.Should().BeTrue();
     }
 
-    /// <summary>Stalls on evidence with "stall" until released, then times out; answers evidence with "garbled" with a reply it cannot parse.</summary>
+    [Fact]
+    public async Task A_failed_call_meanwhile_is_no_reply_and_the_timeout_stays_a_transient_infrastructure_failure()
+    {
+        var reader = new ScriptedReader();
+        using var model = new SufficiencyRewardModel(reader, new SufficiencyRewardOptions { ReaderTimeoutAttempts = 1 });
+
+        Task<IReadOnlyList<RewardResult>> stalled = model.ScoreAsync([new RewardRequest(Question, "blue", "A stall of words about a blue car.")]);
+        await reader.StallStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        IReadOnlyList<RewardResult> outage = await model.ScoreAsync([new RewardRequest(Question, "blue", "An outage hides the blue car.")]);
+        reader.ReleaseStall();
+        RewardResult result = (await stalled.WaitAsync(TimeSpan.FromSeconds(30))).Single();
+
+        outage.Single().Status.Should().Be(RewardStatus.Failed, "a 503 is the reader's failure, not the evidence's");
+        result.Status.Should().Be(RewardStatus.Failed, "nothing answered meanwhile, so the timeout is not charged to the evidence");
+        result.Failure!.Kind.Should().Be(RewardFailureKind.Infrastructure);
+        result.Failure.IsTransient.Should().BeTrue();
+    }
+
+    /// <summary>Stalls on evidence with "stall" until released, then times out; answers "outage" with a failed call and anything else with a reply it cannot parse.</summary>
     private sealed class ScriptedReader : IBlindReader
     {
         private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,7 +88,13 @@ public sealed class MalformedReplyTimeoutAttributionTests
             }
 
             // A reply that came back but could not be parsed, as the chat readers report one: the evidence's failure, no inner exception.
-            throw new BlindReaderException("The reader's reply has no answer line.", RewardFailureKind.Evidence, isTransient: false);
+            if (query.Evidence.Contains("outage", StringComparison.Ordinal))
+            {
+                // A failed call, not a reply, even though it carries no inner exception.
+                throw new BlindReaderException("HTTP 503 from the reader's gateway.", isTransient: true);
+            }
+
+            throw new BlindReaderException("The reader's reply has no answer line.", RewardFailureKind.Evidence, isTransient: false) { IsReply = true };
         }
     }
 }
