@@ -111,9 +111,10 @@ public sealed partial class GrpoTrainer : IDisposable
         try
         {
             // What is allocated from here on is released again if a later check fails: a trainer that was never built owns nothing.
+            // The head's precision first: the copies made below (the overlap's sampling copy, the reference) take it from the policy.
+            ConfigureHeadPrecision(policy, options);
             ThrowIfOverlapUnsupported();
             _metrics = new GrpoMetrics(meterFactory);
-            ConfigureHeadPrecision(policy, options);
             _optimizer = GrpoOptimizer.Create(_parameters, options);
             _reference = options.Loss.Beta > 0 ? policy.CreateReference() : null;
             if (_reference is not null && options.ReferenceSyncSteps is not null && _reference.GetState().Count == 0)

@@ -157,6 +157,26 @@ public sealed class MixedPrecisionTests
     }
 
     [Fact]
+    public void With_overlapped_generation_the_sampling_copy_gets_the_float32_head_too()
+    {
+        using var policy = new TorchPolicy(NewModule(17, ScalarType.BFloat16), ToyTask.Tokenizer);
+        using var reward = new ExactAnswerRewardModel();
+        using var trainer = new GrpoTrainer(policy, reward, new GrpoTrainerOptions
+        {
+            Precision = TrainingPrecision.BFloat16,
+            LmHeadFloat32 = true,
+            OverlapGeneration = true,
+            Loss = new PolicyLossOptions { Beta = 0.04 },
+        });
+
+        // The copy the batch sampled ahead comes from computes the behaviour log-probs; with a bfloat16 head they would differ from
+        // the trainer's float32-head log-probs by the head's rounding in every ratio. (A private field: no public API exposes the copy.)
+        var copy = (IPolicy)typeof(GrpoTrainer).GetField("_snapshot", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(trainer)!;
+        ((TorchPolicy)copy.GetService(typeof(TorchPolicy))!).HeadInFloat32.Should().BeTrue();
+        ((TorchPolicy)trainer.Reference!.GetService(typeof(TorchPolicy))!).HeadInFloat32.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task A_bfloat16_run_resumes_exactly_from_its_float32_masters()
     {
         using var threads = new SingleThreadedTorch();
