@@ -47,16 +47,22 @@ public sealed partial class GrpoTrainer
         }
     }
 
-    /// <summary>Adds the logged completions and the due evaluation to a completed step's record (a cancelled evaluation is left out).</summary>
-    private async Task<GrpoStepRecord> CompleteRecordAsync(GrpoStepRecord record, RolloutBatch batch, StepScores scores, CancellationToken cancellationToken)
+    /// <summary>Adds the logged completions to a completed step's record and raises <see cref="CompletionsLogged"/>.</summary>
+    private GrpoStepRecord WithLoggedCompletions(GrpoStepRecord record, RolloutBatch batch, StepScores scores)
     {
-        if (_options.LogCompletions > 0)
+        if (_options.LogCompletions == 0)
         {
-            var samples = LoggedCompletions(record, batch, scores);
-            record = record with { Completions = samples };
-            CompletionsLogged?.Invoke(this, samples);
+            return record;
         }
 
+        var samples = LoggedCompletions(record, batch, scores);
+        CompletionsLogged?.Invoke(this, samples);
+        return record with { Completions = samples };
+    }
+
+    /// <summary>Adds the due evaluation to a completed step's record (a cancelled evaluation is left out).</summary>
+    private async Task<GrpoStepRecord> WithDueEvaluationAsync(GrpoStepRecord record, CancellationToken cancellationToken)
+    {
         if (_options.EvaluateEvery > 0 && record.Step % _options.EvaluateEvery == 0)
         {
             try

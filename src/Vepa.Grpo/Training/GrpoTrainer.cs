@@ -516,9 +516,10 @@ public sealed partial class GrpoTrainer : IDisposable
             // A step that tried to update and skipped every update (non-finite gradient norm) learned nothing either.
             _consecutiveNonFiniteSteps = record.OptimizerSteps == 0 && record.SkippedOptimizerSteps > 0 ? _consecutiveNonFiniteSteps + 1 : 0;
 
+            record = WithLoggedCompletions(record, batch, scores);
             try
             {
-                record = await CompleteRecordAsync(record, batch, scores, cancellationToken).ConfigureAwait(false);
+                record = await WithDueEvaluationAsync(record, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {

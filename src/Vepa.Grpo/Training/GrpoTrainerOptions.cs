@@ -390,6 +390,15 @@ public sealed class GrpoTrainerOptions : IValidatableObject
             yield return new ValidationResult($"EvaluateEvery ({EvaluateEvery}) needs EvaluationPrompts (at least one prompt).", [nameof(EvaluationPrompts)]);
         }
 
+        for (int i = 0; i < (EvaluationPrompts?.Count ?? 0); i++)
+        {
+            if (EvaluationPrompts![i] is null)
+            {
+                yield return new ValidationResult($"EvaluationPrompts[{i}] is null.", [nameof(EvaluationPrompts)]);
+                break;
+            }
+        }
+
         if (OverlapGeneration && ZeroSignalGroups == ZeroSignalGroupHandling.Resample)
         {
             yield return new ValidationResult(

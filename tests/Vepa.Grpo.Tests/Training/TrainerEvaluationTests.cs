@@ -159,16 +159,23 @@ public sealed class TrainerEvaluationTests
         options.EvaluateEvery = 1;
         options.EvaluationPrompts = [ToyTask.Prompt(0)];
         options.StepLogPath = Path.Combine(folder.Path, "steps.jsonl");
+        options.LogCompletions = 2;
         using var trainer = new GrpoTrainer(policy, reward, options);
         var published = new List<GrpoStepRecord>();
         trainer.StepCompleted += (_, record) => published.Add(record);
+        int logged = 0;
+        trainer.CompletionsLogged += (_, samples) => logged += samples.Count;
 
         var step = () => trainer.StepAsync(TrainerRewardCompositionTests.Prompts());
 
         await step.Should().ThrowAsync<RewardContractException>();
         trainer.CompletedSteps.Should().Be(1, "the update was applied");
         published.Should().ContainSingle().Which.Evaluation.Should().BeNull();
-        File.ReadAllLines(options.StepLogPath).Should().ContainSingle("the applied step reaches the step log");
+        logged.Should().Be(2);
+        published[0].Completions.Should().HaveCount(2, "the published step keeps the completions its event reported");
+        string line = File.ReadAllLines(options.StepLogPath).Should().ContainSingle("the applied step reaches the step log").Which;
+        using var json = JsonDocument.Parse(line);
+        json.RootElement.GetProperty("completions").GetArrayLength().Should().Be(2);
     }
 
     [Fact]
@@ -183,6 +190,12 @@ public sealed class TrainerEvaluationTests
             .WithMessage("*EvaluateEvery (3) needs EvaluationPrompts (at least one prompt).*")
             .WithMessage("*PassThreshold must be finite; got NaN.*")
             .WithMessage("*EvaluationSamplesPerPrompt must be in [1, 4096]; got 0.*");
+
+        // A null prompt would fail inside the sampler after the step's update was applied: refused up front.
+        options = TrainerRewardCompositionTests.Options();
+        options.EvaluateEvery = 1;
+        options.EvaluationPrompts = [ToyTask.Prompt(0), null!];
+        FluentActions.Invoking(options.Validate).Should().Throw<ArgumentException>().WithMessage("*EvaluationPrompts[1] is null.*");
     }
 
     /// <summary>The fraction of the C(n, k) subsets of k samples (c passing, n − c failing) that hold at least one pass, by enumeration.</summary>
