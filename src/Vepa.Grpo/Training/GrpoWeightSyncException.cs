@@ -5,8 +5,9 @@ namespace Vepa.Grpo;
 /// sampling on from stale weights would train on rollouts of a policy the run no longer has, so the trainer stops loudly instead.
 /// </summary>
 /// <remarks>Thrown by <c>GrpoTrainer.TrainAsync</c> at the start of a step, before anything of that step ran, after it wrote a
-/// checkpoint of the last completed step (when a checkpoint folder is set); <c>StepAsync</c> throws it without a checkpoint. The
-/// inner exception is the synchronizer's.</remarks>
+/// checkpoint of the last completed step (when a checkpoint folder is set); <c>StepAsync</c> throws it without a checkpoint. With
+/// periodic evaluation, the sync an evaluation runs first can also throw it, after that step's update was applied and published.
+/// The inner exception is the synchronizer's.</remarks>
 public sealed class GrpoWeightSyncException : Exception
 {
     /// <summary>Initializes a new instance of the <see cref="GrpoWeightSyncException"/> class.</summary>
