@@ -10,7 +10,10 @@ namespace Vepa.Grpo.Kernels;
 /// differentiate w.r.t. <see cref="PolicyLossInputs.LogProbs"/> (the gradient is the third output the gate checks), and its
 /// <see cref="PolicyLossResult.Statistics"/>. The kernel must not dispose its inputs; the caller owns the result.</para>
 /// <para>A kernel that cannot run a case (an option it does not implement, a device or dtype) returns
-/// <see langword="false"/> from <see cref="Supports"/>; the gate reports such cases as skipped, never as passed.</para>
+/// <see langword="false"/> from <see cref="Supports"/>; the gate reports such cases as skipped, never as passed. That includes the
+/// entropy terms (<see cref="PolicyLossOptions.EntropyCoefficient"/> &gt; 0, <see cref="PolicyLossOptions.TopEntropyQuantile"/> &lt; 1):
+/// they run inside Vepa's own kernels only, so a kernel of yours that does not compute them from
+/// <see cref="PolicyLossInputs.Entropy"/> itself must refuse them, or it would train without them.</para>
 /// <para><b>Training with it.</b> Register it in a <see cref="KernelRegistry"/>, set <see cref="PolicyLossOptions.Kernels"/> to
 /// that registry and <see cref="PolicyLossOptions.Kernel"/> to its <see cref="Name"/>: <see cref="PolicyLoss.Compute"/> (and so
 /// the trainer) validates the inputs and options, asks <see cref="Supports"/> (a <see langword="false"/> fails the call with the

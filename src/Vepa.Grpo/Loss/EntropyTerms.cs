@@ -25,7 +25,7 @@ internal static class EntropyTerms
     /// <param name="inputs">The validated inputs.</param>
     /// <param name="options">The validated options.</param>
     /// <returns>The inputs the kernel reads. The mask belongs to the caller's dispose scope; a kernel hands it out with its
-    /// loss (<see cref="KeepWithLoss"/>), since its autograd node reads the inputs again for a double backward.</returns>
+    /// result (<see cref="KeepWithLoss"/>), since its autograd node reads the inputs again for a double backward.</returns>
     public static PolicyLossInputs WithPolicyTokenMask(PolicyLossInputs inputs, PolicyLossOptions options)
     {
         if (!(options.TopEntropyQuantile < 1))
@@ -147,9 +147,17 @@ internal static class EntropyTerms
         return low.lerp(high, tensor(weight, values.dtype, values.device));
     }
 
-    /// <summary>Moves the policy-term mask, if any, to the dispose scope outside the kernel's, where its loss goes.</summary>
+    /// <summary>Hands the policy-term mask, if any, to the result (released with it) and to the dispose scope outside the kernel's,
+    /// where its loss goes: the loss's autograd node reads it again in a double backward.</summary>
+    /// <param name="result">The kernel's final result.</param>
     /// <param name="inputs">The inputs <see cref="WithPolicyTokenMask"/> returned.</param>
-    public static void KeepWithLoss(PolicyLossInputs inputs) => inputs.PolicyTokenMask?.MoveToOuterDisposeScope();
+    public static void KeepWithLoss(PolicyLossResult result, PolicyLossInputs inputs)
+    {
+        if (inputs.PolicyTokenMask is Tensor mask)
+        {
+            result.Companion = mask.MoveToOuterDisposeScope();
+        }
+    }
 
     /// <summary>The policy loss's aggregation of a per-token quantity (already 0 at masked-out positions), in plain ops:
     /// sequence-mean of token-means, token-mean, Σ / (B · L_max) or Σ.</summary>

@@ -23,7 +23,7 @@ internal static class FusedTensorPolicyLoss
         var statistics = Statistics(call.Summary!, call.Layout!, inputs, options);
         var result = EntropyTerms.Finish(new PolicyLossResult(loss, statistics), inputs, options);
         result.Loss.MoveToOuterDisposeScope();
-        EntropyTerms.KeepWithLoss(inputs);
+        EntropyTerms.KeepWithLoss(result, inputs);
         return result;
     }
 

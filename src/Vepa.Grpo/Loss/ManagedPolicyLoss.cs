@@ -134,7 +134,7 @@ internal static class ManagedPolicyLoss
             : ManagedLossFunction.apply(logProbs, new ManagedLossFunction.Precomputed(loss, gradient, original, options));
         var result = EntropyTerms.Finish(new PolicyLossResult(lossTensor, statistics), original, options);
         result.Loss.MoveToOuterDisposeScope();
-        EntropyTerms.KeepWithLoss(original);
+        EntropyTerms.KeepWithLoss(result, original);
         return result;
     }
 

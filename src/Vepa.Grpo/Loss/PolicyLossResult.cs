@@ -25,6 +25,13 @@ public sealed class PolicyLossResult : IDisposable
     /// <summary>Gets the statistics trainers log.</summary>
     public PolicyLossStatistics Statistics { get; }
 
+    /// <summary>Gets or sets a tensor the kernel made for the loss's autograd node (the top-entropy token mask), released with the result.</summary>
+    internal torch.Tensor? Companion { get; set; }
+
     /// <inheritdoc />
-    public void Dispose() => Loss.Dispose();
+    public void Dispose()
+    {
+        Loss.Dispose();
+        Companion?.Dispose();
+    }
 }

@@ -74,4 +74,43 @@ public sealed class PolicyLossLeakTests
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(before, "every tensor the loss creates is disposed");
         Tensor.TotalCount.Should().BeLessThanOrEqualTo(totalBefore, "no native tensor outlives its step");
     }
+
+    [Theory]
+    [MemberData(nameof(KernelData))]
+    public void Without_a_dispose_scope_disposing_the_result_releases_what_the_loss_made(string kernel, bool entropyTerms)
+    {
+        // A caller that follows "dispose the result" and uses no scope: nothing the loss made outlives the result, with no GC.
+        PolicyLossInputs inputs = LossTestData.Random(22, new Shape(4, 12));
+        if (entropyTerms)
+        {
+            inputs = inputs with { Entropy = rand(4, 12, dtype: ScalarType.Float64, generator: new Generator(6)).requires_grad_() };
+        }
+
+        var options = new PolicyLossOptions { Kernel = kernel, Beta = 0.04, EntropyCoefficient = entropyTerms ? 0.01 : 0, TopEntropyQuantile = entropyTerms ? 0.5 : 1 };
+        void Step()
+        {
+            using (PolicyLossResult result = PolicyLoss.Compute(inputs, options))
+            {
+                // The backward pass's own wrapper tensors (TorchSharp's autograd callbacks) get a scope; the loss call has none.
+                using var backwardScope = NewDisposeScope();
+                result.Loss.backward();
+            }
+
+            // The test's own gradient reads make wrapper tensors: they get a scope of their own.
+            using var testScope = NewDisposeScope();
+            inputs.LogProbs.grad!.zero_();
+            inputs.Entropy?.grad?.zero_();
+        }
+
+        Step();    // gradients allocated once
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = Tensor.TotalCount;
+        for (int i = 0; i < 20; i++)
+        {
+            Step();
+        }
+
+        Tensor.TotalCount.Should().BeLessThanOrEqualTo(before + 2, "the loss's tensors are released with the result, not left to the garbage collector");
+    }
 }
