@@ -197,11 +197,17 @@ public sealed class SufficiencyRewardModel : IRewardModel
 
         if (_options.MaxEvidenceTokens is int maxTokens)
         {
+            // As the character cap: the text as written and as the reader gets it (NFKC can turn one character into many).
             int tokens = _options.EvidenceTokenCounter!(evidence);
+            if (normalized is not null && !string.Equals(normalized, evidence, StringComparison.Ordinal))
+            {
+                tokens = Math.Max(tokens, _options.EvidenceTokenCounter(normalized));
+            }
+
             if (tokens > maxTokens)
             {
                 return (Penalty(
-                    string.Create(CultureInfo.InvariantCulture, $"The evidence has {tokens} tokens, over the cap of {maxTokens}; the reader was not called."),
+                    string.Create(CultureInfo.InvariantCulture, $"The evidence has {tokens} tokens (as written or once normalised), over the cap of {maxTokens}; the reader was not called."),
                     gamma,
                     ratio,
                     skipped: "evidence over the cap"), ReadOutcome.NotRead);

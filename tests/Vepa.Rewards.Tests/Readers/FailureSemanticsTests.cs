@@ -155,13 +155,17 @@ public sealed class FailureSemanticsTests
         string huge = "The car is blue. " + new string('x', 100_000);
         string wordy = string.Join(' ', Enumerable.Repeat("blue", 60));
 
-        IReadOnlyList<RewardResult> results = await model.ScoreAsync([new RewardRequest(Question, "blue", huge), new RewardRequest(Question, "blue", wordy)]);
+        // 20 tokens as written; NFKC turns each U+FDFA into a four-word phrase, so the reader would get 80.
+        string expanding = string.Join(' ', Enumerable.Repeat("\uFDFA", 20));
+
+        IReadOnlyList<RewardResult> results = await model.ScoreAsync([new RewardRequest(Question, "blue", huge), new RewardRequest(Question, "blue", wordy), new RewardRequest(Question, "blue", expanding)]);
 
         server.RequestCount.Should().Be(0);
+        results[2].PenaltyCause!.Reason.Should().Be("The evidence has 80 tokens (as written or once normalised), over the cap of 50; the reader was not called.");
         results[0].Value.Should().Be(-1.0);
         results[0].PenaltyCause!.Reason.Should().Be("The evidence has 100017 characters (as written or once normalised), over the cap of 8000; the reader was not called.");
         results[1].Value.Should().Be(-1.0);
-        results[1].PenaltyCause!.Reason.Should().Be("The evidence has 60 tokens, over the cap of 50; the reader was not called.");
+        results[1].PenaltyCause!.Reason.Should().Be("The evidence has 60 tokens (as written or once normalised), over the cap of 50; the reader was not called.");
         results[0].Annotations[SufficiencyRewardKeys.ReaderSkipped].Should().Be("evidence over the cap");
     }
 
