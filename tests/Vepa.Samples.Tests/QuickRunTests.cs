@@ -76,6 +76,20 @@ public sealed class QuickRunTests : IDisposable
         File.Exists(Path.Combine(_folder, "seed-1", "vepa-sft.pt")).Should().BeTrue();
     }
 
+    [Fact]
+    public async Task An_overlapped_VEPA_stage_finishes_trains_one_step_late_and_leaves_its_last_checkpoint()
+    {
+        var (exitCode, output) = await RunAsync(
+            ["--seeds", "1", "--caption-steps", "20", "--vepa-steps", "3", "--prompts-per-step", "4", "--sft-examples", "8", "--sft-steps", "1", "--eval-items", "20", "--no-table3", "--overlap", "--out", _folder],
+            TimeSpan.FromMinutes(3));
+        exitCode.Should().Be(0, output);
+        string[] stepLog = (await File.ReadAllLinesAsync(Path.Combine(_folder, "seed-1", "vepa-steps.jsonl"))).Where(l => l.Length > 0).ToArray();
+        stepLog.Should().HaveCount(3);
+        var lags = stepLog.Select(l => { using var d = JsonDocument.Parse(l); return d.RootElement.GetProperty("weight_version_lag").GetDouble(); }).ToArray();
+        lags.Should().Equal([0.0, 1.0, 1.0], "step 1 is sampled in line; later batches were sampled one update earlier");
+        Directory.EnumerateDirectories(Path.Combine(_folder, "seed-1", "checkpoints", "vepa"), "step-*").Select(Path.GetFileName).Should().Equal("step-00000003");
+    }
+
     [Theory]
     [InlineData(2, "--bogus")]
     [InlineData(2, "--seeds", "0")]

@@ -75,7 +75,8 @@ public static partial class RepetitionPenalty
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
     /// <returns>The larger of the content n-gram ratio and the repeated-sentence share, in [0, 1).</returns>
     /// <remarks>
-    /// <para>Folding: invisible characters removed, NFKC, diacritics removed, lower case, Cyrillic and Greek look-alikes mapped to Latin letters.
+    /// <para>The text is first decoded as the reader reads it (HTML entities and escapes, as <c>EvidenceNeutralizer.Normalize</c> does), so
+    /// <c>&amp;#98;lue</c> is the word "blue". Folding: invisible characters removed, NFKC, diacritics removed, lower case, Cyrillic and Greek look-alikes mapped to Latin letters.
     /// Units: words of letters and digits, except that each character of a script written without spaces (Han, kana, Thai, Lao, Khmer,
     /// Myanmar, Tibetan) is a unit of its own. Function words (articles, forms of "be" and "have", "there", pronouns, common prepositions and
     /// conjunctions, ordinals and connectives such as "again" or "also") are not content units, and neither is a list number that starts a sentence.</para>
@@ -103,7 +104,8 @@ public static partial class RepetitionPenalty
         return Math.Max(nGramRatio, sentenceRatio);
     }
 
-    /// <summary>Counts the words of <paramref name="text"/> (maximal runs of letters and digits; each character of an unsegmented script counts one).</summary>
+    /// <summary>Counts the words of <paramref name="text"/> as the reader reads it (decoded first, as <see cref="Measure"/>; then maximal runs of
+    /// letters and digits, each character of an unsegmented script counting one).</summary>
     /// <param name="text">The text.</param>
     /// <returns>The number of words.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
