@@ -136,7 +136,10 @@ internal abstract class VersionFolderSynchronizer : IWeightSynchronizer, IDispos
             }
         }
 
-        foreach (var (version, path) in versions.OrderByDescending(v => v.Version).Skip(keep))
+        // Partial folders (a write that was interrupted) are always stale; only complete versions count toward keep.
+        var stale = versions.Where(v => v.Version == long.MinValue)
+            .Concat(versions.Where(v => v.Version != long.MinValue).OrderByDescending(v => v.Version).Skip(keep));
+        foreach (var (version, path) in stale)
         {
             if (version == current)
             {
