@@ -125,13 +125,7 @@ internal sealed class FullWeightSynchronizer : VersionFolderSynchronizer
             ["weight_version"] = version.ToString(CultureInfo.InvariantCulture),
             ["flush_cache"] = true,
         };
-        const string Path = "update_weights_from_disk";
-        var answer = await Http.PostAsync(Path, body, promptIndex: null, "reloading weights", cancellationToken).ConfigureAwait(false);
-        if ((answer as JsonObject)?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok)
-        {
-            var endpoint = new Uri(Http.BaseAddress, Path);
-            throw new EngineRequestException($"Reloading weights at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log).", endpoint, null, 200);
-        }
+        await PostExpectingSuccessAsync("update_weights_from_disk", body, "reloading weights", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reloads vLLM from the re-pointed link; returns the error of the final resume when only that failed (the weights are loaded).</summary>

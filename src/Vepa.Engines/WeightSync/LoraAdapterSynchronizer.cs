@@ -83,16 +83,13 @@ internal sealed class LoraAdapterSynchronizer : VersionFolderSynchronizer
     /// <summary>One adapter call: vLLM answers plain text (or its error JSON with a 4xx status); SGLang answers <c>success</c>, which must be true.</summary>
     private async Task CallAsync(string path, JsonObject body, string what, CancellationToken cancellationToken)
     {
-        bool vllm = Engine == EngineKind.Vllm;
-        var answer = await Http.PostAsync(path, body, promptIndex: null, what, cancellationToken, plainTextAnswer: vllm).ConfigureAwait(false);
-        if (!vllm && ((answer as JsonObject)?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok))
+        if (Engine == EngineKind.Vllm)
         {
-            var endpoint = new Uri(Http.BaseAddress, path);
-            throw new EngineRequestException(
-                string.Create(CultureInfo.InvariantCulture, $"{char.ToUpperInvariant(what[0])}{what[1..]} at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log)."),
-                endpoint,
-                null,
-                200);
+            await Http.PostAsync(path, body, promptIndex: null, what, cancellationToken, plainTextAnswer: true).ConfigureAwait(false);
+        }
+        else
+        {
+            await PostExpectingSuccessAsync(path, body, what, cancellationToken).ConfigureAwait(false);
         }
     }
 }

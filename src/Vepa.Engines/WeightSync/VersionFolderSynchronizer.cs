@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace Vepa.Engines;
 
@@ -61,6 +62,21 @@ internal abstract class VersionFolderSynchronizer : IWeightSynchronizer, IDispos
 
     /// <summary>Records that the engine serves <paramref name="version"/>: later syncs must name a higher one.</summary>
     protected void MarkSynced(long version) => _lastVersion = version;
+
+    /// <summary>Posts an SGLang call whose JSON answer must carry <c>"success": true</c>; anything else fails with the endpoint, never the body.</summary>
+    protected async Task PostExpectingSuccessAsync(string path, JsonObject body, string what, CancellationToken cancellationToken)
+    {
+        var answer = await Http.PostAsync(path, body, promptIndex: null, what, cancellationToken).ConfigureAwait(false);
+        if ((answer as JsonObject)?["success"] is not JsonValue success || !success.TryGetValue(out bool ok) || !ok)
+        {
+            var endpoint = new Uri(Http.BaseAddress, path);
+            throw new EngineRequestException(
+                $"{EngineHttp.Describe(what, null)} at {endpoint} answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log).",
+                endpoint,
+                null,
+                200);
+        }
+    }
 
     /// <summary>The folders of a version: where this process writes it and where the engine reads it (the same unless the engine mounts the directory elsewhere).</summary>
     protected static (string Root, string Folder, string EngineFolder) VersionFolders(string directory, string? engineDirectory, long version)
