@@ -49,6 +49,9 @@ public enum EngineFault
     /// <summary>The first completion reported with a finish reason that is no sample of the policy (vLLM's <c>error</c>).</summary>
     FinishError,
 
+    /// <summary>SGLang: a weight reload answered HTTP 200 with <c>success: false</c>.</summary>
+    ReloadAnswersFalse,
+
     /// <summary>A body of the wrong JSON kind: an array for vLLM (an object is expected), an array of numbers for SGLang (objects are expected).</summary>
     WrongJsonKind,
 }
@@ -349,9 +352,9 @@ internal sealed class LoopbackEngine : IAsyncDisposable
         Count(context);
         var body = await ReadAsync(context);
         string? path = body?["model_path"]?.GetValue<string>();
-        if (_faults.TryDequeue(out EngineFault fault) && fault == EngineFault.ReloadFails)
+        if (_faults.TryDequeue(out EngineFault fault) && fault is EngineFault.ReloadFails or EngineFault.ReloadAnswersFalse)
         {
-            await WriteAsync(context, 400, new JsonObject { ["success"] = false, ["message"] = "Failed to update weights: injected fault.", ["num_paused_requests"] = 0 });
+            await WriteAsync(context, fault == EngineFault.ReloadFails ? 400 : 200, new JsonObject { ["success"] = false, ["message"] = "Failed to update weights: injected fault.", ["num_paused_requests"] = 0 });
             return;
         }
 

@@ -92,6 +92,24 @@ public sealed class WeightSyncTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_SGLang_reload_answered_200_without_success_fails_the_sync_without_quoting_the_body()
+    {
+        await using var setup = await EngineSetup.StartAsync(Engine.Sglang);
+        var sampler = setup.CreateSampler();
+        using var owned = (IDisposable)sampler;
+        var sync = (IWeightSynchronizer)sampler.GetService(typeof(IWeightSynchronizer))!;
+        setup.Server.Inject(EngineFault.ReloadAnswersFalse);
+
+        var act = () => sync.SynchronizeAsync(setup.Trainer, 1);
+
+        var error = (await act.Should().ThrowAsync<WeightSyncException>()).Which;
+        error.InnerException.Should().BeOfType<EngineRequestException>().Which.Message.Should()
+            .Match("Reloading weights at *update_weights_from_disk answered HTTP 200 without \"success\": true (its message is not shown; see the engine's log).");
+        error.Message.Should().NotContain("injected fault");
+        WeightVersionOf(sampler).Should().BeNull();
+    }
+
+    [Fact]
     public async Task A_policy_the_default_writer_cannot_save_fails_the_sync_before_any_request()
     {
         await using var setup = await EngineSetup.StartAsync(Engine.Sglang);
