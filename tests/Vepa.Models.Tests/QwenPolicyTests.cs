@@ -56,14 +56,9 @@ public sealed class QwenPolicyTests
     [Fact]
     public void Without_eos_token_id_in_the_generation_config_the_tokenizers_EOS_is_a_stop()
     {
-        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vepa-qwen-no-eos-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
+        string folder = CopyOfTheSnapshot("vepa-qwen-no-eos-");
         try
         {
-            foreach (string file in Directory.GetFiles(QwenPolicySnapshot.Path))
-            {
-                File.Copy(file, System.IO.Path.Combine(folder, System.IO.Path.GetFileName(file)));
-            }
 
             var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(System.IO.Path.Combine(folder, "generation_config.json")))!.AsObject();
             config.Remove("eos_token_id");
@@ -88,14 +83,9 @@ public sealed class QwenPolicyTests
     [Fact]
     public void Without_eos_token_id_and_without_im_end_the_tokenizers_EOS_is_the_only_stop()
     {
-        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vepa-qwen-base-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
+        string folder = CopyOfTheSnapshot("vepa-qwen-base-");
         try
         {
-            foreach (string file in Directory.GetFiles(QwenPolicySnapshot.Path))
-            {
-                File.Copy(file, System.IO.Path.Combine(folder, System.IO.Path.GetFileName(file)));
-            }
 
             static void Edit(string path, Action<System.Text.Json.Nodes.JsonObject> edit)
             {
@@ -182,6 +172,19 @@ public sealed class QwenPolicyTests
         using var rollouts = await policy.Sampler.SampleAsync([policy.CreatePrompt("Colour?", "red")], 16, sampling);
 
         rollouts.CompletionIds.max().item<long>().Should().BeLessThan(QwenPolicySnapshot.TokenCount);
+    }
+
+    /// <summary>Copies the tiny Qwen2 snapshot into a new temporary folder (the caller deletes it).</summary>
+    private static string CopyOfTheSnapshot(string prefix)
+    {
+        string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        foreach (string file in Directory.GetFiles(QwenPolicySnapshot.Path))
+        {
+            File.Copy(file, System.IO.Path.Combine(folder, System.IO.Path.GetFileName(file)));
+        }
+
+        return folder;
     }
 }
 
